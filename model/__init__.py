@@ -1,0 +1,1 @@
+"""VideoQA model package (see shared DESIGN.md)."""

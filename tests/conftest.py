@@ -1,0 +1,88 @@
+"""Shared fixtures: real databases built by the Alembic migrations, Redis, settings.
+
+PostgreSQL: a fresh database per test session on the server at ``VIDEOQA_TEST_PG_ADMIN_URL``
+(default the local trust-auth server's ``test`` database), dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from video_qa import migrate
+from video_qa.config import get_settings
+from video_qa.db import make_engine
+from video_qa.models import Base
+
+PG_ADMIN_URL = os.environ.get("VIDEOQA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("VIDEOQA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from default settings in its own data folder."""
+    for name in list(os.environ):
+        if name.startswith("VIDEOQA_") and not name.startswith("VIDEOQA_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("VIDEOQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"videoqa_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'videoqa.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def migrated_url(request: pytest.FixtureRequest) -> str:
+    """A database of each kind, migrated to head once per session."""
+    url = request.getfixturevalue(f"{request.param}_database_url" if request.param == "sqlite" else "pg_database_url")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture()
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """An engine on a migrated database; every row is deleted after the test."""
+    eng = make_engine(migrated_url)
+    try:
+        yield eng
+    finally:
+        with eng.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+        eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.ping()
+    return REDIS_URL

@@ -1,0 +1,1 @@
+"""Factories for test rows and test media."""

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.factories.rows import make_video
+from video_qa.cli import main
+from video_qa.config import get_settings
+from video_qa.db import engine_for, unit_of_work
+
+
+def test_help_lists_commands() -> None:
+    out = subprocess.run([sys.executable, "-m", "video_qa.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "migrate" in out.stdout and "videos" in out.stdout
+
+
+def test_migrate_then_videos_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    with unit_of_work(engine_for(get_settings().resolved_database_url)) as session:
+        make_video(session, title="Harbour cam", duration=3723.45)
+    capsys.readouterr()
+    assert main(["videos", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["title"], r["duration"], r["status"]) for r in rows] == [("Harbour cam", 3723.45, "pending")]
+    assert main(["videos"]) == 0
+    assert "1:02:03.5" in capsys.readouterr().out
+
+
+def test_bad_setting_exits_with_named_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("VIDEOQA_WEB_PORT", "0")
+    assert main(["videos"]) == 2
+    assert "VIDEOQA_WEB_PORT" in capsys.readouterr().err
+
+
+def test_server_database_not_migrated(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("VIDEOQA_DATABASE_URL", f"sqlite:///{tmp_path / 'server.db'}")
+    assert main(["videos"]) == 1
+    assert "videoqa migrate" in capsys.readouterr().err

@@ -1,0 +1,80 @@
+"""Migrations up/down/up on both databases, and the migrated schema equals the models."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from video_qa import migrate
+from video_qa.config import load_settings
+from video_qa.db import make_engine
+from video_qa.models import Base
+
+TABLES = {"videos", "jobs", "clips", "moments"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_url(request: pytest.FixtureRequest, tmp_path, pg_database_url: str):  # type: ignore[no-untyped-def]
+    """An empty database of each kind (a separate schema-free database, not the shared one)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.db'}"
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(pg_database_url, isolation_level="AUTOCOMMIT")
+    name = make_url(pg_database_url).database + "_blank"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(pg_database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_up_down_up(blank_url: str) -> None:
+    migrate.upgrade(blank_url)
+    assert _tables(blank_url) == TABLES
+    migrate.downgrade(blank_url, "base")
+    assert _tables(blank_url) == set()
+    migrate.upgrade(blank_url)
+    assert _tables(blank_url) == TABLES
+    engine = make_engine(blank_url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision(blank_url)
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_matches_models(migrated_url: str) -> None:
+    engine = make_engine(migrated_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_embedded_default_migrates_itself() -> None:
+    settings = load_settings()
+    engine = migrate.prepare_database(settings)
+    assert migrate.current_revision(engine) == migrate.head_revision(settings.resolved_database_url)
+
+
+def test_server_database_must_be_migrated(blank_url: str) -> None:
+    settings = load_settings(database_url=blank_url)
+    with pytest.raises(migrate.SchemaOutOfDate, match="videoqa migrate"):
+        migrate.prepare_database(settings)

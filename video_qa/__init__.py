@@ -1,0 +1,3 @@
+"""VideoQA: long-video understanding with honest timestamps."""
+
+__version__ = "0.1.0"

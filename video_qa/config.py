@@ -1,0 +1,170 @@
+"""The one settings object. Every value comes from a ``VIDEOQA_*`` environment variable (or a
+``.env`` file in the working folder) and is validated at start.
+
+``settings_error_message`` turns a validation failure into a message that names the variable,
+so entry points can exit with something a person can act on.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+ENV_PREFIX = "VIDEOQA_"
+EMBEDDED = "embedded"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # storage
+    data_dir: Path = Field(Path("./videoqa-data"), description="Data folder: database, media, caches.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file in the data folder.")
+    broker_url: str = Field(
+        EMBEDDED,
+        description="Celery broker: 'embedded' (no server; SQLite in the data folder) or e.g. redis://127.0.0.1:6379/0.",
+    )
+    media_dir: Path | None = Field(None, description="Where uploaded media is stored; default <data_dir>/media.")
+    archive_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders whose videos may be registered in place (separated by ':' or ',').",
+    )
+
+    # models
+    vlm_model: str = Field(
+        "",
+        description="Vision-language model: Hugging Face id or local folder; empty disables visual analysis.",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run.")
+
+    # media policy (see video_qa/media/plan.py)
+    clip_seconds: float = Field(60.0, gt=0, le=3600, description="Default clip length in seconds.")
+    base_fps: float = Field(2.0, gt=0, le=30, description="Base sampling rate (Qwen2.5-VL's default).")
+    token_budget_per_hour: int = Field(
+        1_200_000, gt=0, description="Visual-token budget per hour of video."
+    )
+    max_frames_per_clip: int = Field(128, ge=4, le=768, description="Upper bound on sampled frames per clip.")
+    min_pixels: int = Field(128 * 28 * 28, ge=28 * 28, description="Per-frame pixel floor.")
+    max_pixels: int = Field(768 * 28 * 28, ge=28 * 28, description="Per-frame pixel ceiling.")
+    max_clip_tokens: int = Field(24_000, gt=0, description="Visual tokens one clip may use at most.")
+    adaptive_fps: bool = Field(True, description="Give clips with many scene changes more of the budget.")
+
+    # web
+    web_host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    web_port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+    auth: str = Field("", description="'user:password' pairs separated by ',' ; empty disables login.")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+
+    @field_validator("archive_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for chunk in value.split(",") for p in chunk.split(":")]
+            return [Path(p) for p in parts if p]
+        return value
+
+    @field_validator("data_dir", "media_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("archive_roots", mode="after")
+    @classmethod
+    def _absolute_roots(cls, value: list[Path]) -> list[Path]:
+        return [p.expanduser().resolve() for p in value]
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql:// SQLAlchemy URL")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        if value != EMBEDDED and not value.startswith(("redis://", "rediss://", "sqla+", "amqp://", "memory://")):
+            raise ValueError("must be 'embedded' or a redis://, amqp:// or sqla+ URL")
+        return value
+
+    @field_validator("auth")
+    @classmethod
+    def _auth(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            user, sep, password = pair.partition(":")
+            if not sep or not user or not password:
+                raise ValueError("must be 'user:password' pairs separated by ','")
+        return value
+
+    @model_validator(mode="after")
+    def _pixels(self) -> "Settings":
+        if self.min_pixels > self.max_pixels:
+            raise ValueError("VIDEOQA_MIN_PIXELS must not exceed VIDEOQA_MAX_PIXELS")
+        return self
+
+    # derived values
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'videoqa.db'}"
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url == EMBEDDED
+
+    def auth_pairs(self) -> list[tuple[str, str]]:
+        pairs = []
+        for pair in filter(None, (p.strip() for p in self.auth.split(","))):
+            user, _, password = pair.partition(":")
+            pairs.append((user, password))
+        return pairs
+
+
+class SettingsError(RuntimeError):
+    """Invalid configuration, with a message naming the variables."""
+
+
+def settings_error_message(error: ValidationError) -> str:
+    lines = ["Invalid VideoQA configuration:"]
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) if item["loc"] else ""
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        lines.append(f"  {name}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; raise ``SettingsError`` naming the bad variables."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(settings_error_message(error)) from error
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once. Tests call ``get_settings.cache_clear()``."""
+    return load_settings()
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting; the README table is made from this."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        rows.append((f"{ENV_PREFIX}{name.upper()}", repr(default), field.description or ""))
+    return rows

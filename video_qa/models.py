@@ -1,0 +1,215 @@
+"""SQLAlchemy 2.0 typed models: videos, jobs, clips, moments (see shared DESIGN.md).
+
+Times inside a video are float seconds from the start of the stream (presentation time).
+Wall-clock timestamps are timezone-aware UTC on every backend (``UTCDateTime``).
+Every schema change here needs an Alembic revision in ``migrations/versions``; a test compares
+the migrated schema with this metadata.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; always returns aware UTC (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class VideoStatus(str, enum.Enum):
+    pending = "pending"
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+
+
+class JobStatus(str, enum.Enum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ClipStatus(str, enum.Enum):
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class MomentKind(str, enum.Enum):
+    event = "event"
+    speech = "speech"
+    text = "text"
+    chapter = "chapter"
+
+
+def _in(column: str, values: type[enum.Enum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Video(TimestampMixin, Base):
+    __tablename__ = "videos"
+    __table_args__ = (
+        CheckConstraint(_in("status", VideoStatus), name="status"),
+        CheckConstraint("duration IS NULL OR duration >= 0", name="duration_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    fps: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    codec: Mapped[str | None] = mapped_column(String(64))
+    has_audio: Mapped[bool | None]
+    status: Mapped[str] = mapped_column(String(16), default=VideoStatus.pending.value, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+
+    jobs: Mapped[list[Job]] = relationship(back_populates="video", cascade="all, delete-orphan", passive_deletes=True)
+    clips: Mapped[list[Clip]] = relationship(
+        back_populates="video", cascade="all, delete-orphan", passive_deletes=True, order_by="Clip.index"
+    )
+    moments: Mapped[list[Moment]] = relationship(
+        back_populates="video", cascade="all, delete-orphan", passive_deletes=True, order_by="Moment.start"
+    )
+
+
+class Job(TimestampMixin, Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JobStatus), name="status"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued.value, index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    task_id: Mapped[str | None] = mapped_column(String(64))
+
+    video: Mapped[Video] = relationship(back_populates="jobs")
+
+
+class Clip(Base):
+    __tablename__ = "clips"
+    __table_args__ = (
+        UniqueConstraint("video_id", "index"),
+        CheckConstraint(_in("status", ClipStatus), name="status"),
+        CheckConstraint('"end" > start AND start >= 0', name="span"),
+        CheckConstraint("sample_fps > 0 AND frames >= 1", name="sampling"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    sample_fps: Mapped[float] = mapped_column(Float)
+    frames: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    token_estimate: Mapped[int | None] = mapped_column(Integer)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=ClipStatus.pending.value)
+    model: Mapped[str | None] = mapped_column(String(200))
+    caption: Mapped[str | None] = mapped_column(Text)
+
+    video: Mapped[Video] = relationship(back_populates="clips")
+    moments: Mapped[list[Moment]] = relationship(back_populates="clip", passive_deletes=True)
+
+
+class Moment(Base):
+    """Anything the video showed, said or wrote, with its span in stream seconds.
+
+    Keyed by (video_id, clip_index, kind, seq) so a repeated task rewrites the same rows;
+    ``clip_index`` is -1 for video-level moments (chapters).
+    """
+
+    __tablename__ = "moments"
+    __table_args__ = (
+        UniqueConstraint("video_id", "clip_index", "kind", "seq"),
+        CheckConstraint(_in("kind", MomentKind), name="kind"),
+        CheckConstraint('"end" >= start AND start >= 0', name="span"),
+        Index("ix_moments_video_id_start", "video_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    clip_index: Mapped[int] = mapped_column(Integer, default=-1)
+    kind: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    video: Mapped[Video] = relationship(back_populates="moments")
+    clip: Mapped[Clip | None] = relationship(back_populates="moments")

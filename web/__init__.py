@@ -1,0 +1,1 @@
+"""VideoQA web package (see shared DESIGN.md)."""

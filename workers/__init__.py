@@ -1,0 +1,1 @@
+"""VideoQA workers package (see shared DESIGN.md)."""
