@@ -1,0 +1,302 @@
+"""Exact sampled frames for one clip, each with its presentation time.
+
+How a clip is read:
+
+1. *Window index* (PyAV, demux only, no decode): seek to the keyframe before the clip and list
+   every video packet's presentation ticks up to just past the clip end. Sorted, these are the
+   exact times of the frames in the window, and the keyframes among them.
+2. *Selection*: every asked time ``start + j / fps`` takes the frame whose presentation time is
+   nearest (ties to the earlier frame), so variable-frame-rate video is sampled by time, not by
+   ``index / fps``. Asked times past the last frame of the stream take the last frame; asked times
+   inside a hole of undecodable data are reported in ``missing``.
+3. *Decode*: decord (primary) decodes the selected frames by index; its float32 timestamps only
+   map exact times to its indices. Where decord cannot open or decode the file exactly (AV1,
+   HEVC, a decord error, an index that does not line up) PyAV takes over: it decodes forward from the keyframe at
+   or before each selected frame and seeks ahead only when the next selected frame's keyframe lies
+   beyond the decoder's position (sparse sampling skips whole GOPs; dense sampling never re-seeks).
+4. Frames are turned upright (display rotation) and resized to the planned size; both readers
+   share this step, so their output is the same.
+
+Memory is bounded by one clip: the window index and the clip's output frames.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from video_qa.media.errors import MediaError
+from video_qa.media.plan import ClipPlan
+from video_qa.media.probe import Probe, probe as probe_file
+
+log = logging.getLogger(__name__)
+
+INDEX_MARGIN_S = 1.0
+READERS = ("decord", "pyav")
+# Codecs whose frames decord returns exactly (proven by tests/video_qa/media/test_frames.py).
+# decord cannot open AV1 at all, and with HEVC (open GOPs) it returns frames a few indices off
+# around keyframes, so those, and any codec not listed, go to PyAV.
+DECORD_CODECS = frozenset({"h264", "vp8", "vp9", "mpeg4", "mjpeg"})
+
+
+@dataclass
+class ClipFrames:
+    frames: list[np.ndarray]  # uint8 RGB, height x width x 3, upright, planned size
+    times: list[float]  # presentation time of each returned frame, seconds from stream start
+    asked: list[float]  # asked time of each returned frame
+    reader: str
+    missing: list[float] = field(default_factory=list)  # asked times with no decodable frame
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Window:
+    ticks: list[int]  # sorted presentation ticks of every frame in the window
+    keyframes: list[int]  # sorted ticks of the keyframes in the window
+    corrupt: bool
+
+
+def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Rotate counter-clockwise by ``rotation`` degrees (display-matrix convention)."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k)) if k else image
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
+
+
+def select_ticks(asked: list[float], window: list[int], probe: Probe) -> list[int | None]:
+    """For each asked time the nearest frame's ticks (ties to the earlier); None where no frame."""
+    if not window:
+        return [None] * len(asked)
+    times = [probe.seconds(t) for t in window]
+    chosen: list[int | None] = []
+    for t in asked:
+        i = bisect.bisect_left(times, t)
+        candidates = [j for j in (i - 1, i) if 0 <= j < len(times)]
+        best = min(candidates, key=lambda j: (abs(times[j] - t), times[j]))
+        chosen.append(window[best])
+    return chosen
+
+
+class FrameReader:
+    """Reads clips of one file; reuse it for many clips (decord indexes a file once per open)."""
+
+    def __init__(self, path: str | Path, probe: Probe | None = None, prefer: str = "decord") -> None:
+        if prefer not in READERS:
+            raise ValueError(f"prefer must be one of {READERS}")
+        self.path = Path(path)
+        self.probe = probe or probe_file(self.path)
+        self.prefer = prefer
+        self._container: av.container.InputContainer | None = None
+        self._decord = None
+        self._decord_times: np.ndarray | None = None
+        self._decord_failed: str | None = None
+
+    # ---- lifecycle
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+        self._decord = None
+        self._decord_times = None
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- PyAV
+    def _av(self) -> av.container.InputContainer:
+        if self._container is None:
+            try:
+                self._container = av.open(str(self.path))
+            except av.error.FFmpegError as error:
+                raise MediaError(self.path, f"cannot open for decoding: {error}") from error
+            self._container.streams.video[0].thread_type = "AUTO"
+        return self._container
+
+    def _seek(self, ticks: int) -> None:
+        container = self._av()
+        stream = container.streams.video[0]
+        container.seek(ticks, stream=stream, backward=True, any_frame=False)
+
+    def _window(self, start: float, end: float) -> _Window:
+        """Exact presentation ticks of every frame from the keyframe before ``start`` to past ``end``."""
+        p = self.probe
+        container = self._av()
+        stream = container.streams.video[0]
+        lo = p.start_pts + int((max(0.0, start - INDEX_MARGIN_S)) / p.time_base)
+        hi = p.start_pts + int((end + INDEX_MARGIN_S) / p.time_base)
+        try:
+            self._seek(lo)
+        except av.error.FFmpegError as error:
+            raise MediaError(self.path, f"cannot seek to {start:.3f} s: {error}") from error
+        ticks: list[int] = []
+        keys: list[int] = []
+        corrupt = False
+        past = 0
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                if packet.size:
+                    corrupt = True
+                continue
+            ticks.append(packet.pts)
+            if packet.is_keyframe:
+                keys.append(packet.pts)
+            if packet.is_corrupt:
+                corrupt = True
+            if packet.pts > hi:
+                past += 1
+                if past > 16:  # well past the end, beyond any B-frame reordering
+                    break
+        ticks.sort()
+        keys.sort()
+        return _Window(ticks=ticks, keyframes=keys, corrupt=corrupt)
+
+    def _decode_pyav(self, wanted: list[int], window: _Window) -> tuple[dict[int, np.ndarray], list[str]]:
+        """Decode the frames with the given ticks (sorted, unique). Undecodable ones are absent."""
+        container = self._av()
+        stream = container.streams.video[0]
+        keys = window.keyframes
+
+        def keyframe_before(ticks: int) -> int:
+            k = bisect.bisect_right(keys, ticks) - 1
+            return keys[k] if k >= 0 else window.ticks[0]
+
+        out: dict[int, np.ndarray] = {}
+        pending = deque(wanted)
+        front: int | None = None  # highest packet ticks fed to the decoder since the last seek
+        errors = 0
+        while pending:
+            keyframe = keyframe_before(pending[0])
+            if front is None or keyframe > front:
+                self._seek(keyframe)  # skips every GOP between here and there undecoded
+                front = None
+            produced = False
+            for packet in container.demux(stream):
+                if packet.pts is not None:
+                    front = packet.pts if front is None else max(front, packet.pts)
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError as error:
+                    errors += 1
+                    log.debug("%s: undecodable packet at %s: %s", self.path, packet.pts, error)
+                    continue
+                for frame in decoded:
+                    if frame.pts is None:
+                        continue
+                    produced = True
+                    while pending and pending[0] < frame.pts:
+                        pending.popleft()  # passed without being produced: undecodable
+                    if pending and pending[0] == frame.pts:
+                        out[frame.pts] = frame.to_ndarray(format="rgb24")
+                        pending.popleft()
+                if not pending:
+                    break
+                if front is not None and keyframe_before(pending[0]) > front:
+                    break  # nothing wanted before the next keyframe: seek there
+            else:
+                break  # end of stream: what is still pending does not exist
+            if not produced:
+                pending.popleft()  # the seek produced nothing for this frame: give it up
+        notes = [f"{errors} undecodable packet(s) skipped"] if errors else []
+        return out, notes
+
+    # ---- decord
+    def _decord_reader(self):  # type: ignore[no-untyped-def]
+        if self._decord_failed is None and self.probe.video_codec not in DECORD_CODECS:
+            self._decord_failed = f"codec {self.probe.video_codec} is not read exactly by decord"
+            log.info("%s: %s, using PyAV", self.path, self._decord_failed)
+        if self._decord is None and self._decord_failed is None:
+            import decord
+
+            try:
+                self._decord = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=0)
+                self._decord_times = self._decord.get_frame_timestamp(range(len(self._decord)))[:, 0].astype(np.float64)
+            except decord.DECORDError as error:
+                self._decord_failed = str(error).splitlines()[0][-200:]
+                log.info("%s: decord cannot read this file, using PyAV (%s)", self.path, self._decord_failed)
+        return self._decord
+
+    def _decode_decord(self, wanted: list[int]) -> dict[int, np.ndarray] | None:
+        import decord
+
+        reader = self._decord_reader()
+        if reader is None or self._decord_times is None:
+            return None
+        times = self._decord_times
+        indices = []
+        for ticks in wanted:
+            t = self.probe.seconds(ticks)
+            i = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))
+            best = min((j for j in (i - 1, i, i + 1) if 0 <= j < len(times)), key=lambda j: abs(times[j] - t))
+            spacing = 1.0 / max(self.probe.avg_fps or self.probe.nominal_fps or 30.0, 1.0)
+            if abs(times[best] - t) > 0.3 * spacing + 0.005:  # float32 times: ~4 ms at 10 h
+                self._decord_failed = f"decord's index does not line up at {t:.3f} s"
+                log.info("%s: %s, using PyAV", self.path, self._decord_failed)
+                return None
+            indices.append(best)
+        try:
+            batch = reader.get_batch(indices).asnumpy()
+        except decord.DECORDError as error:
+            self._decord_failed = str(error).splitlines()[0][-200:]
+            log.info("%s: decord failed to decode, using PyAV (%s)", self.path, self._decord_failed)
+            return None
+        # decord applies the display rotation itself; undo it so both readers share _upright
+        rotation = self.probe.rotation
+        return {t: _upright(img, -rotation) for t, img in zip(wanted, batch)}
+
+    # ---- the clip
+    def read(self, clip: ClipPlan) -> ClipFrames:
+        p = self.probe
+        asked = clip.sample_times
+        window = self._window(clip.start, clip.end)
+        if not window.ticks:
+            raise MediaError(self.path, f"no video packets between {clip.start:.3f} and {clip.end:.3f} s")
+        chosen = select_ticks(asked, window.ticks, p)
+        wanted = sorted({t for t in chosen if t is not None})
+        notes: list[str] = []
+        images: dict[int, np.ndarray] | None = None
+        reader = "pyav"
+        if self.prefer == "decord" and not window.corrupt:
+            images = self._decode_decord(wanted)
+            if images is not None:
+                reader = "decord"
+            elif self._decord_failed:
+                notes.append(f"decord: {self._decord_failed}")
+        if images is None:
+            images, decode_notes = self._decode_pyav(wanted, window)
+            notes += decode_notes
+        frames, times, kept_asked, missing = [], [], [], []
+        for t_asked, ticks in zip(asked, chosen):
+            img = images.get(ticks) if ticks is not None else None
+            if img is None:
+                missing.append(t_asked)
+                continue
+            frames.append(_resize(_upright(img, p.rotation), clip.width, clip.height))
+            times.append(p.seconds(ticks))
+            kept_asked.append(t_asked)
+        if window.corrupt:
+            notes.append("corrupt packets in this clip")
+        if missing:
+            notes.append(f"{len(missing)} of {len(asked)} sampled frames could not be decoded")
+            log.warning("%s clip %d: %s", self.path, clip.index, notes[-1])
+        return ClipFrames(frames=frames, times=times, asked=kept_asked, reader=reader, missing=missing, notes=notes)
+
+
+def read_frames(path: str | Path, clip: ClipPlan, probe: Probe | None = None, prefer: str = "decord") -> ClipFrames:
+    """The clip's sampled frames (see module doc). Opens and closes a reader."""
+    with FrameReader(path, probe=probe, prefer=prefer) as reader:
+        return reader.read(clip)

@@ -1,0 +1,214 @@
+"""What a media file is: streams, size, rotation, frame rate, duration (ffprobe via ffmpeg-python).
+
+The time origin of everything downstream is the video stream's start (``start_pts`` in
+``time_base`` units); ``Probe.seconds(pts)`` is the one conversion from stream ticks to seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import subprocess
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import ffmpeg
+
+from video_qa.media.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+MAX_SIDE = 8192
+MIN_SIDE = 2
+MAX_DURATION = 48 * 3600.0
+MIN_BYTES_PER_SECOND = 16  # a file claiming more seconds than this allows is lying
+VFR_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class Probe:
+    path: str
+    size: int
+    container: str
+    duration: float
+    video_codec: str
+    coded_width: int
+    coded_height: int
+    rotation: int  # degrees, counter-clockwise, that turn the stored picture upright (0/90/180/270)
+    width: int  # upright
+    height: int  # upright
+    nominal_fps: float
+    avg_fps: float
+    variable_fps: bool
+    frame_count: int | None
+    time_base: Fraction
+    start_pts: int
+    has_audio: bool
+    audio_codec: str | None
+    bit_rate: int | None
+
+    @property
+    def start_time(self) -> float:
+        return float(self.start_pts * self.time_base)
+
+    def seconds(self, pts: int) -> float:
+        """Stream ticks to seconds from the stream's start, exactly (one rounding, at the end)."""
+        return float((pts - self.start_pts) * self.time_base)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["time_base"] = str(self.time_base)
+        return d
+
+
+def _rate(text: str | None) -> float:
+    if not text or text in ("0/0", "0"):
+        return 0.0
+    value = Fraction(text)
+    return float(value)
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    """Counter-clockwise degrees (display matrix convention) normalised to 0/90/180/270."""
+    degrees = 0.0
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            degrees = float(side["rotation"])
+    if not degrees and "rotate" in (stream.get("tags") or {}):
+        degrees = -float(stream["tags"]["rotate"])  # legacy tag is clockwise
+    return int(round(degrees / 90.0)) % 4 * 90
+
+
+def _ffprobe(path: Path) -> dict[str, Any]:
+    try:
+        return ffmpeg.probe(str(path))
+    except ffmpeg.Error as error:
+        detail = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        reason = detail[-1] if detail else "ffprobe failed"
+        reason = reason.replace(str(path), "").strip(": ")
+        if "moov atom not found" in reason or "Invalid data" in reason or "EBML" in reason:
+            raise MediaError(path, f"not a readable media file: truncated or corrupt data ({reason})") from error
+        raise MediaError(path, f"not a media file ({reason})") from error
+
+
+def _packets(path: Path, read_interval: str | None) -> list[tuple[int, int]]:
+    """(pts, duration) ticks of video packets in ``read_interval`` (demux only, no decode)."""
+    cmd = ["ffprobe", "-v", "error", "-select_streams", "v:0"]
+    if read_interval:
+        cmd += ["-read_intervals", read_interval]
+    cmd += ["-show_entries", "packet=pts,duration", "-of", "csv=p=0", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    rows = []
+    for line in out.split():
+        pts, _, duration = line.partition(",")
+        if pts.lstrip("-").isdigit():
+            rows.append((int(pts), int(duration) if duration.isdigit() else 0))
+    return sorted(rows)
+
+
+def _stream_end(path: Path, claimed_end: float) -> tuple[int, int] | None:
+    """(last pts, its duration) from the packets near the claimed end; the whole file when the
+    claim is wrong (truncated files, lying headers)."""
+    tail = _packets(path, f"{max(0.0, claimed_end - 30):.3f}%") if claimed_end > 0 else []
+    rows = tail or _packets(path, None)
+    if not rows:
+        return None
+    return max(rows, key=lambda r: r[0] + r[1])
+
+
+def _looks_variable(ticks: list[int], nominal_fps: float, avg_fps: float) -> bool:
+    if nominal_fps and avg_fps and abs(avg_fps - nominal_fps) / nominal_fps > VFR_TOLERANCE:
+        return True
+    deltas = [b - a for a, b in zip(ticks, ticks[1:]) if b > a]
+    if len(deltas) < 3:
+        return False
+    deltas.sort()
+    median = deltas[len(deltas) // 2]
+    return any(abs(d - median) > VFR_TOLERANCE * median + 1 for d in deltas)
+
+
+def _check_decoder(path: Path, codec: str) -> None:
+    try:
+        av.codec.Codec(codec, "r")
+    except (av.codec.codec.UnknownCodecError, ValueError) as error:
+        raise MediaError(path, f"unsupported video codec {codec!r}: no decoder available") from error
+
+
+def probe(path: str | Path) -> Probe:
+    """Probe ``path``; raise ``MediaError`` naming the file and the reason when it is unusable."""
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(path, "no such file")
+    if not path.is_file():
+        raise MediaError(path, "not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError(path, "empty file (0 bytes)")
+
+    info = _ffprobe(path)
+    streams = info.get("streams", [])
+    videos = [
+        s for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    fmt = info.get("format", {})
+    if not videos:
+        kind = "audio only" if audios else "no streams"
+        raise MediaError(path, f"no video stream ({kind})")
+    v = videos[0]
+    codec = v.get("codec_name") or "unknown"
+    _check_decoder(path, codec)
+
+    coded_w, coded_h = int(v.get("width") or 0), int(v.get("height") or 0)
+    if not (MIN_SIDE <= coded_w <= MAX_SIDE and MIN_SIDE <= coded_h <= MAX_SIDE):
+        raise MediaError(path, f"absurd dimensions {coded_w}x{coded_h} (allowed {MIN_SIDE}..{MAX_SIDE} a side)")
+    rotation = _rotation(v)
+    width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+
+    time_base = Fraction(v.get("time_base") or "1/1000")
+    start_pts = int(v.get("start_pts") or 0)
+    nominal, avg = _rate(v.get("r_frame_rate")), _rate(v.get("avg_frame_rate"))
+    head = _packets(path, "%+20")
+    if not head:
+        raise MediaError(path, "no video packets (truncated or corrupt data)")
+    start_pts = min(start_pts, head[0][0])
+    # Duration from the stream's own last packet, not the header's claim.
+    claimed = v.get("duration") or fmt.get("duration")
+    claimed_end = float(claimed) + float(time_base * start_pts) if claimed not in (None, "N/A") else 0.0
+    last_pts, last_duration = _stream_end(path, claimed_end) or head[-1]
+    if last_duration <= 0:
+        last_duration = round(1.0 / (avg or nominal or 25.0) / time_base)
+    duration = float((last_pts + last_duration - start_pts) * time_base)
+    if not math.isfinite(duration) or duration > MAX_DURATION:
+        raise MediaError(path, f"absurd duration {duration:.0f} s (more than {MAX_DURATION / 3600:.0f} h)")
+    if duration > 60 and size / duration < MIN_BYTES_PER_SECOND:
+        raise MediaError(path, f"claims a duration of {duration:.0f} s but holds only {size} bytes")
+
+    frames_text = v.get("nb_frames")
+    frame_count = int(frames_text) if frames_text and str(frames_text).isdigit() else None
+    bit_rate = v.get("bit_rate") or fmt.get("bit_rate")
+    return Probe(
+        path=str(path),
+        size=size,
+        container=fmt.get("format_name", "unknown"),
+        duration=duration,
+        video_codec=codec,
+        coded_width=coded_w,
+        coded_height=coded_h,
+        rotation=rotation,
+        width=width,
+        height=height,
+        nominal_fps=nominal,
+        avg_fps=avg,
+        variable_fps=_looks_variable([pts for pts, _ in head], nominal, avg),
+        frame_count=frame_count,
+        time_base=time_base,
+        start_pts=start_pts,
+        has_audio=bool(audios),
+        audio_codec=audios[0].get("codec_name") if audios else None,
+        bit_rate=int(bit_rate) if bit_rate and str(bit_rate).isdigit() else None,
+    )
