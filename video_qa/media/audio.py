@@ -30,6 +30,8 @@ def read_audio(path: str | Path, start: float, end: float, origin: float = 0.0) 
         "-f", "f32le", "-",
     ]
     result = subprocess.run(cmd, capture_output=True, check=False)
+    if result.returncode != 0 and b"does not contain any stream" in result.stderr:
+        return np.zeros(0, dtype=np.float32)  # no audio stream: nothing was said
     if result.returncode != 0:
         reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise MediaError(path, f"cannot read audio: {reason[-1] if reason else 'ffmpeg failed'}")

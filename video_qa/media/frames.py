@@ -14,8 +14,8 @@ How a clip is read:
    HEVC, a decord error, an index that does not line up) PyAV takes over: it decodes forward from the keyframe at
    or before each selected frame and seeks ahead only when the next selected frame's keyframe lies
    beyond the decoder's position (sparse sampling skips whole GOPs; dense sampling never re-seeks).
-4. Frames are turned upright (display rotation) and resized to the planned size; both readers
-   share this step, so their output is the same.
+4. Frames are resized to the planned size as they are decoded (PyAV: in swscale; decord: in
+   chunks of 16) and turned upright (display rotation) by one shared step.
 
 Memory is bounded by one clip: the window index and the clip's output frames.
 """
@@ -43,6 +43,7 @@ READERS = ("decord", "pyav")
 # Codecs whose frames decord returns exactly (proven by tests/video_qa/media/test_frames.py).
 # decord cannot open AV1 at all, and with HEVC (open GOPs) it returns frames a few indices off
 # around keyframes, so those, and any codec not listed, go to PyAV.
+DECORD_CHUNK = 16
 DECORD_CODECS = frozenset({"h264", "vp8", "vp9", "mpeg4", "mjpeg"})
 
 
@@ -98,16 +99,20 @@ class FrameReader:
         self.path = Path(path)
         self.probe = probe or probe_file(self.path)
         self.prefer = prefer
-        self._container: av.container.InputContainer | None = None
+        self._container: av.container.InputContainer | None = None  # decoding
+        self._index: av.container.InputContainer | None = None  # demux-only window index
+        self._front: int | None = None  # highest packet ticks fed to the decoder since its last seek
+        self._last_out: int | None = None  # ticks of the last frame the decoder returned
         self._decord = None
         self._decord_times: np.ndarray | None = None
         self._decord_failed: str | None = None
 
     # ---- lifecycle
     def close(self) -> None:
-        if self._container is not None:
-            self._container.close()
-            self._container = None
+        for container in (self._container, self._index):
+            if container is not None:
+                container.close()
+        self._container = self._index = None
         self._decord = None
         self._decord_times = None
 
@@ -118,29 +123,32 @@ class FrameReader:
         self.close()
 
     # ---- PyAV
+    def _open(self) -> av.container.InputContainer:
+        try:
+            return av.open(str(self.path))
+        except av.error.FFmpegError as error:
+            raise MediaError(self.path, f"cannot open for decoding: {error}") from error
+
     def _av(self) -> av.container.InputContainer:
         if self._container is None:
-            try:
-                self._container = av.open(str(self.path))
-            except av.error.FFmpegError as error:
-                raise MediaError(self.path, f"cannot open for decoding: {error}") from error
+            self._container = self._open()
             self._container.streams.video[0].thread_type = "AUTO"
         return self._container
 
-    def _seek(self, ticks: int) -> None:
-        container = self._av()
-        stream = container.streams.video[0]
-        container.seek(ticks, stream=stream, backward=True, any_frame=False)
+    def _seek(self, container: av.container.InputContainer, ticks: int) -> None:
+        container.seek(ticks, stream=container.streams.video[0], backward=True, any_frame=False)
 
     def _window(self, start: float, end: float) -> _Window:
         """Exact presentation ticks of every frame from the keyframe before ``start`` to past ``end``."""
         p = self.probe
-        container = self._av()
+        if self._index is None:
+            self._index = self._open()
+        container = self._index
         stream = container.streams.video[0]
         lo = p.start_pts + int((max(0.0, start - INDEX_MARGIN_S)) / p.time_base)
         hi = p.start_pts + int((end + INDEX_MARGIN_S) / p.time_base)
         try:
-            self._seek(lo)
+            self._seek(container, lo)
         except av.error.FFmpegError as error:
             raise MediaError(self.path, f"cannot seek to {start:.3f} s: {error}") from error
         ticks: list[int] = []
@@ -165,11 +173,16 @@ class FrameReader:
         keys.sort()
         return _Window(ticks=ticks, keyframes=keys, corrupt=corrupt)
 
-    def _decode_pyav(self, wanted: list[int], window: _Window) -> tuple[dict[int, np.ndarray], list[str]]:
-        """Decode the frames with the given ticks (sorted, unique). Undecodable ones are absent."""
+    def _decode_pyav(
+        self, wanted: list[int], window: _Window, size: tuple[int, int]
+    ) -> tuple[dict[int, np.ndarray], list[str]]:
+        """Decode the frames with the given ticks (sorted, unique) straight to ``size`` (stored
+        orientation). Undecodable ones are absent. The decoder keeps its place between clips, so
+        reading consecutive clips never decodes a frame twice."""
         container = self._av()
         stream = container.streams.video[0]
         keys = window.keyframes
+        width, height = size
 
         def keyframe_before(ticks: int) -> int:
             k = bisect.bisect_right(keys, ticks) - 1
@@ -177,17 +190,17 @@ class FrameReader:
 
         out: dict[int, np.ndarray] = {}
         pending = deque(wanted)
-        front: int | None = None  # highest packet ticks fed to the decoder since the last seek
         errors = 0
         while pending:
             keyframe = keyframe_before(pending[0])
-            if front is None or keyframe > front:
-                self._seek(keyframe)  # skips every GOP between here and there undecoded
-                front = None
+            behind = self._last_out is not None and pending[0] <= self._last_out
+            if self._front is None or keyframe > self._front or behind:
+                self._seek(container, keyframe)  # skips every GOP between here and there undecoded
+                self._front = self._last_out = None
             produced = False
             for packet in container.demux(stream):
                 if packet.pts is not None:
-                    front = packet.pts if front is None else max(front, packet.pts)
+                    self._front = packet.pts if self._front is None else max(self._front, packet.pts)
                 try:
                     decoded = packet.decode()
                 except av.error.FFmpegError as error:
@@ -198,17 +211,19 @@ class FrameReader:
                     if frame.pts is None:
                         continue
                     produced = True
+                    self._last_out = frame.pts
                     while pending and pending[0] < frame.pts:
                         pending.popleft()  # passed without being produced: undecodable
                     if pending and pending[0] == frame.pts:
-                        out[frame.pts] = frame.to_ndarray(format="rgb24")
+                        out[frame.pts] = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
                         pending.popleft()
                 if not pending:
                     break
-                if front is not None and keyframe_before(pending[0]) > front:
+                if self._front is not None and keyframe_before(pending[0]) > self._front:
                     break  # nothing wanted before the next keyframe: seek there
             else:
-                break  # end of stream: what is still pending does not exist
+                self._front = self._last_out = None  # end of stream: what is still pending does not exist
+                break
             if not produced:
                 pending.popleft()  # the seek produced nothing for this frame: give it up
         notes = [f"{errors} undecodable packet(s) skipped"] if errors else []
@@ -230,7 +245,7 @@ class FrameReader:
                 log.info("%s: decord cannot read this file, using PyAV (%s)", self.path, self._decord_failed)
         return self._decord
 
-    def _decode_decord(self, wanted: list[int]) -> dict[int, np.ndarray] | None:
+    def _decode_decord(self, wanted: list[int], size: tuple[int, int]) -> dict[int, np.ndarray] | None:
         import decord
 
         reader = self._decord_reader()
@@ -248,15 +263,19 @@ class FrameReader:
                 log.info("%s: %s, using PyAV", self.path, self._decord_failed)
                 return None
             indices.append(best)
-        try:
-            batch = reader.get_batch(indices).asnumpy()
-        except decord.DECORDError as error:
-            self._decord_failed = str(error).splitlines()[0][-200:]
-            log.info("%s: decord failed to decode, using PyAV (%s)", self.path, self._decord_failed)
-            return None
-        # decord applies the display rotation itself; undo it so both readers share _upright
+        out: dict[int, np.ndarray] = {}
         rotation = self.probe.rotation
-        return {t: _upright(img, -rotation) for t, img in zip(wanted, batch)}
+        for at in range(0, len(indices), DECORD_CHUNK):  # bounded: one chunk at full size
+            try:
+                batch = reader.get_batch(indices[at : at + DECORD_CHUNK]).asnumpy()
+            except decord.DECORDError as error:
+                self._decord_failed = str(error).splitlines()[0][-200:]
+                log.info("%s: decord failed to decode, using PyAV (%s)", self.path, self._decord_failed)
+                return None
+            for ticks, image in zip(wanted[at : at + DECORD_CHUNK], batch):
+                # decord applies the display rotation itself; undo it so both readers share _upright
+                out[ticks] = _resize(_upright(image, -rotation), *size)
+        return out
 
     # ---- the clip
     def read(self, clip: ClipPlan) -> ClipFrames:
@@ -270,14 +289,15 @@ class FrameReader:
         notes: list[str] = []
         images: dict[int, np.ndarray] | None = None
         reader = "pyav"
+        size = (clip.height, clip.width) if p.rotation in (90, 270) else (clip.width, clip.height)
         if self.prefer == "decord" and not window.corrupt:
-            images = self._decode_decord(wanted)
+            images = self._decode_decord(wanted, size)
             if images is not None:
                 reader = "decord"
             elif self._decord_failed:
                 notes.append(f"decord: {self._decord_failed}")
         if images is None:
-            images, decode_notes = self._decode_pyav(wanted, window)
+            images, decode_notes = self._decode_pyav(wanted, window, size)
             notes += decode_notes
         frames, times, kept_asked, missing = [], [], [], []
         for t_asked, ticks in zip(asked, chosen):
@@ -285,7 +305,7 @@ class FrameReader:
             if img is None:
                 missing.append(t_asked)
                 continue
-            frames.append(_resize(_upright(img, p.rotation), clip.width, clip.height))
+            frames.append(_upright(img, p.rotation))
             times.append(p.seconds(ticks))
             kept_asked.append(t_asked)
         if window.corrupt:

@@ -82,6 +82,19 @@ def _rotation(stream: dict[str, Any]) -> int:
     return int(round(degrees / 90.0)) % 4 * 90
 
 
+_SIGNATURES = (
+    (4, (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")),  # MP4 / MOV boxes
+    (0, (b"\x1aE\xdf\xa3", b"RIFF", b"OggS", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"\x30\x26\xb2\x75")),
+)
+
+
+def _has_media_signature(path: Path) -> bool:
+    """Does the file start like a known container (then a failure means damage, not a wrong file)?"""
+    with path.open("rb") as f:
+        head = f.read(12)
+    return any(head[offset:].startswith(magic) for offset, magics in _SIGNATURES for magic in magics)
+
+
 def _ffprobe(path: Path) -> dict[str, Any]:
     try:
         return ffmpeg.probe(str(path))
@@ -89,8 +102,8 @@ def _ffprobe(path: Path) -> dict[str, Any]:
         detail = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
         reason = detail[-1] if detail else "ffprobe failed"
         reason = reason.replace(str(path), "").strip(": ")
-        if "moov atom not found" in reason or "Invalid data" in reason or "EBML" in reason:
-            raise MediaError(path, f"not a readable media file: truncated or corrupt data ({reason})") from error
+        if _has_media_signature(path):
+            raise MediaError(path, f"truncated or corrupt data ({reason})") from error
         raise MediaError(path, f"not a media file ({reason})") from error
 
 

@@ -1,0 +1,234 @@
+"""Decode benchmark: our sampled reader against the whole-file decode floor, side by side.
+
+    .venv/bin/python bench/decode.py            # 10- and 60-minute files (about 25 minutes)
+    .venv/bin/python bench/decode.py --quick    # 1- and 3-minute files, for a smoke run
+
+Makes (once, cached in bench/.cache) a 1280x720 30 fps H.264 file, GOP 250, 3 B-frames, whose
+every frame carries its own index in a band of 20 binary blocks; the long file is the short one
+concatenated (stream copy). Each variant runs in its own process; peak RSS is that process's
+(``wait4``). Ratio to floor = floor time / variant time (1.0 = as fast as decoding every frame
+with ffmpeg). Writes its table into docs/benchmarks.md between the decode markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache"
+DOC = ROOT / "docs" / "benchmarks.md"
+BITS = 20
+FPS = 30
+
+
+def make_source(seconds: int) -> Path:
+    path = CACHE / f"decode_{seconds}s.mp4"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    band = (
+        f"color=c=black:s={BITS}x1:r={FPS}:d={seconds},format=gray,"
+        "geq=lum='255*mod(floor(N/pow(2,X)),2)',scale=1280:64:flags=neighbor"
+    )
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r={FPS}:d={seconds}",
+         "-f", "lavfi", "-i", band, "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p",
+         "-c:v", "libx264", "-preset", "veryfast", "-g", "250", "-bf", "3", "-crf", "23", str(path)],
+        check=True,
+    )
+    return path
+
+
+def make_long(short: Path, copies: int) -> Path:
+    path = CACHE / f"{short.stem}_x{copies}.mp4"
+    if path.exists():
+        return path
+    listing = CACHE / "concat.txt"
+    listing.write_text("".join(f"file '{short.name}'\n" for _ in range(copies)))
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                    "-c", "copy", str(path)], check=True)
+    return path
+
+
+def band_index(image) -> int:  # type: ignore[no-untyped-def]
+    h, w = image.shape[:2]
+    row = image[max(1, int(h * 32 / 720)), :, :].mean(axis=1)
+    return sum(int(row[int((k + 0.5) * w / BITS)] > 128) << k for k in range(BITS))
+
+
+# ---- variants (run in a child process)
+
+def _clips(path: str, fps: float):  # type: ignore[no-untyped-def]
+    from video_qa.config import load_settings
+    from video_qa.media import plan, probe
+
+    p = probe(path)
+    return p, plan(p, load_settings(base_fps=fps, adaptive_fps=False, max_frames_per_clip=768))
+
+
+def run_ours(path: str, fps: float, prefer: str, period: int) -> dict:
+    from video_qa.media import FrameReader
+
+    p, clips = _clips(path, fps)
+    wrong = frames = 0
+    readers: set[str] = set()
+    with FrameReader(path, probe=p, prefer=prefer) as reader:
+        for clip in clips:
+            result = reader.read(clip)
+            readers.add(result.reader)
+            for image, t in zip(result.frames, result.times):
+                frames += 1
+                wrong += band_index(image) != round(t * FPS) % period
+    return {"frames": frames, "wrong": wrong, "reader": ",".join(sorted(readers))}
+
+
+def run_decord_alone(path: str, fps: float, period: int) -> dict:
+    """The usual decord recipe: index = round(t * nominal fps), get_batch per clip."""
+    import decord
+
+    p, clips = _clips(path, fps)
+    vr = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=0)
+    wrong = frames = 0
+    for clip in clips:
+        indices = [min(round(t * vr.get_avg_fps()), len(vr) - 1) for t in clip.sample_times]
+        batch = vr.get_batch(indices).asnumpy()
+        for image, i in zip(batch, indices):
+            frames += 1
+            wrong += band_index(image) != i % period
+    return {"frames": frames, "wrong": wrong, "reader": "decord"}
+
+
+def run_pyav_alone(path: str, fps: float, period: int) -> dict:
+    """Decode every frame in order with PyAV, convert the sampled ones."""
+    import av
+
+    step = round(FPS / fps)
+    wrong = frames = 0
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for n, frame in enumerate(container.decode(stream)):
+            if n % step == 0:
+                image = frame.to_ndarray(format="rgb24")
+                frames += 1
+                wrong += band_index(image) != n % period
+    return {"frames": frames, "wrong": wrong, "reader": "pyav"}
+
+
+def child(args: argparse.Namespace) -> None:
+    kind, path, fps, period = args.child, args.file, args.fps, args.period
+    if kind == "decord":
+        out = run_decord_alone(path, fps, period)
+    elif kind == "pyav":
+        out = run_pyav_alone(path, fps, period)
+    else:
+        out = run_ours(path, fps, "decord" if kind == "ours" else "pyav", period)
+    print(json.dumps(out))
+
+
+# ---- parent
+
+def measure(cmd: list[str]) -> tuple[float, float, str]:
+    """(seconds, peak RSS MB, stdout) of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    out = proc.stdout.read() if proc.stdout else ""
+    err = proc.stderr.read() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd} failed: {err[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child")
+    parser.add_argument("--file")
+    parser.add_argument("--fps", type=float, default=2.0)
+    parser.add_argument("--period", type=int, default=0)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    short_s, copies = (60, 3) if args.quick else (600, 6)
+    short = make_source(short_s)
+    files = [(f"{short_s // 60} min", short), (f"{short_s * copies // 60} min", make_long(short, copies))]
+    period = short_s * FPS
+    me = [sys.executable, str(Path(__file__).resolve())]
+    variants = [
+        ("ffmpeg -i f -f null - (floor)", None, None),
+        ("ours read_frames 2 fps (decord primary)", "ours", 2.0),
+        ("ours read_frames 0.5 fps (decord primary)", "ours", 0.5),
+        ("ours read_frames 0.1 fps (decord primary)", "ours", 0.1),
+        ("ours read_frames 2 fps (PyAV path)", "ours-pyav", 2.0),
+        ("ours read_frames 0.5 fps (PyAV path)", "ours-pyav", 0.5),
+        ("ours read_frames 0.1 fps (PyAV path)", "ours-pyav", 0.1),
+        ("decord alone 2 fps (index = t x fps)", "decord", 2.0),
+        ("PyAV alone 2 fps (decode all, convert sampled)", "pyav", 2.0),
+    ]
+    rows = []
+    for label, path in files:
+        duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                         str(path)], capture_output=True, text=True, check=True).stdout)
+        floor_s = None
+        for name, kind, fps in variants:
+            if kind is None:
+                seconds, rss, _ = measure(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"])
+                floor_s, result = seconds, {"frames": "all", "wrong": 0, "reader": "ffmpeg"}
+            else:
+                seconds, rss, out = measure(me + ["--child", kind, "--file", str(path), "--fps", str(fps),
+                                                  "--period", str(period)])
+                result = json.loads(out.strip().splitlines()[-1])
+            row = {
+                "file": label, "variant": name, "seconds": seconds, "realtime": duration / seconds,
+                "vs_floor": (floor_s or seconds) / seconds, "rss_mb": rss, **result,
+            }
+            rows.append(row)
+            print(f"{label:>7} {name:<48} {seconds:8.1f} s  x{row['realtime']:6.1f} realtime  "
+                  f"{row['vs_floor']:5.2f} of floor  {rss:6.0f} MB  frames {result['frames']} wrong {result['wrong']}",
+                  flush=True)
+    write_doc(rows, args.quick)
+
+
+def write_doc(rows: list[dict], quick: bool) -> None:
+    lines = [
+        "<!-- decode:start -->",
+        f"Run `{'python bench/decode.py --quick' if quick else 'python bench/decode.py'}` on {date.today()}, "
+        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}. "
+        "1280x720 30 fps H.264, GOP 250, 3 B-frames. Ratio = floor time / variant time "
+        "(higher is faster; 1.00 = decoding every frame with ffmpeg). Wrong = returned frames whose painted "
+        "index is not the frame nearest the asked time (for ours) or the index asked (for the naive recipes).",
+        "",
+        "| file | variant | seconds | x realtime | ratio to floor | peak RSS MB | frames | wrong | reader |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['file']} | {r['variant']} | {r['seconds']:.1f} | {r['realtime']:.1f} | {r['vs_floor']:.2f} | "
+            f"{r['rss_mb']:.0f} | {r['frames']} | {r['wrong']} | {r['reader']} |"
+        )
+    lines.append("<!-- decode:end -->")
+    block = "\n".join(lines)
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if "<!-- decode:start -->" in text:
+        head, rest = text.split("<!-- decode:start -->", 1)
+        _, tail = rest.split("<!-- decode:end -->", 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n## Decode (`bench/decode.py`)\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
