@@ -87,6 +87,7 @@ def run_ours(path: str, fps: float, prefer: str, period: int) -> dict:
             for image, t in zip(result.frames, result.times):
                 frames += 1
                 wrong += band_index(image) != round(t * FPS) % period
+            del result  # as a worker does: one clip's frames alive at a time
     return {"frames": frames, "wrong": wrong, "reader": ",".join(sorted(readers))}
 
 

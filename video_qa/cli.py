@@ -13,6 +13,7 @@ from sqlalchemy import select
 from video_qa.config import Settings, SettingsError, get_settings
 from video_qa.db import unit_of_work
 from video_qa.logs import configure_logging
+from video_qa.media.errors import MediaError
 from video_qa.migrate import SchemaOutOfDate, prepare_database, upgrade
 from video_qa.models import Video
 from video_qa.timecode import format_time
@@ -55,6 +56,37 @@ def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.media import probe
+
+    p = probe(args.file)
+    if args.json:
+        print(json.dumps(p.to_dict(), indent=2))
+        return 0
+    print(f"{p.path}: {p.container}, {p.video_codec} {p.width}x{p.height} (upright; rotation {p.rotation}), "
+          f"{format_time(p.duration)}, {p.nominal_fps:.3f} fps nominal, {p.avg_fps:.3f} average"
+          f"{', variable frame rate' if p.variable_fps else ''}, audio: {p.audio_codec or 'none'}")
+    return 0
+
+
+def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.media import plan, probe
+    from video_qa.media.activity import clip_activity
+    from video_qa.media.plan import clip_edges
+
+    p = probe(args.file)
+    activity = clip_activity(args.file, p, clip_edges(p.duration, settings.clip_seconds)) if settings.adaptive_fps else None
+    clips = plan(p, settings, activity)
+    if args.json:
+        print(json.dumps([c.to_dict() for c in clips], indent=2))
+        return 0
+    for c in clips:
+        print(f"{c.index:>4}  {format_time(c.start)} - {format_time(c.end)}  {c.fps:6.3f} fps  {c.frames:>4} frames  "
+              f"{c.width}x{c.height}  {c.tokens:>6} tokens  {c.why}")
+    print(f"total {sum(c.tokens for c in clips)} visual tokens for {format_time(p.duration)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videoqa", description="Long-video understanding with honest timestamps.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -66,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("videos", help="list registered videos")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_videos)
+
+    p = sub.add_parser("probe", help="what the media layer knows about a video file")
+    p.add_argument("file", help="path of the video")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_probe)
+
+    p = sub.add_parser("plan", help="the dynamic-fps clip plan for a video file under the current settings")
+    p.add_argument("file", help="path of the video")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_plan)
     return parser
 
 
@@ -81,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)
-    except SchemaOutOfDate as error:
+    except (SchemaOutOfDate, MediaError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

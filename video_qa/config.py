@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_pixels: int = Field(768 * 28 * 28, ge=28 * 28, description="Per-frame pixel ceiling.")
     max_clip_tokens: int = Field(24_000, gt=0, description="Visual tokens one clip may use at most.")
     adaptive_fps: bool = Field(True, description="Give clips with many scene changes more of the budget.")
+    frame_reader: Literal["decord", "pyav"] = Field(
+        "decord", description="Primary frame reader; PyAV always takes over where decord cannot read exactly."
+    )
 
     # web
     web_host: str = Field("127.0.0.1", description="Address the web app listens on.")

@@ -39,3 +39,23 @@ def test_server_database_not_migrated(monkeypatch: pytest.MonkeyPatch, tmp_path,
     monkeypatch.setenv("VIDEOQA_DATABASE_URL", f"sqlite:///{tmp_path / 'server.db'}")
     assert main(["videos"]) == 1
     assert "videoqa migrate" in capsys.readouterr().err
+
+
+def test_probe_and_plan_commands(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories.media import index_video
+
+    path = index_video(tmp_path / "clip.mp4", seconds=4)
+    assert main(["probe", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["width"], info["height"], info["duration"]) == (320, 180, 4.0)
+    assert main(["plan", str(path), "--json"]) == 0
+    clips = json.loads(capsys.readouterr().out)
+    assert [(c["start"], c["end"], c["fps"], c["frames"]) for c in clips] == [(0.0, 4.0, 2.0, 8)]
+
+
+def test_probe_bad_file_names_it(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    assert main(["probe", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "not a media file" in err

@@ -32,6 +32,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from video_qa.config import get_settings
 from video_qa.media.errors import MediaError
 from video_qa.media.plan import ClipPlan
 from video_qa.media.probe import Probe, probe as probe_file
@@ -93,7 +94,9 @@ def select_ticks(asked: list[float], window: list[int], probe: Probe) -> list[in
 class FrameReader:
     """Reads clips of one file; reuse it for many clips (decord indexes a file once per open)."""
 
-    def __init__(self, path: str | Path, probe: Probe | None = None, prefer: str = "decord") -> None:
+    def __init__(self, path: str | Path, probe: Probe | None = None, prefer: str | None = None) -> None:
+        """``prefer``: the primary reader, default the ``VIDEOQA_FRAME_READER`` setting."""
+        prefer = prefer or get_settings().frame_reader
         if prefer not in READERS:
             raise ValueError(f"prefer must be one of {READERS}")
         self.path = Path(path)
@@ -316,7 +319,7 @@ class FrameReader:
         return ClipFrames(frames=frames, times=times, asked=kept_asked, reader=reader, missing=missing, notes=notes)
 
 
-def read_frames(path: str | Path, clip: ClipPlan, probe: Probe | None = None, prefer: str = "decord") -> ClipFrames:
+def read_frames(path: str | Path, clip: ClipPlan, probe: Probe | None = None, prefer: str | None = None) -> ClipFrames:
     """The clip's sampled frames (see module doc). Opens and closes a reader."""
     with FrameReader(path, probe=probe, prefer=prefer) as reader:
         return reader.read(clip)
