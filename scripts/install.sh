@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg espeak-ng)
+APT_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -30,7 +30,7 @@ want="$(cat pyproject.toml scripts/install.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-  .venv/bin/python -m pip install -q -e ".[test]" "torch==2.14.1" "torchvision==0.29.1"
+  .venv/bin/python -m pip install -q -e ".[test,bench]" "torch==2.14.1" "torchvision==0.29.1"
   echo "$want" > "$stamp"
 fi
 echo "install.sh: ready (.venv)"

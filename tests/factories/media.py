@@ -73,3 +73,40 @@ def tone_video(path: Path, *, seconds: float = 6, tone_at: tuple[float, float] =
         *ENCODERS["h264"], "-c:a", "aac", "-shortest", str(path),
     )
     return path
+
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def speech_and_caption_video(
+    path: Path, *, seconds: float = 90, speech: tuple[float, str] = (42.0, "the quarterly budget is approved"),
+    caption: tuple[float, float, str] = (65.0, 80.0, "EXIT 12"), audio: bool = True,
+) -> Path:
+    """A 640x360 video: espeak-ng says ``speech[1]`` starting at ``speech[0]`` s (silence elsewhere),
+    and ``caption[2]`` is drawn large from ``caption[0]`` to ``caption[1]`` s."""
+    if path.exists():
+        return path
+    a, b, text = caption
+    video = (
+        f"color=c=0x203040:s=640x360:r=25:d={seconds},"
+        f"drawtext=fontfile={FONT}:text='{text}':fontsize=72:fontcolor=white:x=(w-tw)/2:y=(h-th)/2:"
+        f"enable='between(t,{a},{b})'"
+    )
+    args = ["-f", "lavfi", "-i", video]
+    if audio:
+        at, words = speech
+        wav = path.with_suffix(".speech.wav")
+        subprocess.run(["espeak-ng", "-s", "140", "-w", str(wav), words], check=True, capture_output=True)
+        args += ["-i", str(wav), "-filter_complex",
+                 f"[1:a]adelay={int(at * 1000)}:all=1,apad,atrim=0:{seconds},aresample=48000[a]",
+                 "-map", "0:v", "-map", "[a]", "-c:a", "aac"]
+    ffmpeg(*args, *ENCODERS["h264"], "-g", "50", "-t", str(seconds), str(path))
+    return path
+
+
+def silent_video(path: Path, seconds: float = 10) -> Path:
+    """A video with an audio stream that holds only silence."""
+    if not path.exists():
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=320x180:r=25:d={seconds}", "-f", "lavfi", "-i",
+               f"anullsrc=r=48000:cl=mono:d={seconds}", *ENCODERS["h264"], "-c:a", "aac", "-shortest", str(path))
+    return path

@@ -59,3 +59,24 @@ def test_probe_bad_file_names_it(tmp_path, capsys) -> None:  # type: ignore[no-u
     assert main(["probe", str(bad)]) == 1
     err = capsys.readouterr().err
     assert str(bad) in err and "not a media file" in err
+
+
+def test_describe_with_the_tiny_model_says_so(tmp_path, monkeypatch, capsys, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories.media import index_video
+
+    path = index_video(tmp_path / "clip.mp4", seconds=6)
+    monkeypatch.setenv("VIDEOQA_VLM_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("VIDEOQA_VLM_MAX_NEW_TOKENS", "8")
+    monkeypatch.setenv("VIDEOQA_DEVICE", "cpu")
+    assert main(["describe", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["test_model"] is True and "test model" in out["model"]
+    assert "meaningless" in captured.err
+    assert out["clip"]["fps"] == 2.0
+    assert all(0.0 <= e["start"] <= e["end"] <= 6.0 for e in out["events"])
+
+
+def test_describe_without_a_model_names_the_setting(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["describe", str(tmp_path / "x.mp4")]) == 2
+    assert "VIDEOQA_VLM_MODEL" in capsys.readouterr().err

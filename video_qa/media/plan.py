@@ -176,3 +176,14 @@ def plan(probe: Probe, settings: Settings, activity: list[float] | None = None) 
             )
         )
     return clips
+
+
+def sampling_plan(start: float, end: float, fps: float, probe: Probe, max_side: int = 1280, index: int = 0) -> ClipPlan:
+    """A plain sampling of ``[start, end)`` at ``fps`` for analyzers other than the vision model
+    (on-screen text): samples at ``start + j / fps``, frames no larger than ``max_side`` a side."""
+    frames = max(1, math.ceil((end - start) * fps - 1e-9))
+    scale = min(1.0, max_side / max(probe.width, probe.height))
+    width = max(2, int(probe.width * scale) // 2 * 2)
+    height = max(2, int(probe.height * scale) // 2 * 2)
+    return ClipPlan(index=index, start=start, end=end, fps=fps, frames=frames, width=width, height=height,
+                    tokens=0, budget=0, activity=1.0, why=f"sampling at {fps:g} fps")

@@ -1,0 +1,86 @@
+"""Speech transcripts with faster-whisper: int8 on CPU, float16 on CUDA, voice-activity filtered.
+
+Segment and word times are seconds from the start of the audio given, plus ``offset`` (the span's
+absolute start), so they are absolute video time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+log = logging.getLogger(__name__)
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float
+
+
+@dataclass
+class Transcript:
+    language: str | None
+    language_probability: float
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments).strip()
+
+
+class WhisperSpeech:
+    """faster-whisper, loaded lazily once per process."""
+
+    def __init__(self, location: str, device: str = "auto") -> None:
+        self.location = location
+        self.device_setting = device
+        self.name = f"faster-whisper {location}"
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                import ctranslate2
+                from faster_whisper import WhisperModel
+
+                cuda = self.device_setting != "cpu" and ctranslate2.get_cuda_device_count() > 0
+                device, compute = ("cuda", "float16") if cuda else ("cpu", "int8")
+                log.info("loading speech model %s on %s (%s)", self.location, device, compute)
+                self._model = WhisperModel(self.location, device=device, compute_type=compute)
+            return self._model
+
+    def transcribe(self, audio: np.ndarray, offset: float = 0.0) -> Transcript:
+        """Transcribe 16 kHz mono float32 ``audio`` whose first sample is at ``offset`` seconds."""
+        if audio.size < SAMPLE_RATE // 10:  # no audio stream, or under 0.1 s: nothing was said
+            return Transcript(language=None, language_probability=0.0)
+        model = self._load()
+        segments, info = model.transcribe(
+            audio.astype(np.float32, copy=False), beam_size=1, vad_filter=True, word_timestamps=True,
+            condition_on_previous_text=False,
+        )
+        out = []
+        for s in segments:
+            text = s.text.strip()
+            if not text:
+                continue
+            words = tuple(Word(offset + w.start, offset + w.end, w.word.strip(), w.probability) for w in (s.words or []))
+            out.append(Segment(offset + s.start, offset + s.end, text, words, s.avg_logprob))
+        return Transcript(language=info.language, language_probability=info.language_probability, segments=out)

