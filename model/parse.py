@@ -89,7 +89,12 @@ def _json_candidates(text: str) -> list[Any]:
 
 
 def _balanced_json(source: str, start: int, opener: str, closer: str) -> Any:
-    depth = 0
+    try:  # well-formed JSON, brackets inside strings included
+        value, _ = json.JSONDecoder().raw_decode(source, start)
+        return value if isinstance(value, (list, dict)) and value else None
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    depth = 0  # model output with trailing commas: cut at the matching bracket and repair
     for i in range(start, len(source)):
         if source[i] == opener:
             depth += 1
