@@ -19,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from docwrite import write_block  # noqa: E402
+
 DOC = ROOT / "docs" / "benchmarks.md"
 CACHE = ROOT / "bench" / ".cache"
 
@@ -92,20 +94,12 @@ def main() -> None:
         row["rss"] = usage.ru_maxrss / 1024
         rows.append(row)
         print(f"{row['what']:<60} {row['rate']:>18} {row['rss']:6.0f} MB", flush=True)
-    lines = ["<!-- analyzers:start -->",
-             f"Run `python bench/analyzers.py` on {date.today()}, {os.cpu_count()} cores, CPU only, "
+    lines = [f"Run `python bench/analyzers.py` on {date.today()}, {os.cpu_count()} cores, CPU only, "
              f"{platform.machine()}, Python {platform.python_version()}. Each row is its own process.", "",
              "| analyzer | rate | peak RSS MB |", "| --- | ---: | ---: |"]
     lines += [f"| {r['what']} | {r['rate']} | {r['rss']:.0f} |" for r in rows]
-    lines.append("<!-- analyzers:end -->")
     block = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if "<!-- analyzers:start -->" in text:
-        head, rest = text.split("<!-- analyzers:start -->", 1)
-        text = head + block + rest.split("<!-- analyzers:end -->", 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Analyzers (`bench/analyzers.py`)\n\n" + block + "\n"
-    DOC.write_text(text)
+    write_block("analyzers", "Analyzers (`bench/analyzers.py`)", block)
 
 
 if __name__ == "__main__":

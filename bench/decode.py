@@ -22,6 +22,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from docwrite import write_block  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -204,8 +206,7 @@ def main() -> None:
 
 def write_doc(rows: list[dict], quick: bool) -> None:
     lines = [
-        "<!-- decode:start -->",
-        f"Run `{'python bench/decode.py --quick' if quick else 'python bench/decode.py'}` on {date.today()}, "
+                f"Run `{'python bench/decode.py --quick' if quick else 'python bench/decode.py'}` on {date.today()}, "
         f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}. "
         "1280x720 30 fps H.264, GOP 250, 3 B-frames. Ratio = floor time / variant time "
         "(higher is faster; 1.00 = decoding every frame with ffmpeg). Wrong = returned frames whose painted "
@@ -219,16 +220,8 @@ def write_doc(rows: list[dict], quick: bool) -> None:
             f"| {r['file']} | {r['variant']} | {r['seconds']:.1f} | {r['realtime']:.1f} | {r['vs_floor']:.2f} | "
             f"{r['rss_mb']:.0f} | {r['frames']} | {r['wrong']} | {r['reader']} |"
         )
-    lines.append("<!-- decode:end -->")
     block = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if "<!-- decode:start -->" in text:
-        head, rest = text.split("<!-- decode:start -->", 1)
-        _, tail = rest.split("<!-- decode:end -->", 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n## Decode (`bench/decode.py`)\n\n" + block + "\n"
-    DOC.write_text(text)
+    write_block("decode", "Decode (`bench/decode.py`)", block)
 
 
 if __name__ == "__main__":

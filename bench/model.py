@@ -22,6 +22,8 @@ from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
+from docwrite import write_block  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 DURATIONS = [("10 min", 600.0), ("1 h", 3600.0), ("3 h", 10800.0)]
@@ -130,21 +132,14 @@ def gpu_rows() -> list[str]:
 
 
 def main() -> None:
-    lines = ["<!-- model:start -->",
-             f"Run `python bench/model.py` on {date.today()}, {platform.machine()}, Python {platform.python_version()}. "
+    lines = [             f"Run `python bench/model.py` on {date.today()}, {platform.machine()}, Python {platform.python_version()}. "
              "A 1280x720 30 fps video. Ours: 60 s clips, one model call each, 2 fps, budget 1.2 M tokens an hour. "
              "qwen-vl-utils: the whole video in one call, 2 fps capped at 768 frames, 128k-token total.", ""]
     lines += token_table()
-    lines += ["", *gpu_rows(), "<!-- model:end -->"]
+    lines += ["", *gpu_rows()]
     block = "\n".join(lines)
     print(block)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if "<!-- model:start -->" in text:
-        head, rest = text.split("<!-- model:start -->", 1)
-        text = head + block + rest.split("<!-- model:end -->", 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Model (`bench/model.py`)\n\n" + block + "\n"
-    DOC.write_text(text)
+    write_block("model", "Model (`bench/model.py`)", block)
 
 
 if __name__ == "__main__":
