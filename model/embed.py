@@ -32,7 +32,9 @@ class TextEmbedder:
 
     @property
     def dimension(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dimension) float32, each row of unit length."""

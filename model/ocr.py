@@ -18,7 +18,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # spans are tracked by identity while they are open
 class TextSpan:
     start: float
     end: float

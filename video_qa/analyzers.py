@@ -102,52 +102,47 @@ def check_backends(settings: Settings, allow_download: bool = False) -> None:
         require(source)
 
 
-@functools.lru_cache(maxsize=4)
-def _speech(location: str, device: str):  # type: ignore[no-untyped-def]
-    from model.speech import WhisperSpeech
+def _enabled(source: Source) -> bool:
+    """False when turned off; raises ``BackendUnavailable`` when configured but not loadable
+    (a hub id is let through: it may still download where a network is allowed)."""
+    if source.kind == "off":
+        return False
+    if source.kind != "hub":
+        require(source)
+    return True
 
-    return WhisperSpeech(location, device)
+
+@functools.lru_cache(maxsize=8)
+def _backend(role: str, *args: object):  # type: ignore[no-untyped-def]
+    """One instance per role and arguments per process; each loads its weights on first use."""
+    if role == "speech":
+        from model.speech import WhisperSpeech
+
+        return WhisperSpeech(*args)  # type: ignore[arg-type]
+    if role == "ocr":
+        from model.ocr import ScreenText
+
+        return ScreenText(*args)  # type: ignore[arg-type]
+    from model.embed import TextEmbedder
+
+    return TextEmbedder(*args)  # type: ignore[arg-type]
 
 
 def get_speech(settings: Settings):  # type: ignore[no-untyped-def]
-    """The speech backend (loads lazily), or None when off."""
+    """The speech backend, or None when off."""
     source = speech_source(settings)
-    if source.kind == "off":
-        return None
-    if source.kind != "hub":  # a hub id may still download where a network is allowed
-        require(source)
-    return _speech(source.location, settings.device)
-
-
-@functools.lru_cache(maxsize=4)
-def _ocr(min_score: float):  # type: ignore[no-untyped-def]
-    from model.ocr import ScreenText
-
-    return ScreenText(min_score=min_score)
+    return _backend("speech", source.location, settings.device) if _enabled(source) else None
 
 
 def get_ocr(settings: Settings):  # type: ignore[no-untyped-def]
-    source = ocr_source(settings)
-    if source.kind == "off":
-        return None
-    require(source)
-    return _ocr(settings.ocr_min_score)
-
-
-@functools.lru_cache(maxsize=4)
-def _embedder(location: str, device: str):  # type: ignore[no-untyped-def]
-    from model.embed import TextEmbedder
-
-    return TextEmbedder(location, device)
+    """The on-screen text backend, or None when off."""
+    return _backend("ocr", settings.ocr_min_score) if _enabled(ocr_source(settings)) else None
 
 
 def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
+    """The text-embedding backend, or None when off."""
     source = embed_source(settings)
-    if source.kind == "off":
-        return None
-    if source.kind != "hub":  # a hub id may still download where a network is allowed
-        require(source)
-    return _embedder(source.location, settings.device)
+    return _backend("embed", source.location, settings.device) if _enabled(source) else None
 
 
 __all__ = [

@@ -104,7 +104,7 @@ def cmd_describe(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {args.file} has clips 0..{len(clips) - 1}", file=sys.stderr)
         return 2
     clip = clips[args.clip]
-    frames = read_frames(args.file, clip, p, prefer=settings.frame_reader)
+    frames = read_frames(args.file, clip, p)
     if not frames.frames:
         print(f"error: {args.file}: no decodable frame in clip {clip.index}", file=sys.stderr)
         return 1

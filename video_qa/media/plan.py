@@ -143,9 +143,7 @@ def _fit(length: float, budget: int, target_fps: float, probe: Probe, s: Setting
         reasons.append("rate lowered to fit the budget or the frame cap")
     if tokens_for(frames, width, height) > budget:
         reasons.append("over budget: 4 frames at the smallest size is the floor")
-    elif width * height == s.max_pixels or (width, height) == frame_size(
-        probe.width, probe.height, s.max_pixels, s.min_pixels, s.max_pixels
-    ):
+    elif (width, height) == frame_size(probe.width, probe.height, s.max_pixels, s.min_pixels, s.max_pixels):
         reasons.append("largest frame size")
     return fps, frames, width, height, "; ".join(reasons)
 
