@@ -52,7 +52,7 @@ class ScreenText:
             if self._engine is None:
                 from rapidocr import RapidOCR
 
-                self._engine = RapidOCR(params={"Global.log_level": "warning"})
+                self._engine = RapidOCR(params={"Global.log_level": "error"})  # "no text on this frame" is not news
             return self._engine
 
     def read_frame(self, frame: np.ndarray) -> list[tuple[str, float, list[list[float]]]]:

@@ -8,6 +8,7 @@ setting to change.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,9 +113,18 @@ def _enabled(source: Source) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=8)
+_backend_lock = threading.Lock()
+
+
 def _backend(role: str, *args: object):  # type: ignore[no-untyped-def]
-    """One instance per role and arguments per process; each loads its weights on first use."""
+    """One instance per role and arguments per process (also when worker threads ask at once);
+    each loads its weights on first use."""
+    with _backend_lock:
+        return _cached_backend(role, *args)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_backend(role: str, *args: object):  # type: ignore[no-untyped-def]
     if role == "speech":
         from model.speech import WhisperSpeech
 
@@ -145,6 +155,29 @@ def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
     return _backend("embed", source.location, settings.device) if _enabled(source) else None
 
 
+
+
+@dataclass(frozen=True)
+class Backends:
+    """The backends one worker process uses; each is None when its setting turns it off."""
+
+    vlm: object | None
+    speech: object | None
+    ocr: object | None
+    embedder: object | None
+
+
+def get_backends(settings: Settings) -> Backends:
+    """Built once per process (the weights load on first use, in the worker child)."""
+    from model.vlm import get_vlm
+
+    vlm = None
+    if _enabled(vlm_source(settings)):
+        vlm = get_vlm(settings.vlm_model, settings.device, settings.vlm_max_new_tokens,
+                      settings.min_pixels, settings.max_pixels)
+    return Backends(vlm, get_speech(settings), get_ocr(settings), get_embedder(settings))
+
+
 __all__ = [
-    "BackendRow", "BackendUnavailable", "check_backends", "describe_backends", "get_embedder", "get_ocr", "get_speech",
+    "BackendRow", "BackendUnavailable", "Backends", "check_backends", "get_backends", "describe_backends", "get_embedder", "get_ocr", "get_speech",
 ]

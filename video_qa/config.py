@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file in the data folder.")
     broker_url: str = Field(
         EMBEDDED,
-        description="Celery broker: 'embedded' (no server; SQLite in the data folder) or e.g. redis://127.0.0.1:6379/0.",
+        description="Celery broker: 'embedded' (no server: kombu's SQLAlchemy transport on SQLite in the data folder) or e.g. redis://127.0.0.1:6379/0.",
     )
     media_dir: Path | None = Field(None, description="Where uploaded media is stored; default <data_dir>/media.")
     archive_roots: Annotated[list[Path], NoDecode] = Field(
@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     adaptive_fps: bool = Field(True, description="Give clips with many scene changes more of the budget.")
     frame_reader: Literal["decord", "pyav"] = Field(
         "decord", description="Primary frame reader; PyAV always takes over where decord cannot read exactly."
+    )
+
+    # workers (see workers/ and docs/workers.md)
+    task_time_limit: int = Field(
+        3600, ge=60, description="Hard time limit of one task in seconds (one clip on the slowest device)."
+    )
+    worker_heartbeat: float = Field(2.0, gt=0, le=60, description="Seconds between a worker's liveness writes.")
+    worker_stale_after: float = Field(
+        20.0, gt=0, description="A worker silent this many seconds is dead: its running work is taken over."
+    )
+    requeue_after: float = Field(
+        600.0, gt=0, description="Queued work not started after this many seconds is sent again (lost messages)."
     )
 
     # web
@@ -150,6 +162,22 @@ class Settings(BaseSettings):
     @property
     def embedded_broker(self) -> bool:
         return self.broker_url == EMBEDDED
+
+    @property
+    def resolved_broker_url(self) -> str:
+        """Embedded: kombu's SQLAlchemy transport on a SQLite file in the data folder (no server)."""
+        return f"embedded+sqlite:///{self.data_dir / 'broker.db'}" if self.embedded_broker else self.broker_url
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Redis redelivers an unacknowledged task after this long: well past the longest task."""
+        return 2 * self.task_time_limit + 600
+
+    @model_validator(mode="after")
+    def _liveness(self) -> "Settings":
+        if self.worker_stale_after < 3 * self.worker_heartbeat:
+            raise ValueError("VIDEOQA_WORKER_STALE_AFTER must be at least 3 x VIDEOQA_WORKER_HEARTBEAT")
+        return self
 
     def auth_pairs(self) -> list[tuple[str, str]]:
         pairs = []

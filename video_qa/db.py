@@ -8,8 +8,9 @@ app can share one file.
 
 from __future__ import annotations
 
-import functools
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,10 +45,31 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@functools.lru_cache(maxsize=8)
+_engines: dict[str, tuple[int, Engine]] = {}
+_engines_lock = threading.Lock()
+
+
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process."""
-    return make_engine(url)
+    """One engine per URL per process. A forked child (a Celery pool process) gets its own: the
+    parent's pooled connections are dropped without being closed, so the parent keeps them."""
+    pid = os.getpid()
+    with _engines_lock:
+        held = _engines.get(url)
+        if held is not None and held[0] == pid:
+            return held[1]
+        if held is not None:
+            held[1].dispose(close=False)
+        engine = make_engine(url)
+        _engines[url] = (pid, engine)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every engine this process made (tests, shutdown)."""
+    with _engines_lock:
+        for pid, engine in _engines.values():
+            engine.dispose(close=pid == os.getpid())
+        _engines.clear()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

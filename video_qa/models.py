@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -88,6 +90,21 @@ class ClipStatus(str, enum.Enum):
     failed = "failed"
 
 
+class ItemStatus(str, enum.Enum):
+    waiting = "waiting"  # finalize, until every clip item is done
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ItemPart(str, enum.Enum):
+    ingest = "ingest"  # probe, plan, store clips, fan out (clip_index -1)
+    hear_read = "hear_read"  # cpu queue: audio -> speech, sampled frames -> on-screen text, embeddings
+    see = "see"  # gpu queue: frames -> the vision-language model
+    finalize = "finalize"  # summary and chapters (clip_index -1)
+
+
 class MomentKind(str, enum.Enum):
     event = "event"
     speech = "speech"
@@ -115,7 +132,7 @@ class Video(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(500))
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes; hours of video exceed 2**31
     duration: Mapped[float | None] = mapped_column(Float)
     fps: Mapped[float | None] = mapped_column(Float)
     width: Mapped[int | None] = mapped_column(Integer)
@@ -125,6 +142,7 @@ class Video(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=VideoStatus.pending.value, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
+    probe: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # media.Probe.to_dict()
 
     jobs: Mapped[list[Job]] = relationship(back_populates="video", cascade="all, delete-orphan", passive_deletes=True)
     clips: Mapped[list[Clip]] = relationship(
@@ -152,6 +170,7 @@ class Job(TimestampMixin, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     task_id: Mapped[str | None] = mapped_column(String(64))
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last progress write (throttle)
 
     video: Mapped[Video] = relationship(back_populates="jobs")
 
@@ -179,6 +198,7 @@ class Clip(Base):
     status: Mapped[str] = mapped_column(String(16), default=ClipStatus.pending.value)
     model: Mapped[str | None] = mapped_column(String(200))
     caption: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[list[str] | None] = mapped_column(JSON)  # what the readers and models reported
 
     video: Mapped[Video] = relationship(back_populates="clips")
     moments: Mapped[list[Moment]] = relationship(back_populates="clip", passive_deletes=True)
@@ -213,3 +233,49 @@ class Moment(Base):
 
     video: Mapped[Video] = relationship(back_populates="moments")
     clip: Mapped[Clip | None] = relationship(back_populates="moments")
+
+
+class WorkItem(Base):
+    """One unit of pipeline work and its state: the ledger that makes the pipeline resumable.
+
+    Keyed by (video_id, clip_index, part); ``clip_index`` is -1 for the video-level parts.
+    A Celery message only says "look at this item"; whether to run, skip or take over is decided
+    here, so redelivered or repeated messages are harmless. ``settings_key`` is the hash of the
+    settings the part's result depends on: re-ingesting with the same settings skips done items.
+    """
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        UniqueConstraint("video_id", "clip_index", "part"),
+        CheckConstraint(_in("status", ItemStatus), name="status"),
+        CheckConstraint(_in("part", ItemPart), name="part"),
+        Index("ix_work_items_status_worker", "status", "worker"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    clip_index: Mapped[int] = mapped_column(Integer)
+    part: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.queued.value)
+    settings_key: Mapped[str | None] = mapped_column(String(64))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # seconds per stage, counts
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkerProcess(Base):
+    """A live worker, as it reports itself: heartbeats tell recovery which claims are orphaned."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[str] = mapped_column(String(200))
+    embedded: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

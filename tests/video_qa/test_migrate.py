@@ -12,7 +12,7 @@ from video_qa.config import load_settings
 from video_qa.db import make_engine
 from video_qa.models import Base
 
-TABLES = {"videos", "jobs", "clips", "moments"}
+TABLES = {"videos", "jobs", "clips", "moments", "work_items", "workers"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -63,6 +63,11 @@ class Probe:
         d["time_base"] = str(self.time_base)
         return d
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Probe":
+        """The inverse of ``to_dict`` (a probe stored with the video is not run again per clip)."""
+        return cls(**{**data, "time_base": Fraction(data["time_base"])})
+
 
 def _rate(text: str | None) -> float:
     if not text or text in ("0/0", "0"):

@@ -1,0 +1,174 @@
+"""The work ledger: claims, fan-in, idempotence, recovery, retry after a fix (no Celery here;
+tests/workers runs the same code through real workers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
+
+from tests.factories.media import silent_video, speech_and_caption_video
+from tests.factories.pipeline import WORKER, drain, ingest, moment_rows, quiet_settings
+from video_qa.db import unit_of_work
+from video_qa.media.errors import MediaError
+from video_qa.models import Clip, ItemStatus, Job, Video, WorkerProcess, WorkItem, utcnow
+from video_qa.pipeline import (
+    MAX_TAKEOVERS,
+    ItemRef,
+    _queue_finalize_if_complete,
+    claim,
+    is_transient,
+    request_ingest,
+    run_item,
+)
+from video_qa.recovery import heartbeat, recover
+from video_qa.analyzers import get_backends
+
+
+def _items(engine: Engine, video_id: int) -> dict[tuple[int, str], WorkItem]:
+    with unit_of_work(engine) as session:
+        return {(i.clip_index, i.part): i for i in session.scalars(select(WorkItem).where(WorkItem.video_id == video_id))}
+
+
+def _set_item(engine: Engine, video_id: int, clip_index: int, part: str, **values: object) -> None:
+    with unit_of_work(engine) as session:
+        session.execute(update(WorkItem).where(
+            WorkItem.video_id == video_id, WorkItem.clip_index == clip_index, WorkItem.part == part).values(**values))
+
+
+def test_a_video_goes_to_ready_with_clips_covering_the_timeline(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path)
+    video_id, ran = ingest(engine, settings, silent_video(tmp_path / "six.mp4", seconds=6))
+    assert [r.part for r in ran] == ["ingest", "hear_read", "hear_read", "hear_read", "finalize"]
+    with unit_of_work(engine) as session:
+        video = session.get(Video, video_id)
+        clips = session.scalars(select(Clip).where(Clip.video_id == video_id).order_by(Clip.index)).all()
+        job = session.scalars(select(Job).where(Job.video_id == video_id)).one()
+        assert video.status == "ready" and video.duration == pytest.approx(6.0, abs=0.05)
+        assert [c.status for c in clips] == ["done"] * 3
+        assert clips[0].start == 0.0 and clips[-1].end == pytest.approx(video.duration)
+        assert all(a.end == b.start for a, b in zip(clips, clips[1:]))
+        assert (job.status, job.stage, job.progress) == ("done", "done", 1.0)
+        assert "No vision-language model" in video.summary
+    assert {i.status for i in _items(engine, video_id).values()} == {"done"}
+
+
+def test_a_repeated_message_for_a_done_item_does_nothing(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path)
+    video_id, _ = ingest(engine, settings, silent_video(tmp_path / "six.mp4", seconds=6))
+    before = _items(engine, video_id)[(1, "hear_read")].attempts
+    assert run_item(engine, ItemRef(video_id, 1, "hear_read"), "other@x", settings, lambda: get_backends(settings)) == []
+    assert _items(engine, video_id)[(1, "hear_read")].attempts == before
+
+
+def test_a_part_redone_after_its_worker_died_leaves_the_same_rows(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path, speech_model="bundled", ocr=True, embed_model="bundled", clip_seconds=6.0)
+    path = speech_and_caption_video(tmp_path / "talk.mp4", seconds=12, speech=(1.0, "the budget is approved"),
+                                    caption=(7.0, 11.0, "EXIT 12"))
+    video_id, _ = ingest(engine, settings, path)
+    first = moment_rows(engine, video_id)
+    kinds = {row[0] for row in first}
+    assert {"speech", "text", "chapter"} <= kinds
+    for clip_index in (0, 1):  # as if a worker died in the middle of each clip's part
+        _set_item(engine, video_id, clip_index, "hear_read", status="running", worker="dead@gone")
+        assert run_item(engine, ItemRef(video_id, clip_index, "hear_read"), WORKER, settings,
+                        lambda: get_backends(settings)) == []  # finalize is done: nothing further to send
+    assert moment_rows(engine, video_id) == first
+
+
+def test_claims_respect_live_workers(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path)
+    video_id, _ = ingest(engine, settings, silent_video(tmp_path / "six.mp4", seconds=6))
+    ref = ItemRef(video_id, 0, "hear_read")
+    heartbeat(engine, "alive@x", "cpu", False)
+    _set_item(engine, video_id, 0, "hear_read", status="running", worker="alive@x")
+    assert not claim(engine, ref, "other@y", settings)
+    assert claim(engine, ref, "alive@x", settings)  # its own redelivered message
+    with unit_of_work(engine) as session:
+        session.execute(update(WorkerProcess).values(heartbeat_at=utcnow() - timedelta(seconds=settings.worker_stale_after + 1)))
+    assert claim(engine, ref, "other@y", settings)  # alive@x went silent: taken over
+    heartbeat(engine, "other@y", "cpu", False)
+    assert not claim(engine, ref, "third@z", settings)
+
+
+def test_finalize_is_queued_exactly_once(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path)
+    video_id, _ = ingest(engine, settings, silent_video(tmp_path / "six.mp4", seconds=6))
+    _set_item(engine, video_id, -1, "finalize", status="waiting")
+    with unit_of_work(engine) as session:
+        first = _queue_finalize_if_complete(session, video_id)
+        second = _queue_finalize_if_complete(session, video_id)
+    assert first == [ItemRef(video_id, -1, "finalize")] and second == []
+
+
+def test_recovery_requeues_orphans_and_lost_messages_and_stops_a_poison_part(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path, requeue_after=60.0)
+    video_id, _ = ingest(engine, settings, silent_video(tmp_path / "six.mp4", seconds=6))
+    long_ago = utcnow() - timedelta(seconds=120)
+    _set_item(engine, video_id, 0, "hear_read", status="running", worker="dead@gone", attempts=1)
+    _set_item(engine, video_id, 1, "hear_read", status="queued", queued_at=long_ago)
+    _set_item(engine, video_id, 2, "hear_read", status="running", worker="dead@gone", attempts=MAX_TAKEOVERS)
+    heartbeat(engine, "alive@x", "cpu", False)
+    sent = recover(engine, settings)
+    assert set(sent) == {ItemRef(video_id, 0, "hear_read"), ItemRef(video_id, 1, "hear_read")}
+    items = _items(engine, video_id)
+    assert items[(0, "hear_read")].status == "queued" and items[(0, "hear_read")].worker is None
+    assert items[(2, "hear_read")].status == "failed" and "died each time" in items[(2, "hear_read")].error
+    with unit_of_work(engine) as session:
+        assert session.get(Video, video_id).status == "failed"
+    assert recover(engine, settings) == []  # nothing is sent twice
+
+
+def test_reingest_skips_what_is_done_and_redoes_what_changed(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path)
+    path = silent_video(tmp_path / "six.mp4", seconds=6)
+    video_id, _ = ingest(engine, settings, path)
+    again_id, ran = ingest(engine, settings, path)
+    assert again_id == video_id and [r.part for r in ran] == ["ingest"]
+    changed = quiet_settings(tmp_path, ocr_fps=1.0)
+    _, ran = ingest(engine, changed, path)
+    assert [r.part for r in ran] == ["ingest", "hear_read", "hear_read", "hear_read", "finalize"]
+    replanned = quiet_settings(tmp_path, clip_seconds=3.0)
+    _, ran = ingest(engine, replanned, path)
+    assert [r.part for r in ran].count("hear_read") == 2
+    with unit_of_work(engine) as session:
+        assert [c.index for c in session.scalars(select(Clip).where(Clip.video_id == video_id))] == [0, 1]
+
+
+def test_bad_media_fails_the_video_with_its_reason(tmp_path: Path, engine: Engine) -> None:
+    settings = quiet_settings(tmp_path)
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x17" * 5000)
+    video_id, ran = ingest(engine, settings, bad)
+    assert [r.part for r in ran] == ["ingest"]
+    with unit_of_work(engine) as session:
+        video = session.get(Video, video_id)
+        job = session.scalars(select(Job).where(Job.video_id == video_id)).one()
+        assert video.status == "failed" and "broken.mp4" in video.error
+        assert job.status == "failed" and job.message == video.error
+
+
+def test_a_failed_video_is_retried_once_the_cause_is_fixed(tmp_path: Path, engine: Engine) -> None:
+    path = silent_video(tmp_path / "six.mp4", seconds=6)
+    broken = quiet_settings(tmp_path, vlm_model=str(tmp_path / "no-such-model"))
+    video_id, _ = ingest(engine, broken, path)
+    with unit_of_work(engine) as session:
+        video = session.get(Video, video_id)
+        assert video.status == "failed" and "VIDEOQA_VLM_MODEL" in video.error
+    fixed = quiet_settings(tmp_path)
+    with unit_of_work(engine) as session:
+        _, refs = request_ingest(session, video_id, fixed)
+    drain(engine, fixed, refs)
+    with unit_of_work(engine) as session:
+        assert session.get(Video, video_id).status == "ready"
+        assert {j.status for j in session.scalars(select(Job).where(Job.video_id == video_id))} == {"failed", "done"}
+
+
+def test_transient_errors_are_told_apart_from_permanent_ones() -> None:
+    assert is_transient(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    assert is_transient(ConnectionError("reset"))
+    assert not is_transient(MediaError("/x.mp4", "not a media file"))
+    assert not is_transient(ValueError("a bug"))
