@@ -142,6 +142,17 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+def _workers_command(name: str) -> Callable[[Settings, argparse.Namespace], int]:
+    """Commands that start workers live in ``workers.commands`` (imported when used)."""
+
+    def handler(settings: Settings, args: argparse.Namespace) -> int:
+        from workers import commands
+
+        return getattr(commands, name)(settings, args)  # type: ignore[no-any-return]
+
+    return handler
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="videoqa", description="Long-video understanding with honest timestamps.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -169,6 +180,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=int, default=0, help="clip index from `videoqa plan` (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_describe)
+
+    p = sub.add_parser("ingest", help="register videos (files, or folders recursively) and queue their analysis")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders inside VIDEOQA_ARCHIVE_ROOTS")
+    p.add_argument("--wait", action="store_true",
+                   help="wait until every video is ready or failed (embedded mode with no worker: do the work here)")
+    p.add_argument("--json", action="store_true", help="print [{id, path, status, error}] as JSON")
+    p.add_argument("--concurrency", type=int, default=2, help="tasks at once when working in this process (default 2)")
+    p.set_defaults(handler=_workers_command("cmd_ingest"))
+
+    p = sub.add_parser("worker", help="run a Celery worker for the ingest pipeline")
+    p.add_argument("-Q", "--queues", default="cpu,gpu", help="queues to take: cpu, gpu or both (default cpu,gpu)")
+    p.add_argument("--concurrency", type=int, default=1, help="worker processes (default 1: one model copy)")
+    p.add_argument("--pool", choices=["prefork", "threads", "solo"], default="prefork", help="Celery pool (default prefork)")
+    p.add_argument("--name", default="worker", help="prefix of the worker's name (default 'worker')")
+    p.set_defaults(handler=_workers_command("cmd_worker"))
+
+    p = sub.add_parser("workers", help="live workers (from their heartbeats); exit 1 when there is none")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_workers_command("cmd_workers"))
+
+    p = sub.add_parser("serve", help="the web app and JSON API (embedded mode: with a worker inside)")
+    p.add_argument("--no-worker", action="store_true", help="do not start the embedded worker")
+    p.add_argument("--concurrency", type=int, default=2, help="embedded worker threads (default 2)")
+    p.set_defaults(handler=_workers_command("cmd_serve"))
 
     p = sub.add_parser("models", help="each backend, where its model comes from, whether it is available offline")
     p.add_argument("--json", action="store_true", help="print JSON")

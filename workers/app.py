@@ -1,0 +1,86 @@
+"""The Celery app, built from settings, and the tasks of the ingest pipeline.
+
+One app per settings object (``make_celery``), so a process can serve any configuration without
+module-level state. Server mode: the broker is ``VIDEOQA_BROKER_URL`` (Redis). Embedded mode:
+the SQLite transport of ``workers.broker``. Results are never stored: a task's outcome lives in
+the database's work ledger (``video_qa.pipeline``), not in a result backend.
+
+Tasks carry only ids. ``ingest`` -> a group of ``analyze_clip`` (cpu queue: speech, on-screen
+text) and ``see_clip`` (gpu queue: the vision-language model) for every clip -> ``finalize``,
+queued by whichever clip part finishes last (decided in the database, see pipeline's doc).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery, group
+
+import workers.broker  # noqa: F401 - registers the embedded transport
+from video_qa.config import Settings
+from video_qa.models import ItemPart
+from video_qa.pipeline import VIDEO_LEVEL, ItemRef
+
+log = logging.getLogger(__name__)
+
+TASK_FOR_PART = {
+    ItemPart.ingest.value: "videoqa.ingest",
+    ItemPart.hear_read.value: "videoqa.analyze_clip",
+    ItemPart.see.value: "videoqa.see_clip",
+    ItemPart.finalize.value: "videoqa.finalize",
+}
+QUEUES = ("cpu", "gpu")
+MAX_RETRIES = 5
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("videoqa", broker=settings.resolved_broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=max(30, settings.task_time_limit - 60),
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout}
+        if not settings.embedded_broker else {},
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        task_default_queue="cpu",
+        task_routes={name: {"queue": "gpu" if part == ItemPart.see.value else "cpu"} for part, name in TASK_FOR_PART.items()},
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_send_task_events=False,
+        worker_enable_remote_control=not settings.embedded_broker,  # the SQLite transport has no fanout
+    )
+    app.videoqa_settings = settings  # type: ignore[attr-defined]
+    from workers import tasks, liveness
+
+    tasks.register(app)
+    liveness.install(app)
+    return app
+
+
+def send_items(app: Celery, refs: list[ItemRef]) -> None:
+    """Send one message per item, in one group (the fan-out of a video's clips)."""
+    if not refs:
+        return
+    signatures = [
+        app.signature(TASK_FOR_PART[r.part], args=(r.video_id, r.clip_index), queue=r.queue, immutable=True)
+        for r in refs
+    ]
+    group(signatures).apply_async()
+    log.debug("sent %s", ", ".join(r.label() for r in refs))
+
+
+def settings_of(app: Celery) -> Settings:
+    return app.videoqa_settings  # type: ignore[attr-defined,no-any-return]
+
+
+def ref_from(part: str, video_id: int, clip_index: int = VIDEO_LEVEL, **_: Any) -> ItemRef:
+    return ItemRef(int(video_id), int(clip_index), part)
