@@ -26,7 +26,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 from docwrite import write_block  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"

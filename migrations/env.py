@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 from video_qa.config import get_settings
 from video_qa.db import make_engine
-from video_qa.models import Base
+from video_qa.models import Base, is_search_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +23,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=lambda name, type_, parent: not is_search_object(name),
     )
 
 

@@ -142,6 +142,63 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.analyzers import get_embedder
+    from video_qa.search import Filters, search
+
+    engine = prepare_database(settings)
+    filters = Filters(video_id=args.video, kinds=tuple(args.kind or ()))
+    with unit_of_work(engine) as session:
+        hits = search(session, engine, args.query, get_embedder(settings), filters, args.limit)
+    rows = [{"video_id": h.video_id, "title": h.title, "start": round(h.start, 3), "end": round(h.end, 3),
+             "kind": h.kind, "text": h.text, "score": round(h.score, 6)} for h in hits]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no matching moments")
+    for h in hits:
+        print(f"{h.video_id:>5}  {format_time(h.start):>10} - {format_time(h.end):<10} {h.kind:<8} {h.title}: {h.marked}")
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.analyzers import get_backends
+    from video_qa.ask import ask
+
+    engine = prepare_database(settings)
+    with unit_of_work(engine) as session:
+        try:
+            result = ask(session, engine, settings, args.video_id, args.question, get_backends(settings))
+        except (LookupError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    if args.json:
+        print(json.dumps({"answer": result.answer, "model": result.model, "test_model": result.test_model,
+                          "moments": result.moments, "notes": result.notes}, indent=2, ensure_ascii=False))
+        return 0
+    if result.test_model:
+        print("WARNING: a tiny random-weight test model is in use; its text is meaningless.", file=sys.stderr)
+    print(result.answer if result.answer is not None else "(no answer: " + "; ".join(result.notes) + ")")
+    for m in result.moments:
+        print(f"  {format_time(m['start'])} - {format_time(m['end'])}  [{m['source']}] {m['text']}")
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.export import export
+
+    engine = prepare_database(settings)
+    with unit_of_work(engine) as session:
+        try:
+            content, _ = export(session, args.video_id, args.name)
+        except (LookupError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    sys.stdout.write(content if content.endswith("\n") else content + "\n")
+    return 0
+
+
 def _workers_command(name: str) -> Callable[[Settings, argparse.Namespace], int]:
     """Commands that start workers live in ``workers.commands`` (imported when used)."""
 
@@ -204,6 +261,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-worker", action="store_true", help="do not start the embedded worker")
     p.add_argument("--concurrency", type=int, default=2, help="embedded worker threads (default 2)")
     p.set_defaults(handler=_workers_command("cmd_serve"))
+
+    from video_qa.export import FORMATS
+    from video_qa.models import MomentKind
+
+    p = sub.add_parser("search", help="search every video's moments (speech, on-screen text, events, chapters)")
+    p.add_argument("query", help="words or a sentence")
+    p.add_argument("--video", type=int, help="only this video id")
+    p.add_argument("--kind", action="append", choices=[k.value for k in MomentKind], help="only this kind (repeatable)")
+    p.add_argument("--limit", type=int, default=20, help="most results (default 20)")
+    p.add_argument("--json", action="store_true", help="print [{video_id, title, start, end, kind, text, score}]")
+    p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("ask", help="ask a question about one video; the answer cites moments")
+    p.add_argument("video_id", type=int)
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print {answer, model, moments: [...]}")
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("export", help="a video's chapters or transcript (WebVTT, SRT) or all moments (JSON)")
+    p.add_argument("video_id", type=int)
+    p.add_argument("name", choices=list(FORMATS))
+    p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("models", help="each backend, where its model comes from, whether it is available offline")
     p.add_argument("--json", action="store_true", help="print JSON")

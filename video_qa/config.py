@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # web
     web_host: str = Field("127.0.0.1", description="Address the web app listens on.")
     web_port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+    upload_max_bytes: int = Field(
+        20 * 1024**3, gt=0, description="Largest upload accepted, in bytes (default 20 GiB)."
+    )
     auth: str = Field("", description="'user:password' pairs separated by ',' ; empty disables login.")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")

@@ -279,3 +279,27 @@ class WorkerProcess(Base):
     embedded: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Question(Base):
+    """A question asked about a video and the answer given, with the moments it cited."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)  # None: no model wrote an answer
+    model: Mapped[str | None] = mapped_column(String(200))
+    moments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Full-text search lives beside the tables (migration 0003): SQLite's FTS5 table and its triggers,
+# PostgreSQL's GIN index on to_tsvector('english', text). Schema comparison skips them.
+FTS_TABLE = "moments_fts"
+PG_FTS_INDEX = "ix_moments_text_tsv"
+
+
+def is_search_object(name: str | None) -> bool:
+    return bool(name) and (name.startswith(FTS_TABLE) or name == PG_FTS_INDEX)

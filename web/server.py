@@ -13,10 +13,12 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> FastAPI:
     from web.api import install_api
+    from workers.app import make_celery, send_items
 
+    celery = make_celery(settings)
     app = FastAPI(title="VideoQA", version="1", docs_url="/api/docs", openapi_url="/openapi.json")
     app.state.settings = settings
-    install_api(app, settings)
+    install_api(app, settings, lambda refs: send_items(celery, refs))
     return app
 
 

@@ -1,0 +1,333 @@
+"""Search over every moment of the archive: full text and vector similarity, fused by rank.
+
+Full text: SQLite FTS5 (porter stemming) or PostgreSQL ``to_tsvector('english', text)`` with its
+GIN index (migration 0003). A user's query never reaches either engine as syntax: it is cut into
+words and each word is quoted (FTS5) or passed as a plain lexeme, so quotes, ``*``, ``NEAR`` or
+SQL come back as results or nothing, never as an error.
+
+Vectors: the moments' embeddings (``video_qa.moments``) in an in-process index, one per database
+per process, brought up to date incrementally (new rows by id) before each query; cosine
+similarity by one matrix product. (pgvector is not used: the extension is not installed on the
+servers this was built and tested on.)
+
+Fusion: reciprocal rank, ``sum(1 / (60 + rank))`` over the two lists. Hits of one video that
+touch or nearly touch (gap under ``MERGE_GAP`` seconds) merge into one moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from video_qa.models import Moment, MomentKind, Video
+from video_qa.moments import EMBEDDING_DTYPE
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+MERGE_GAP = 2.0
+CANDIDATES = 50  # from each list before fusion
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+KINDS = tuple(k.value for k in MomentKind)
+MARK_OPEN, MARK_CLOSE = "[", "]"
+
+
+@dataclass(frozen=True)
+class Filters:
+    video_id: int | None = None
+    kinds: tuple[str, ...] = ()
+    start: float | None = None  # moments ending after this time in the video
+    end: float | None = None  # moments starting before this time in the video
+    uploaded_after: datetime | None = None
+    uploaded_before: datetime | None = None
+
+
+@dataclass
+class Hit:
+    video_id: int
+    title: str
+    start: float
+    end: float
+    kind: str
+    text: str
+    marked: str  # text with the matched words in [brackets]
+    score: float
+    moment_ids: list[int] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 3),
+                "end": round(self.end, 3), "kind": self.kind, "text": self.text, "marked": self.marked,
+                "score": round(self.score, 6), "moment_ids": self.moment_ids, "kinds": self.kinds}
+
+
+def words(query: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(query)][:32]
+
+
+def _forms(word: str) -> set[str]:
+    """The word and what it is with one common English ending taken off."""
+    w = word.lower()
+    forms = {w}
+    for suffix in ("ingly", "edly", "ing", "ies", "ied", "ed", "es", "ly", "s"):
+        if len(w) > len(suffix) + 2 and w.endswith(suffix):
+            forms.add(w[: -len(suffix)])
+    return forms
+
+
+def mark(text_: str, query_words: list[str]) -> str:
+    """``text_`` with every word matching a query word (up to a common ending) in brackets."""
+    wanted = set().union(*(_forms(w) for w in query_words)) if query_words else set()
+    if not wanted:
+        return text_
+    return WORD.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}" if _forms(m.group(0)) & wanted else m.group(0), text_)
+
+
+# ---- full text
+
+def _filter_sql(filters: Filters, alias: str = "m") -> tuple[str, dict[str, Any]]:
+    clauses, params = [], {}
+    if filters.video_id is not None:
+        clauses.append(f"{alias}.video_id = :video_id")
+        params["video_id"] = filters.video_id
+    if filters.kinds:
+        names = [f"kind{i}" for i in range(len(filters.kinds))]
+        clauses.append(f"{alias}.kind IN ({', '.join(':' + n for n in names)})")
+        params.update(dict(zip(names, filters.kinds)))
+    if filters.start is not None:
+        clauses.append(f'{alias}."end" >= :t_start')
+        params["t_start"] = filters.start
+    if filters.end is not None:
+        clauses.append(f"{alias}.start <= :t_end")
+        params["t_end"] = filters.end
+    if filters.uploaded_after is not None or filters.uploaded_before is not None:
+        sub = "SELECT id FROM videos WHERE 1=1"
+        if filters.uploaded_after is not None:
+            sub += " AND created_at >= :up_after"
+            params["up_after"] = filters.uploaded_after
+        if filters.uploaded_before is not None:
+            sub += " AND created_at <= :up_before"
+            params["up_before"] = filters.uploaded_before
+        clauses.append(f"{alias}.video_id IN ({sub})")
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def text_candidates(session: Session, query_words: list[str], filters: Filters, limit: int = CANDIDATES) -> list[int]:
+    """Moment ids by full-text rank, best first."""
+    if not query_words:
+        return []
+    where, params = _filter_sql(filters)
+    params["limit"] = limit
+    if session.get_bind().dialect.name == "sqlite":
+        params["q"] = " OR ".join('"' + w.replace('"', "") + '"' for w in query_words)
+        sql = ("SELECT m.id FROM moments_fts f JOIN moments m ON m.id = f.rowid "
+               f"WHERE moments_fts MATCH :q{where} ORDER BY bm25(moments_fts) LIMIT :limit")
+    else:
+        params["q"] = " | ".join(query_words)
+        sql = ("SELECT m.id FROM moments m, to_tsquery('english', :q) q "
+               f"WHERE to_tsvector('english', m.text) @@ q{where} "
+               "ORDER BY ts_rank_cd(to_tsvector('english', m.text), q) DESC, m.id LIMIT :limit")
+    return list(session.execute(text(sql), params).scalars())
+
+
+# ---- vectors
+
+class VectorIndex:
+    """Every embedded moment's vector with the fields filters need, kept in numpy arrays."""
+
+    REFRESH_COUNT_EVERY_S = 30.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.video_ids = np.zeros(0, dtype=np.int64)
+        self.kinds = np.zeros(0, dtype=np.int8)
+        self.starts = np.zeros(0, dtype=np.float64)
+        self.ends = np.zeros(0, dtype=np.float64)
+        self.vectors = np.zeros((0, 0), dtype=EMBEDDING_DTYPE)
+        self.max_id = 0
+        self.checked_count_at = 0.0
+
+    def _append(self, rows: list[tuple[int, int, str, float, float, bytes]]) -> None:
+        if not rows:
+            return
+        vecs = np.stack([np.frombuffer(r[5], dtype=EMBEDDING_DTYPE) for r in rows])
+        self.ids = np.concatenate([self.ids, np.array([r[0] for r in rows], dtype=np.int64)])
+        self.video_ids = np.concatenate([self.video_ids, np.array([r[1] for r in rows], dtype=np.int64)])
+        self.kinds = np.concatenate([self.kinds, np.array([KINDS.index(r[2]) for r in rows], dtype=np.int8)])
+        self.starts = np.concatenate([self.starts, np.array([r[3] for r in rows])])
+        self.ends = np.concatenate([self.ends, np.array([r[4] for r in rows])])
+        self.vectors = vecs if self.vectors.size == 0 else np.concatenate([self.vectors, vecs])
+        self.max_id = int(self.ids.max())
+
+    def refresh(self, session: Session) -> None:
+        """Add rows newer than the last seen id; rebuild when rows were deleted (checked every
+        ``REFRESH_COUNT_EVERY_S`` seconds: a replaced part deletes and re-inserts its rows)."""
+        now = time.monotonic()
+        if now - self.checked_count_at > self.REFRESH_COUNT_EVERY_S:
+            self.checked_count_at = now
+            count = session.scalar(select(func.count()).select_from(Moment).where(
+                Moment.embedding.is_not(None), Moment.id <= self.max_id)) or 0
+            if count != len(self.ids):
+                self._reset()
+                self.checked_count_at = now
+        rows = session.execute(
+            select(Moment.id, Moment.video_id, Moment.kind, Moment.start, Moment.end, Moment.embedding)
+            .where(Moment.id > self.max_id, Moment.embedding.is_not(None)).order_by(Moment.id)
+        ).all()
+        self._append([tuple(r) for r in rows])  # type: ignore[misc]
+
+    def verify(self, rows: list[tuple[int, int, float]]) -> bool:
+        """Forget everything when a fetched row differs from what the index holds under its id
+        (SQLite may give a deleted row's id to a new row); True when it did."""
+        if not len(self.ids) or not rows:
+            return False
+        with self.lock:
+            positions = np.searchsorted(self.ids, [r[0] for r in rows])
+            for (moment_id, video_id, start), pos in zip(rows, positions):
+                if pos < len(self.ids) and self.ids[pos] == moment_id and (
+                        self.video_ids[pos] != video_id or self.starts[pos] != start):
+                    log.info("vector index: moment %d changed under it; rebuilding", moment_id)
+                    self._reset()
+                    return True
+        return False
+
+    def query(self, vector: np.ndarray, filters: Filters, allowed_videos: set[int] | None, limit: int) -> list[int]:
+        if not len(self.ids):
+            return []
+        mask = np.ones(len(self.ids), dtype=bool)
+        if filters.video_id is not None:
+            mask &= self.video_ids == filters.video_id
+        if allowed_videos is not None:
+            mask &= np.isin(self.video_ids, np.fromiter(allowed_videos, dtype=np.int64))
+        if filters.kinds:
+            mask &= np.isin(self.kinds, [KINDS.index(k) for k in filters.kinds])
+        if filters.start is not None:
+            mask &= self.ends >= filters.start
+        if filters.end is not None:
+            mask &= self.starts <= filters.end
+        rows = np.flatnonzero(mask) if not mask.all() else None
+        matrix = self.vectors if rows is None else self.vectors[rows]
+        if not len(matrix):
+            return []
+        scores = matrix @ vector.astype(EMBEDDING_DTYPE)
+        k = min(limit, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        chosen = top if rows is None else rows[top]
+        return [int(i) for i in self.ids[chosen]]
+
+
+_indexes: dict[str, VectorIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def vector_index(engine: Engine) -> VectorIndex:
+    key = engine.url.render_as_string(hide_password=False)
+    with _indexes_lock:
+        return _indexes.setdefault(key, VectorIndex())
+
+
+def vector_candidates(session: Session, engine: Engine, query: str, embedder: Any, filters: Filters,
+                      limit: int = CANDIDATES) -> list[int]:
+    if embedder is None or not query.strip():
+        return []
+    allowed = None
+    if filters.uploaded_after is not None or filters.uploaded_before is not None:
+        stmt = select(Video.id)
+        if filters.uploaded_after is not None:
+            stmt = stmt.where(Video.created_at >= filters.uploaded_after)
+        if filters.uploaded_before is not None:
+            stmt = stmt.where(Video.created_at <= filters.uploaded_before)
+        allowed = set(session.scalars(stmt))
+    vector = embedder.encode([query])[0]
+    index = vector_index(engine)
+    with index.lock:
+        index.refresh(session)
+        return index.query(vector, filters, allowed, limit)
+
+
+def _passes(row: Any, f: Filters) -> bool:
+    return ((f.video_id is None or row.video_id == f.video_id) and (not f.kinds or row.kind in f.kinds)
+            and (f.start is None or row.end >= f.start) and (f.end is None or row.start <= f.end)
+            and (f.uploaded_after is None or row.created_at >= f.uploaded_after)
+            and (f.uploaded_before is None or row.created_at <= f.uploaded_before))
+
+
+# ---- fusion
+
+def fuse(*ranked: list[int]) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for ids in ranked:
+        for rank, moment_id in enumerate(ids, 1):
+            scores[moment_id] = scores.get(moment_id, 0.0) + 1.0 / (RRF_K + rank)
+    return scores
+
+
+def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP) -> list[Hit]:
+    """Hits of one video closer than ``gap`` seconds become one (best score, joined text).
+    Chapters span whole clips: they are never merged, so they cannot blur a precise hit."""
+    merged: list[Hit] = []
+    last: Hit | None = None
+    for hit in sorted(hits, key=lambda h: (h.video_id, h.start, h.end)):
+        if hit.kind == MomentKind.chapter.value:
+            merged.append(hit)
+            continue
+        if last is not None and last.video_id == hit.video_id and hit.start <= last.end + gap:
+            best = last if last.score >= hit.score else hit
+            last.end = max(last.end, hit.end)
+            if hit.text not in last.text:
+                last.text = f"{last.text} … {hit.text}"
+                last.marked = f"{last.marked} … {hit.marked}"
+            last.kind = best.kind
+            last.score = max(last.score, hit.score)
+            last.moment_ids += hit.moment_ids
+            last.kinds = list(dict.fromkeys(last.kinds + hit.kinds))
+            continue
+        merged.append(hit)
+        last = hit
+    return sorted(merged, key=lambda h: (-h.score, h.video_id, h.start))
+
+
+def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),
+           limit: int = 20) -> list[Hit]:
+    """The best moments for ``query`` under ``filters``, merged and ranked (see module doc)."""
+    bad = [k for k in filters.kinds if k not in KINDS]
+    if bad:
+        raise ValueError(f"unknown kind {bad[0]!r}; kinds are {', '.join(KINDS)}")
+    query_words = words(query)
+    by_text = text_candidates(session, query_words, filters)
+    for _attempt in range(2):  # a second pass after a stale vector index was dropped
+        by_vector = vector_candidates(session, engine, query, embedder, filters)
+        scores = fuse(by_text, by_vector)
+        if not scores:
+            return []
+        rows = session.execute(
+            select(Moment.id, Moment.video_id, Video.title, Moment.start, Moment.end, Moment.kind, Moment.text,
+                   Video.created_at)
+            .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores)))
+        ).all()
+        index = vector_index(engine)
+        stale = index.verify([(r.id, r.video_id, r.start) for r in rows])
+        if set(by_vector) - {r.id for r in rows}:  # rows deleted since the index saw them
+            with index.lock:
+                index._reset()
+            stale = True
+        if not stale:
+            break
+    rows = [r for r in rows if _passes(r, filters)]  # the rows as they are now, whatever an index held
+    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, query_words), scores[r.id],
+                [r.id], [r.kind]) for r in rows]
+    return merge_adjacent(hits)[:limit]
