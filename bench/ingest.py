@@ -32,7 +32,6 @@ CACHE = ROOT / "bench" / ".cache"
 PG_ADMIN = os.environ.get("VIDEOQA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("VIDEOQA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-STAGES = ("decode", "see", "hear", "read", "embed", "store")
 
 
 def make_video(minutes: int) -> Path:
@@ -74,6 +73,7 @@ def ledger(url: str) -> tuple[dict[str, float], int]:
 
     from video_qa.db import make_engine, unit_of_work
     from video_qa.models import WorkItem
+    from video_qa.stages import STAGES
 
     engine = make_engine(url)
     totals = dict.fromkeys(STAGES, 0.0)
@@ -149,6 +149,8 @@ def main() -> None:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    from video_qa.stages import STAGES
 
     head = "| mode | wall s | " + " | ".join(f"{s} s" for s in STAGES) + " | busiest | overhead | realtime |"
     lines = [head, "|" + " --- |" * (len(STAGES) + 5)]

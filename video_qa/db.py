@@ -64,13 +64,6 @@ def engine_for(url: str) -> Engine:
         return engine
 
 
-def dispose_engines() -> None:
-    """Close every engine this process made (tests, shutdown)."""
-    with _engines_lock:
-        for pid, engine in _engines.values():
-            engine.dispose(close=pid == os.getpid())
-        _engines.clear()
-
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)

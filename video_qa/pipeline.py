@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,9 +90,6 @@ class ItemRef:
         return f"video {self.video_id}{where} {self.part}"
 
 
-Send = Callable[[list[ItemRef]], None]
-
-
 def settings_key(settings: Settings, part: str) -> str:
     values = {name: getattr(settings, name) for name in PART_FIELDS[part]}
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -133,9 +132,23 @@ def _item(session: Session, video_id: int, clip_index: int, part: str) -> WorkIt
     ).first()
 
 
-def live_worker_names(session: Session, settings: Settings, now: datetime | None = None) -> set[str]:
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def live_workers(session: Session, settings: Settings, now: datetime | None = None) -> list[WorkerProcess]:
+    """Workers whose heartbeat is recent; on this machine, also only those whose process exists
+    (a worker killed a second ago is not waited for)."""
     cutoff = (now or utcnow()) - timedelta(seconds=settings.worker_stale_after)
-    return set(session.scalars(select(WorkerProcess.name).where(WorkerProcess.heartbeat_at >= cutoff)))
+    here = socket.gethostname()
+    rows = session.scalars(select(WorkerProcess).where(WorkerProcess.heartbeat_at >= cutoff))
+    return [w for w in rows if w.hostname != here or _process_exists(w.pid)]
 
 
 def request_ingest(session: Session, video_id: int, settings: Settings) -> tuple[Job, list[ItemRef]]:
@@ -156,7 +169,7 @@ def request_ingest(session: Session, video_id: int, settings: Settings) -> tuple
     if item is None:
         item = WorkItem(video_id=video_id, clip_index=VIDEO_LEVEL, part=ItemPart.ingest.value)
         session.add(item)
-    elif item.status == ItemStatus.running.value and item.worker in live_worker_names(session, settings, now):
+    elif item.status == ItemStatus.running.value and item.worker in {w.name for w in live_workers(session, settings, now)}:
         session.flush()
         return job, []  # a live worker is on it
     item.status, item.queued_at, item.error, item.worker = ItemStatus.queued.value, now, None, None
@@ -369,6 +382,7 @@ def _run_ingest(engine: Engine, ref: ItemRef, settings: Settings, backends: Call
         # the moments it wrote stay, as what that model saw
         session.execute(delete(WorkItem).where(
             WorkItem.video_id == ref.video_id, WorkItem.clip_index >= 0, WorkItem.part.not_in(parts)))
+        part_keys = {part: settings_key(settings, part) for part in parts}
         for p in plans:
             clip = existing.get(p.index)
             if clip is None:
@@ -378,7 +392,7 @@ def _run_ingest(engine: Engine, ref: ItemRef, settings: Settings, backends: Call
             clip.width, clip.height, clip.token_estimate, clip.plan = p.width, p.height, p.tokens, p.to_dict()
             for part in parts:
                 item = _item(session, ref.video_id, p.index, part)
-                part_key = settings_key(settings, part)
+                part_key = part_keys[part]
                 if item is None:
                     item = WorkItem(video_id=ref.video_id, clip_index=p.index, part=part, attempts=0)
                     session.add(item)

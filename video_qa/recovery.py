@@ -21,13 +21,12 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, or_, select, update
 
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.models import ItemPart, ItemStatus, WorkerProcess, WorkItem, utcnow
-from video_qa.pipeline import MAX_TAKEOVERS, ItemRef, _queue_finalize_if_complete, record_failure
+from video_qa.pipeline import MAX_TAKEOVERS, ItemRef, live_workers, _queue_finalize_if_complete, record_failure
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +49,6 @@ def heartbeat(engine: Engine, name: str, queues: str, embedded: bool) -> None:
 def forget_worker(engine: Engine, name: str) -> None:
     with unit_of_work(engine) as session:
         session.execute(delete(WorkerProcess).where(WorkerProcess.name == name))
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    return True
-
-
-def live_workers(session: Session, settings: Settings, now: datetime | None = None) -> list[WorkerProcess]:
-    """Workers whose heartbeat is recent; on this machine, also only those whose process exists
-    (a worker killed a second ago is not waited for)."""
-    cutoff = (now or utcnow()) - timedelta(seconds=settings.worker_stale_after)
-    here = socket.gethostname()
-    rows = session.scalars(select(WorkerProcess).where(WorkerProcess.heartbeat_at >= cutoff))
-    return [w for w in rows if w.hostname != here or _process_exists(w.pid)]
 
 
 def recover(engine: Engine, settings: Settings, now: datetime | None = None) -> list[ItemRef]:
@@ -132,8 +112,4 @@ def recover(engine: Engine, settings: Settings, now: datetime | None = None) -> 
     return send
 
 
-def ledger_counts(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(WorkItem.status, func.count()).group_by(WorkItem.status)).all())
-
-
-__all__ = ["forget_worker", "heartbeat", "ledger_counts", "live_workers", "recover", "worker_name"]
+__all__ = ["forget_worker", "heartbeat", "live_workers", "recover", "worker_name"]

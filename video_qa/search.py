@@ -209,12 +209,17 @@ class VectorIndex:
         ).all()
         self._append([tuple(r) for r in rows])  # type: ignore[misc]
 
-    def verify(self, rows: list[tuple[int, int, float]]) -> bool:
-        """Forget everything when a fetched row differs from what the index holds under its id
-        (SQLite may give a deleted row's id to a new row); True when it did."""
-        if not len(self.ids) or not rows:
+    def verify(self, returned: list[int], rows: list[tuple[int, int, float]]) -> bool:
+        """After a query: forget everything when an id it ``returned`` has no row any more, or a
+        fetched row differs from what the index holds under its id (SQLite may give a deleted
+        row's id to a new row). True when it did; the caller asks again."""
+        if not len(self.ids):
             return False
         with self.lock:
+            if set(returned) - {r[0] for r in rows}:
+                log.info("vector index: moments were deleted under it; rebuilding")
+                self._reset()
+                return True
             positions = np.searchsorted(self.ids, [r[0] for r in rows])
             for (moment_id, video_id, start), pos in zip(rows, positions):
                 if pos < len(self.ids) and self.ids[pos] == moment_id and (
@@ -354,13 +359,7 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
                    Video.created_at)
             .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores)))
         ).all()
-        index = vector_index(engine)
-        stale = index.verify([(r.id, r.video_id, r.start) for r in rows])
-        if set(by_vector) - {r.id for r in rows}:  # rows deleted since the index saw them
-            with index.lock:
-                index._reset()
-            stale = True
-        if not stale:
+        if not vector_index(engine).verify(by_vector, [(r.id, r.video_id, r.start) for r in rows]):
             break
     rows = [r for r in rows if _passes(r, filters)]  # the rows as they are now, whatever an index held
     hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, query_words), scores[r.id],

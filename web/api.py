@@ -22,12 +22,12 @@ from video_qa.analyzers import get_backends, get_embedder
 from video_qa.ask import ask
 from video_qa.config import Settings
 from video_qa.db import engine_for, unit_of_work
-from video_qa.export import FORMATS, export, moment_dict
+from video_qa.export import export, moment_dict
 from video_qa.media.errors import MediaError
 from video_qa.models import Moment, Video
-from video_qa.pipeline import ItemRef, latest_job, request_ingest, video_status
+from video_qa.pipeline import latest_job, request_ingest, video_status
 from video_qa.recovery import live_workers
-from video_qa.registry import RegistrationRefused, check_allowed, register_file
+from video_qa.registry import Registration, RegistrationRefused, check_allowed, register_file
 from video_qa.search import Filters, search
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,13 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
         with unit_of_work(engine) as session:
             return video_dict(session, get_video(session, video_id))
 
-    def _register(path: Path, title: str | None = None) -> tuple[dict[str, Any], bool]:
-        refs: list[ItemRef] = []
+    def _register(path: Path, title: str | None = None) -> tuple[dict[str, Any], Registration]:
         with unit_of_work(engine) as session:
             reg = register_file(session, path, settings, title=title)
             _, refs = request_ingest(session, reg.video_id, settings)
         send(refs)
         with unit_of_work(engine) as session:
-            return video_dict(session, get_video(session, reg.video_id)), reg.duplicate
+            return video_dict(session, get_video(session, reg.video_id)), reg
 
     @router.post("/videos", tags=["videos"], status_code=201)
     async def upload(file: Annotated[UploadFile, File(description="the video file")]) -> dict[str, Any]:
@@ -116,18 +115,14 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
                     out.write(chunk)
             if size == 0:
                 raise HTTPException(status_code=422, detail=f"{name}: the file is empty")
-            body, duplicate = _register(target, title=Path(name).stem[:500] or "upload")
+            body, reg = _register(target, title=Path(name).stem[:500] or "upload")
         except BaseException:
             target.unlink(missing_ok=True)
             raise
-        if duplicate and Path(body_path := _path_of(body["id"])) != target:
+        if reg.duplicate and Path(reg.path) != target:
             target.unlink(missing_ok=True)  # the same content is already stored
-            log.info("upload %s is video %d already (%s)", name, body["id"], body_path)
-        return {**body, "duplicate": duplicate}
-
-    def _path_of(video_id: VideoId) -> str:
-        with unit_of_work(engine) as session:
-            return get_video(session, video_id).path
+            log.info("upload %s is video %d already (%s)", name, body["id"], reg.path)
+        return {**body, "duplicate": reg.duplicate}
 
     @router.post("/videos/register", tags=["videos"], status_code=201)
     def register(body: RegisterBody) -> dict[str, Any]:
@@ -136,11 +131,11 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
             path = check_allowed(body.path, settings)
             if not path.is_file():
                 raise RegistrationRefused(body.path, "not a regular file")
-            result, duplicate = _register(path)
+            result, reg = _register(path)
         except RegistrationRefused as error:
             status = 403 if "outside" in error.reason else 422
             raise HTTPException(status_code=status, detail=str(error)) from error
-        return {**result, "duplicate": duplicate}
+        return {**result, "duplicate": reg.duplicate}
 
     @router.post("/videos/{video_id}/ingest", tags=["videos"], status_code=202)
     def reingest(video_id: VideoId) -> dict[str, Any]:
@@ -235,5 +230,3 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
 
     app.include_router(router)
 
-
-__all__ = ["FORMATS", "install_api"]

@@ -13,14 +13,13 @@ queued by whichever clip part finishes last (decided in the database, see pipeli
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from celery import Celery, group
 
 import workers.broker  # noqa: F401 - registers the embedded transport
 from video_qa.config import Settings
 from video_qa.models import ItemPart
-from video_qa.pipeline import VIDEO_LEVEL, ItemRef
+from video_qa.pipeline import ItemRef
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +80,3 @@ def send_items(app: Celery, refs: list[ItemRef]) -> None:
 def settings_of(app: Celery) -> Settings:
     return app.videoqa_settings  # type: ignore[attr-defined,no-any-return]
 
-
-def ref_from(part: str, video_id: int, clip_index: int = VIDEO_LEVEL, **_: Any) -> ItemRef:
-    return ItemRef(int(video_id), int(clip_index), part)
