@@ -23,7 +23,8 @@ class FixedModel:
 def test_event_times_are_the_first_frames_time_plus_the_models_seconds() -> None:
     frame = np.zeros((56, 56, 3), np.uint8)
     frames = ClipFrames(frames=[frame] * 4, times=[30.5, 31.0, 31.5, 32.0], asked=[30.5, 31.0, 31.5, 32.0], reader="pyav")
-    plan = ClipPlan(index=1, start=30.0, end=32.5,  # the first decoded frame is at 30.5, not the clip start fps=2.0, frames=4, width=56, height=56, tokens=8, budget=8,
+    # the first decoded frame is at 30.5, not at the clip's start
+    plan = ClipPlan(index=1, start=30.0, end=32.5, fps=2.0, frames=4, width=56, height=56, tokens=8, budget=8,
                     activity=1.0, why="")
     result = see(frames, plan, Backends(FixedModel(), None, None, None), Clock())
     assert [(e.start, e.end, e.text) for e in result.events] == [(31.5, 33.0, "the crane turns")]
