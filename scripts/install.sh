@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything VideoQA needs on a Debian machine with Python 3.11: system packages
-# (ffmpeg, espeak-ng) and a virtual environment in .venv with the project and its test tools.
+# (ffmpeg, espeak-ng, and Debian's chromium for the browser tests) and a virtual environment in .venv with the project and its test tools.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core)
+APT_PACKAGES=(ffmpeg espeak-ng fonts-dejavu-core chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

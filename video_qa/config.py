@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         20 * 1024**3, gt=0, description="Largest upload accepted, in bytes (default 20 GiB)."
     )
     auth: str = Field("", description="'user:password' pairs separated by ',' ; empty disables login.")
+    auth_file: Path | None = Field(
+        None, description="A file of 'user:password' lines (blank lines and '#' comments skipped), added to VIDEOQA_AUTH."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
 
@@ -176,6 +179,22 @@ class Settings(BaseSettings):
         """Redis redelivers an unacknowledged task after this long: well past the longest task."""
         return 2 * self.task_time_limit + 600
 
+    @field_validator("auth_file", mode="after")
+    @classmethod
+    def _auth_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        value = value.expanduser().resolve()
+        if not value.is_file():
+            raise ValueError(f"{value}: no such file")
+        for number, line in enumerate(value.read_text().splitlines(), 1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                user, sep, password = line.partition(":")
+                if not sep or not user or not password:
+                    raise ValueError(f"{value} line {number}: must be 'user:password'")
+        return value
+
     @model_validator(mode="after")
     def _liveness(self) -> "Settings":
         if self.worker_stale_after < 3 * self.worker_heartbeat:
@@ -183,10 +202,15 @@ class Settings(BaseSettings):
         return self
 
     def auth_pairs(self) -> list[tuple[str, str]]:
+        """Login pairs from VIDEOQA_AUTH and VIDEOQA_AUTH_FILE (read now, so edits apply on restart)."""
+        lines = [p.strip() for p in self.auth.split(",")]
+        if self.auth_file is not None:
+            lines += [line.strip() for line in self.auth_file.read_text().splitlines()]
         pairs = []
-        for pair in filter(None, (p.strip() for p in self.auth.split(","))):
-            user, _, password = pair.partition(":")
-            pairs.append((user, password))
+        for line in lines:
+            if line and not line.startswith("#"):
+                user, _, password = line.partition(":")
+                pairs.append((user, password))
         return pairs
 
 

@@ -226,10 +226,11 @@ def chapters_from(clips: list[ClipText]) -> list[NewMoment]:
 
 
 def extractive_summary(clips: list[ClipText]) -> str:
-    """Without a vision-language model: what was said and shown, in order, labelled as such."""
+    """Without vision-language captions (no model, or it described nothing): what was said and shown,
+    in order, labelled as such."""
     speech = _excerpt([s for c in clips for s in c.speech], 600)
     shown = _excerpt(list(dict.fromkeys(t for c in clips for t in c.text)), 300)
-    parts = ["No vision-language model was used; this summary is extracted from the transcript and on-screen text."]
+    parts = ["Extracted from the transcript and on-screen text (no vision-language captions)."]
     if speech:
         parts.append(f"Speech: {speech}")
     if shown:

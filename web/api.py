@@ -5,8 +5,6 @@ that fits: 404 unknown id, 422 bad input, 413 too large, 403 outside the allowed
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,13 +25,13 @@ from video_qa.media.errors import MediaError
 from video_qa.models import Moment, Video
 from video_qa.pipeline import latest_job, request_ingest, video_status
 from video_qa.recovery import live_workers
-from video_qa.registry import Registration, RegistrationRefused, check_allowed, register_file
+from video_qa.registry import Registration, RegistrationRefused, check_allowed
 from video_qa.search import Filters, search
+from web.intake import register_and_queue, title_of, upload_target
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
-SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 Kind = Literal["event", "speech", "text", "chapter"]
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
 VideoId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
@@ -88,10 +86,7 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
             return video_dict(session, get_video(session, video_id))
 
     def _register(path: Path, title: str | None = None) -> tuple[dict[str, Any], Registration]:
-        with unit_of_work(engine) as session:
-            reg = register_file(session, path, settings, title=title)
-            _, refs = request_ingest(session, reg.video_id, settings)
-        send(refs)
+        reg = register_and_queue(engine, settings, send, path, title=title)
         with unit_of_work(engine) as session:
             return video_dict(session, get_video(session, reg.video_id)), reg
 
@@ -99,11 +94,7 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
     async def upload(file: Annotated[UploadFile, File(description="the video file")]) -> dict[str, Any]:
         """Stream the upload to the media folder, register it and queue its analysis."""
         name = Path(file.filename or "upload").name
-        stem = SAFE_NAME.sub("_", Path(name).stem)[:100] or "upload"
-        suffix = SAFE_NAME.sub("", Path(name).suffix)[:10].lower()
-        media = settings.resolved_media_dir
-        media.mkdir(parents=True, exist_ok=True)
-        target = media / f"{uuid.uuid4().hex[:12]}_{stem}{suffix}"
+        target = upload_target(settings, name)
         size = 0
         try:
             with target.open("wb") as out:
@@ -115,7 +106,7 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
                     out.write(chunk)
             if size == 0:
                 raise HTTPException(status_code=422, detail=f"{name}: the file is empty")
-            body, reg = _register(target, title=Path(name).stem[:500] or "upload")
+            body, reg = _register(target, title=title_of(name))
         except BaseException:
             target.unlink(missing_ok=True)
             raise

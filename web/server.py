@@ -1,8 +1,10 @@
-"""The HTTP server: the JSON API (``web.api``) under /api/v1 and /healthz, run by uvicorn."""
+"""The HTTP server, run by uvicorn: the JSON API (``web.api``) under /api/v1 and /healthz, and the
+Gradio app (``web.ui``) at /. Login (VIDEOQA_AUTH / VIDEOQA_AUTH_FILE) guards both."""
 
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import FastAPI
 
@@ -11,17 +13,40 @@ from video_qa.config import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, ui: bool = True) -> FastAPI:
+    from video_qa.db import engine_for
     from web.api import install_api
     from workers.app import make_celery, send_items
 
     celery = make_celery(settings)
     app = FastAPI(title="VideoQA", version="1", docs_url="/api/docs", openapi_url="/openapi.json")
     app.state.settings = settings
-    install_api(app, settings, lambda refs: send_items(celery, refs))
+
+    def send(refs: list) -> None:  # type: ignore[type-arg]
+        send_items(celery, refs)
+
+    install_api(app, settings, send)
+    if ui:
+        mount_ui(app, settings, send, engine_for(settings.resolved_database_url))
     if settings.auth_pairs():
         install_basic_auth(app, settings.auth_pairs())
     return app
+
+
+def mount_ui(app: FastAPI, settings: Settings, send, engine) -> None:  # type: ignore[no-untyped-def]
+    """The Gradio app at /. Its uploads land in the data folder (moved into the media folder when
+    registered), never in /tmp, and are capped by VIDEOQA_UPLOAD_MAX_BYTES."""
+    uploads = settings.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    from web.ui import build_ui, head_html
+
+    blocks = build_ui(settings, engine, send)
+    gr.mount_gradio_app(app, blocks, path="/", max_file_size=settings.upload_max_bytes, ssr_mode=False,
+                        head=head_html(), footer_links=[], allowed_paths=[], show_error=True)
 
 
 OPEN_PATHS = frozenset({"/healthz"})  # health checks answer without credentials (they reveal nothing)

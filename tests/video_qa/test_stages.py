@@ -41,7 +41,7 @@ def test_chapters_follow_what_each_clip_says_and_extend_over_silence() -> None:
         (0.0, 120.0, "Welcome to the harbour tour."), (120.0, 180.0, "On screen: GATE 4"),
         (180.0, 240.0, "Cranes unload a ship.")]
     summary = extractive_summary(clips)
-    assert summary.startswith("No vision-language model was used") and "Welcome to the harbour tour." in summary
+    assert summary.startswith("Extracted from the transcript and on-screen text") and "Welcome to the harbour tour." in summary
     assert extractive_summary([ClipText(0.0, 5.0, None, [], [])]).endswith("no on-screen text was read.")
 
 

@@ -1,0 +1,204 @@
+"""The Gradio app in a real browser: Debian's Chromium driven by Playwright against a real
+`videoqa serve` (embedded SQLite, the tiny random-weight vision model, its in-process worker).
+
+Upload → live progress → ready → ask → click a cited moment: the <video> lands within 0.5 s of
+the moment and plays. The same from a search result and from the library's timeline. Hostile
+titles and moment texts render as literal text. Screenshots of each tab go to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories.browser import (CHROMIUM, CHROMIUM_ARGS, choose, click_and_assert_seek, free_port, get_json,
+                                     open_tab, screenshot, upload)
+from tests.factories.media import silent_video, speech_and_caption_video
+from tests.factories.processes import kill_group, start_cli, videoqa_env, wait_until
+from tests.factories.rows import make_moment
+from video_qa.db import engine_for, unit_of_work
+from video_qa.models import Video
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+SPEECH = (3.0, "the quarterly budget is approved")
+CAPTION = (10.0, 16.0, "EXIT 12")
+HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
+HOSTILE_TEXT = "<script>window.__pwned = 1</script><img src=y onerror=\"window.__pwned = 2\"> ${1+1} {{value}} pwned"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("ui")
+    port = free_port()
+    env = videoqa_env(data_dir=root / "data", web_port=port, vlm_model=tiny_model_dir, clip_seconds=10)
+    server = start_cli(env, "serve", log=root / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: (get_json(f"{base}/healthz") or {}).get("workers") == 1, 90, 0.5, "the server")
+        yield {"base": base, "root": root, "db": f"sqlite:///{root / 'data' / 'videoqa.db'}"}
+    finally:
+        kill_group(server, 15)
+
+
+@pytest.fixture(scope="module")
+def talk(app: dict[str, Any]) -> int:
+    """A 20 s talk (speech at 3 s, caption 10–16 s) uploaded through the API and analysed."""
+    video = speech_and_caption_video(app["root"] / "talk.mp4", seconds=20, speech=SPEECH, caption=CAPTION)
+    video_id = upload(app["base"], video)["id"]
+    wait_until(lambda: (get_json(f"{app['base']}/api/v1/videos/{video_id}") or {}).get("status") == "ready",
+               240, 0.5, "the talk to be ready")
+    return video_id
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser: Any, app: dict[str, Any]) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.dialogs = []  # every alert/confirm the page tries to open
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(app["base"] + "/")
+    page.wait_for_selector("#vqa-upload")
+    yield page
+    context.close()
+
+
+def test_upload_progress_ready_ask_and_an_answer_moment_seeks(page: Any, app: dict[str, Any]) -> None:
+    banner = page.locator("#vqa-banner")
+    assert "tiny random-weight" in banner.inner_text() and banner.is_visible()
+    video = speech_and_caption_video(app["root"] / "harbour talk.mp4", seconds=16, speech=(6.0, "the harbour crane lifts containers"),
+                                     caption=(11.0, 15.0, "DOCK 7"))
+    page.locator("#vqa-upload input[type=file]").set_input_files(str(video))
+    # live progress from the job rows: a stage and a percent before it is ready
+    page.wait_for_function("() => /\\d+ %/.test(document.querySelector('#vqa-ask-progress').innerText)", timeout=60_000)
+    page.wait_for_selector("#vqa-ask-progress [data-status=ready]", timeout=240_000)
+    assert page.locator('video.vqa-player[data-pane="ask"]').get_attribute("src").endswith("/media")
+
+    page.locator("#vqa-question textarea").fill("What does the crane lift?")
+    page.locator("#vqa-ask").click()
+    answer = page.locator("#vqa-chat .vqa-a").last
+    answer.locator(".vqa-time").first.wait_for(timeout=120_000)
+    assert "What does the crane lift?" in page.locator("#vqa-chat .vqa-q").last.inner_text()
+    notes = answer.locator(".vqa-notes").inner_text()
+    assert "test model" in notes  # the UI says the text is meaningless
+    times = answer.locator(".vqa-time")
+    labels = [times.nth(i).inner_text() for i in range(times.count())]
+    assert all(re.fullmatch(r"\d+:\d\d:\d\d", label) for label in labels), labels
+    # the answer's moments (a real model's citations first; the tiny model cites nothing useful), then the
+    # retrieved ones: the speech moment is among them, at its time
+    speech = answer.locator("li", has=page.locator(".vqa-kind", has_text=re.compile("^speech$")))
+    assert "crane" in speech.first.inner_text().lower(), answer.inner_text()
+    speech = speech.first.locator(".vqa-time")
+    assert abs(float(speech.get_attribute("data-t")) - 6.0) < 1.0, answer.inner_text()
+    click_and_assert_seek(page, answer.locator(".vqa-time").first, "ask")
+    click_and_assert_seek(page, speech, "ask")
+    screenshot(page, "upload-and-ask")
+    assert page.dialogs == []
+
+
+def test_search_result_opens_its_video_at_the_moment(page: Any, talk: int) -> None:
+    open_tab(page, "Search")
+    page.locator("#vqa-query textarea").fill("quarterly budget")
+    page.locator("#vqa-search").click()
+    page.locator("#vqa-results .vqa-hit").first.wait_for(timeout=30_000)
+    assert page.locator("#vqa-results .vqa-hit").first.get_attribute("data-video") == str(talk)
+    hit = page.locator("#vqa-results .vqa-hit", has=page.locator(".vqa-kind", has_text=re.compile("^speech$"))).first
+    assert hit.locator(".vqa-hit-title").inner_text() == "talk"
+    assert [m.lower() for m in hit.locator("mark").all_inner_texts()] == ["quarterly", "budget"]
+    button = hit.locator(".vqa-time")
+    assert abs(float(button.get_attribute("data-t")) - SPEECH[0]) < 1.0
+    thumb = hit.locator("img.vqa-thumb")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=20_000)
+    click_and_assert_seek(page, button, "search")
+    assert page.locator('.vqa-player-title[data-pane="search"]').inner_text() == "talk"
+    screenshot(page, "search")
+
+
+def test_library_timeline_chapters_downloads_and_a_failed_video(page: Any, app: dict[str, Any], talk: int) -> None:
+    broken = app["root"] / "notes.mp4"
+    broken.write_text("this is a text file, not a video\n" * 50)
+    broken_id = upload(app["base"], broken)["id"]
+    wait_until(lambda: (get_json(f"{app['base']}/api/v1/videos/{broken_id}") or {}).get("status") == "failed",
+               60, 0.5, "the text file to fail")
+
+    open_tab(page, "Library")
+    table = page.locator("#vqa-library-table")
+    table.locator(f'tr[data-video="{talk}"]').wait_for(timeout=20_000)
+    assert "ready" in table.locator(f'tr[data-video="{talk}"]').inner_text()
+    choose(page, "#vqa-choose", f"#{talk},")
+    detail = page.locator("#vqa-detail .vqa-detail")
+    detail.wait_for(timeout=20_000)
+    assert detail.get_attribute("data-video") == str(talk)
+    assert detail.locator(".vqa-chapters li").count() >= 1
+    lanes = {lane.get_attribute("data-kind"): lane for lane in detail.locator(".vqa-lane").all()}
+    assert set(lanes) == {"event", "speech", "text"}
+    speech_bar = lanes["speech"].locator("button.vqa-bar").first
+    assert abs(float(speech_bar.get_attribute("data-t")) - SPEECH[0]) < 1.0
+    caption_bar = lanes["text"].locator("button.vqa-bar[title*='EXIT']").first
+    landed = click_and_assert_seek(page, caption_bar, "library")
+    assert CAPTION[0] - 0.5 <= landed <= CAPTION[1]
+    click_and_assert_seek(page, speech_bar, "library")
+    links = {a.inner_text(): a.get_attribute("href") for a in detail.locator(".vqa-downloads a").all()}
+    vtt = page.request.get(app["base"] + links["Transcript (WebVTT)"])
+    assert vtt.ok and vtt.text().startswith("WEBVTT") and "budget" in vtt.text().lower()
+    assert page.request.get(app["base"] + links["All moments (JSON)"]).json()
+    screenshot(page, "library")
+
+    choose(page, "#vqa-choose", f"#{broken_id},")
+    failed = page.locator(f'#vqa-detail .vqa-detail[data-video="{broken_id}"] .vqa-failed')
+    failed.wait_for(timeout=20_000)
+    assert "notes" in failed.inner_text()  # the reason names the file
+    retry = page.locator("#vqa-retry")
+    assert retry.is_visible()
+    retry.click()
+    wait_until(lambda: (get_json(f"{app['base']}/api/v1/videos/{broken_id}/job") or {}).get("job", {}).get("attempts", 0) >= 1
+               and get_json(f"{app['base']}/api/v1/videos/{broken_id}")["status"] == "failed", 60, 0.5, "the retry to run")
+    assert page.dialogs == []
+
+
+def test_hostile_titles_and_moments_render_as_text(page: Any, app: dict[str, Any]) -> None:
+    video = silent_video(app["root"] / "quiet.mp4", seconds=3)
+    video_id = upload(app["base"], video, filename=f"{HOSTILE_TITLE}.mp4")["id"]
+    wait_until(lambda: (get_json(f"{app['base']}/api/v1/videos/{video_id}") or {}).get("status") in ("ready", "failed"),
+               120, 0.5, "the quiet video")
+    engine = engine_for(app["db"])
+    with unit_of_work(engine) as session:
+        video_row = session.get(Video, video_id)
+        assert video_row is not None and video_row.title == HOSTILE_TITLE
+        make_moment(session, video_row, None, kind="speech", start=1.0, end=2.0, text=HOSTILE_TEXT)
+
+    page.reload()
+    page.wait_for_selector("#vqa-upload")
+    open_tab(page, "Library")
+    page.locator(f'#vqa-library-table tr[data-video="{video_id}"]').wait_for(timeout=20_000)
+    choose(page, "#vqa-choose", f"#{video_id},")
+    detail = page.locator(f'#vqa-detail .vqa-detail[data-video="{video_id}"]')
+    detail.wait_for(timeout=20_000)
+    assert detail.locator(".vqa-detail-title").inner_text() == HOSTILE_TITLE
+    assert HOSTILE_TEXT in detail.locator(".vqa-moment-list").text_content()
+    assert HOSTILE_TITLE in page.locator(f'#vqa-library-table tr[data-video="{video_id}"]').inner_text()
+
+    open_tab(page, "Search")
+    page.locator("#vqa-query textarea").fill("pwned")
+    page.locator("#vqa-search").click()
+    hit = page.locator(f'#vqa-results .vqa-hit[data-video="{video_id}"]').first
+    hit.wait_for(timeout=30_000)
+    assert hit.locator(".vqa-hit-title").inner_text() == HOSTILE_TITLE
+    assert "window.__pwned = 1" in hit.locator(".vqa-hit-text").inner_text()
+
+    page.wait_for_timeout(1000)  # give any injected handler its chance to run
+    assert page.dialogs == []
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"], img[src=\"y\"]').length") == 0
+    assert page.evaluate("() => [...document.scripts].filter(s => s.text.includes('__pwned')).length") == 0

@@ -1,0 +1,69 @@
+"""Taking in a video from the web: a safe file name in the media folder, registration, queueing.
+Shared by the JSON API's upload and the Gradio app's upload."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from video_qa.config import Settings
+from video_qa.db import unit_of_work
+from video_qa.pipeline import ItemRef, request_ingest
+from video_qa.registry import Registration, register_file
+
+log = logging.getLogger(__name__)
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+Send = Callable[[list[ItemRef]], Any]
+
+
+def upload_target(settings: Settings, original_name: str) -> Path:
+    """A new path in the media folder for an upload called ``original_name`` (only the base name is
+    used, reduced to safe characters, behind a random prefix so names never collide)."""
+    name = Path(original_name or "upload").name
+    stem = SAFE_NAME.sub("_", Path(name).stem)[:100] or "upload"
+    suffix = SAFE_NAME.sub("", Path(name).suffix)[:10].lower()
+    media = settings.resolved_media_dir
+    media.mkdir(parents=True, exist_ok=True)
+    return media / f"{uuid.uuid4().hex[:12]}_{stem}{suffix}"
+
+
+def title_of(original_name: str) -> str:
+    """The title people see: the uploaded file's name without its extension (kept as typed; it is
+    always rendered as text)."""
+    return Path(Path(original_name or "upload").name).stem[:500] or "upload"
+
+
+def register_and_queue(engine: Engine, settings: Settings, send: Send, path: Path,
+                       title: str | None = None) -> Registration:
+    """Register ``path`` (inside the allowed folders) and queue its analysis. An upload whose content
+    is already stored is that video (the caller removes its copy)."""
+    with unit_of_work(engine) as session:
+        reg = register_file(session, path, settings, title=title)
+        _, refs = request_ingest(session, reg.video_id, settings)
+    send(refs)
+    return reg
+
+
+def store_upload(engine: Engine, settings: Settings, send: Send, source: Path, original_name: str) -> Registration:
+    """Move an uploaded file (already on disk, e.g. in Gradio's upload folder) into the media folder,
+    register it and queue it. A duplicate's copy is removed."""
+    import shutil
+
+    target = upload_target(settings, original_name)
+    try:
+        shutil.move(str(source), target)
+        reg = register_and_queue(engine, settings, send, target, title=title_of(original_name))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    if reg.duplicate and Path(reg.path) != target:
+        target.unlink(missing_ok=True)
+        log.info("upload %s is video %d already (%s)", original_name, reg.video_id, reg.path)
+    return reg
