@@ -202,3 +202,28 @@ def test_hostile_titles_and_moments_render_as_text(page: Any, app: dict[str, Any
     assert page.evaluate("() => window.__pwned") is None
     assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"], img[src=\"y\"]').length") == 0
     assert page.evaluate("() => [...document.scripts].filter(s => s.text.includes('__pwned')).length") == 0
+
+
+def test_with_login_the_page_needs_credentials_and_works_with_them(browser: Any, tmp_path: Path) -> None:
+    port = free_port()
+    env = videoqa_env(data_dir=tmp_path / "data", web_port=port, auth="ana:s3cret", speech_model="off", ocr="false",
+                      embed_model="off")
+    server = start_cli(env, "serve", "--no-worker", log=tmp_path / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get_json(f"{base}/healthz"), 60, 0.5, "the server")
+        anonymous = browser.new_context()
+        with pytest.raises(sync_api.Error, match="ERR_INVALID_AUTH_CREDENTIALS"):  # the browser got a 401 challenge
+            anonymous.new_page().goto(base + "/")
+        assert anonymous.request.get(base + "/").status == 401
+        anonymous.close()
+        context = browser.new_context(http_credentials={"username": "ana", "password": "s3cret"})
+        page = context.new_page()
+        assert page.goto(base + "/").status == 200
+        open_tab(page, "Search")  # a round trip through Gradio's queue, with the page's credentials
+        page.locator("#vqa-query textarea").fill("anything")
+        page.locator("#vqa-search").click()
+        page.locator("#vqa-results", has_text="Nothing found").wait_for(timeout=30_000)
+        context.close()
+    finally:
+        kill_group(server, 15)
