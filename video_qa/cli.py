@@ -22,8 +22,24 @@ log = logging.getLogger(__name__)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Upgrade the schema; with --wait, first wait up to that many seconds for the database to answer
+    (the prestart step of a deployment, where the database may still be starting)."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
     url = settings.resolved_database_url
-    upgrade(url, args.revision)
+    deadline = time.monotonic() + max(0.0, args.wait)
+    while True:
+        try:
+            upgrade(url, args.revision)
+            break
+        except OperationalError as error:
+            if time.monotonic() >= deadline:
+                print(f"videoqa: the database does not answer: {str(error.orig).strip()[:300]}", file=sys.stderr)
+                return 1
+            log.info("waiting for the database (%s)", type(error.orig).__name__)
+            time.sleep(1.0)
     print(f"database migrated to {args.revision}")
     return 0
 
@@ -216,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="upgrade the database schema (Alembic) to the newest revision")
     p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait up to this long for the database to answer first (default 0)")
     p.set_defaults(handler=cmd_migrate)
 
     p = sub.add_parser("videos", help="list registered videos")
@@ -255,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("workers", help="live workers (from their heartbeats); exit 1 when there is none")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--queue", choices=["cpu", "gpu"], help="only workers that take this queue")
     p.set_defaults(handler=_workers_command("cmd_workers"))
 
     p = sub.add_parser("serve", help="the web app and JSON API (embedded mode: with a worker inside)")
@@ -298,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)

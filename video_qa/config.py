@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object per line (with video, job, clip, part and task ids)."
+    )
 
     @field_validator("archive_roots", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ from model.sources import BackendUnavailable
 from video_qa import stages
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
+from video_qa.logs import log_context
 from video_qa.media.errors import MediaError
 from video_qa.media.plan import ClipPlan
 from video_qa.media.probe import Probe
@@ -284,6 +285,19 @@ def run_item(engine: Engine, ref: ItemRef, worker: str, settings: Settings, back
     """Claim and run one item; returns the items to send next. Bad media or an unavailable model
     fails the video with the reason and returns normally; transient errors are raised for a
     retry; any other error fails the video with its type and message and is raised."""
+    with log_context(video_id=ref.video_id, clip=None if ref.clip_index == VIDEO_LEVEL else ref.clip_index,
+                     part=ref.part, job_id=_job_id(engine, ref.video_id)):
+        return _run_item(engine, ref, worker, settings, backends)
+
+
+def _job_id(engine: Engine, video_id: int) -> int | None:
+    with unit_of_work(engine) as session:
+        job = latest_job(session, video_id)
+        return None if job is None else job.id
+
+
+def _run_item(engine: Engine, ref: ItemRef, worker: str, settings: Settings,
+              backends: Callable[[], Backends]) -> list[ItemRef]:
     if not claim(engine, ref, worker, settings):
         log.info("%s: done already, or a live worker has it; nothing to do", ref.label())
         return []

@@ -149,14 +149,15 @@ def cmd_workers(settings: Settings, args: argparse.Namespace) -> int:
     engine = prepare_database(settings)
     with unit_of_work(engine) as session:
         rows = [{"name": w.name, "queues": w.queues, "pid": w.pid, "embedded": w.embedded,
-                 "heartbeat_at": w.heartbeat_at.isoformat()} for w in live_workers(session, settings)]
+                 "heartbeat_at": w.heartbeat_at.isoformat()} for w in live_workers(session, settings)
+                if args.queue is None or args.queue in w.queues.split(",")]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
             print(f"{r['name']:<40} queues {r['queues']:<8} last seen {r['heartbeat_at']}")
         if not rows:
-            print("no live worker", file=sys.stderr)
+            print("no live worker" + (f" taking the {args.queue} queue" if args.queue else ""), file=sys.stderr)
     return 0 if rows else 1
 
 

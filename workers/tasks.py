@@ -15,6 +15,7 @@ from celery import Celery, Task
 from video_qa.analyzers import get_backends
 from video_qa.db import engine_for, unit_of_work
 from video_qa.models import ItemPart, ItemStatus, WorkItem
+from video_qa.logs import log_context
 from video_qa.pipeline import VIDEO_LEVEL, ItemRef, is_transient, run_item
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def execute(task: Task, ref: ItemRef) -> None:
     engine = engine_for(settings.resolved_database_url)
     worker = task.request.hostname or "unknown-worker"
     try:
-        follow = run_item(engine, ref, worker, settings, lambda: get_backends(settings))
+        with log_context(task_id=task.request.id):
+            follow = run_item(engine, ref, worker, settings, lambda: get_backends(settings))
     except Exception as error:  # re-raised: as a retry when transient, else as the task's failure
         if is_transient(error) and task.request.retries < task.max_retries:
             countdown = min(60, 2 ** task.request.retries)

@@ -29,6 +29,22 @@ def test_migrate_then_videos_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "1:02:03.5" in capsys.readouterr().out
 
 
+def test_migrate_wait_gives_up_on_an_absent_database_naming_it(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("VIDEOQA_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{port}/test")
+    get_settings.cache_clear()
+    started = time.monotonic()
+    assert main(["migrate", "--wait", "2"]) == 1
+    assert time.monotonic() - started >= 2  # it waited before giving up
+    assert "the database does not answer" in capsys.readouterr().err
+
+
 def test_bad_setting_exits_with_named_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("VIDEOQA_WEB_PORT", "0")
     assert main(["videos"]) == 2
