@@ -11,10 +11,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, File, HTTPException, Query, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from video_qa.analyzers import get_backends, get_embedder
 from video_qa.ask import ask
@@ -27,7 +27,7 @@ from video_qa.pipeline import latest_job, request_ingest, video_status
 from video_qa.recovery import live_workers
 from video_qa.registry import Registration, RegistrationRefused, check_allowed
 from video_qa.search import Filters, search
-from web.intake import register_and_queue, title_of, upload_target
+from web.intake import UploadRefused, check_upload, register_and_queue, title_of, upload_target
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,13 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
     """``send(refs)`` queues work items (the Celery app's ``send_items``)."""
     engine: Engine = engine_for(settings.resolved_database_url)
     router = APIRouter(prefix="/api/v1")
+
+    @app.exception_handler(OperationalError)
+    async def database_away(request: Any, error: OperationalError) -> JSONResponse:
+        """The database is restarting or unreachable: 503, so clients retry, never a bare 500."""
+        log.warning("%s %s: database unavailable (%s)", request.method, request.url.path, type(error.orig).__name__)
+        return JSONResponse({"detail": "database unavailable, retry shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     def get_video(session: Any, video_id: int) -> Video:
         video = session.get(Video, video_id)
@@ -106,6 +113,10 @@ def install_api(app: FastAPI, settings: Settings, send: Any) -> None:
                     out.write(chunk)
             if size == 0:
                 raise HTTPException(status_code=422, detail=f"{name}: the file is empty")
+            try:
+                check_upload(target, name)
+            except UploadRefused as error:
+                raise HTTPException(status_code=422, detail=str(error)) from error
             body, reg = _register(target, title=title_of(name))
         except BaseException:
             target.unlink(missing_ok=True)

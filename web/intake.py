@@ -23,6 +23,26 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 Send = Callable[[list[ItemRef]], Any]
 
 
+class UploadRefused(Exception):
+    """An upload that is not a usable video, named by the name it was uploaded under."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name, self.reason = name, reason
+        super().__init__(f"{name}: {reason}")
+
+
+def check_upload(path: Path, original_name: str) -> None:
+    """Refuse at the door what can never be analysed: empty, not a media file, no video stream
+    (headers only; damage deeper in the file is found by the analysis, which keeps what it can)."""
+    from video_qa.media.errors import MediaError
+    from video_qa.media.probe import read_headers
+
+    try:
+        read_headers(path)
+    except MediaError as error:
+        raise UploadRefused(Path(original_name or "upload").name, error.reason) from error
+
+
 def upload_target(settings: Settings, original_name: str) -> Path:
     """A new path in the media folder for an upload called ``original_name`` (only the base name is
     used, reduced to safe characters, behind a random prefix so names never collide)."""
@@ -52,10 +72,12 @@ def register_and_queue(engine: Engine, settings: Settings, send: Send, path: Pat
 
 
 def store_upload(engine: Engine, settings: Settings, send: Send, source: Path, original_name: str) -> Registration:
-    """Move an uploaded file (already on disk, e.g. in Gradio's upload folder) into the media folder,
-    register it and queue it. A duplicate's copy is removed."""
+    """Check an uploaded file (already on disk, e.g. in Gradio's upload folder), move it into the media
+    folder, register it and queue it. A duplicate's copy is removed; a refused file is left where it
+    was (Gradio's cache cleans its own folder)."""
     import shutil
 
+    check_upload(source, original_name)
     target = upload_target(settings, original_name)
     try:
         shutil.move(str(source), target)

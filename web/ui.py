@@ -28,7 +28,7 @@ from video_qa.pipeline import request_ingest, video_status
 from video_qa.registry import RegistrationRefused
 from video_qa.search import KINDS, Filters, search
 from web import render
-from web.intake import Send, store_upload
+from web.intake import Send, UploadRefused, store_upload
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,9 @@ class Handlers:
         source = Path(path)
         try:
             reg = store_upload(self.engine, self.settings, self.send, source, source.name)
+        except UploadRefused as error:
+            log.warning("upload refused: %s", error)
+            return state, render.progress("failed", "", 0.0, str(error)), gr.skip(), gr.skip(), gr.Timer(active=False)
         except (RegistrationRefused, OSError) as error:
             log.warning("upload %s refused: %s", source.name, error)
             return (state, render.progress("failed", "", 0.0, f"{source.name}: {error}"), gr.skip(), gr.skip(),

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.factories.processes import REPO
+from tests.factories.processes import REPO, free_port  # noqa: F401 - re-exported for the UI tests
 
 CHROMIUM = "/usr/bin/chromium"
 # as root in a closed network: no sandbox, no GPU, nothing that phones home
@@ -19,12 +18,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("VIDEOQA_TEST_ARTIFACTS", REPO / "test-artifacts"))
 SEEK_TOLERANCE = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url: str, auth: str | None = None) -> Any:

@@ -110,3 +110,11 @@ def silent_video(path: Path, seconds: float = 10) -> Path:
         ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=320x180:r=25:d={seconds}", "-f", "lavfi", "-i",
                f"anullsrc=r=48000:cl=mono:d={seconds}", *ENCODERS["h264"], "-c:a", "aac", "-shortest", str(path))
     return path
+
+
+def sliver_video(path: Path) -> Path:
+    """A valid 1x2-pixel FFV1 video: its headers pass an upload's check, its analysis fails on the
+    absurd dimensions (a failure that happens in the worker, with a reason naming the file)."""
+    if not path.exists():
+        ffmpeg("-f", "lavfi", "-i", "color=c=red:s=2x2:r=5:d=2", "-vf", "scale=1:2", "-c:v", "ffv1", str(path))
+    return path

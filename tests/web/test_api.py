@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.factories.media import silent_video
+from tests.factories.media import ffmpeg, silent_video
 from tests.factories.rows import make_clip, make_moment, make_video
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
@@ -100,6 +100,12 @@ def test_upload_register_and_refusals(client: TestClient, tmp_path: Path) -> Non
     big = client.post("/api/v1/videos", files={"file": ("big.mp4", b"\0" * 2_000_001, "video/mp4")})
     assert big.status_code == 413 and "big.mp4" in big.json()["detail"]
     assert client.post("/api/v1/videos", files={"file": ("empty.mp4", b"", "video/mp4")}).status_code == 422
+    text = client.post("/api/v1/videos", files={"file": ("notes.mp4", b"meeting notes\n" * 100, "video/mp4")})
+    assert text.status_code == 422 and text.json()["detail"].startswith("notes.mp4: not a media file")
+    tone = tmp_path / "tone.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", str(tone))
+    audio = client.post("/api/v1/videos", files={"file": ("tone.m4a", tone.read_bytes(), "audio/mp4")})
+    assert audio.status_code == 422 and audio.json()["detail"] == "tone.m4a: no video stream (audio only)"
     assert len(list(settings.resolved_media_dir.iterdir())) == 1  # refused uploads leave nothing behind
     inside = silent_video(settings.archive_roots[0] / "in.mp4", seconds=2)
     assert client.post("/api/v1/videos/register", json={"path": str(inside)}).status_code == 201

@@ -16,7 +16,7 @@ import pytest
 
 from tests.factories.browser import (CHROMIUM, CHROMIUM_ARGS, choose, click_and_assert_seek, free_port, get_json,
                                      open_tab, screenshot, upload)
-from tests.factories.media import silent_video, speech_and_caption_video
+from tests.factories.media import silent_video, sliver_video, speech_and_caption_video
 from tests.factories.processes import kill_group, start_cli, videoqa_env, wait_until
 from tests.factories.rows import make_moment
 from video_qa.db import engine_for, unit_of_work
@@ -107,6 +107,16 @@ def test_upload_progress_ready_ask_and_an_answer_moment_seeks(page: Any, app: di
     assert page.dialogs == []
 
 
+def test_a_file_that_is_not_a_video_is_refused_at_upload_with_its_name(page: Any, app: dict[str, Any]) -> None:
+    notes = app["root"] / "notes.mp4"
+    notes.write_text("this is a text file, not a video\n" * 50)
+    page.locator("#vqa-upload input[type=file]").set_input_files(str(notes))
+    failed = page.locator("#vqa-ask-progress .vqa-failed")
+    failed.wait_for(timeout=30_000)
+    assert "notes.mp4: not a media file" in failed.inner_text()
+    assert page.locator('video.vqa-player[data-pane="ask"]').get_attribute("data-video") is None
+
+
 def test_search_result_opens_its_video_at_the_moment(page: Any, talk: int) -> None:
     open_tab(page, "Search")
     page.locator("#vqa-query textarea").fill("quarterly budget")
@@ -126,11 +136,9 @@ def test_search_result_opens_its_video_at_the_moment(page: Any, talk: int) -> No
 
 
 def test_library_timeline_chapters_downloads_and_a_failed_video(page: Any, app: dict[str, Any], talk: int) -> None:
-    broken = app["root"] / "notes.mp4"
-    broken.write_text("this is a text file, not a video\n" * 50)
-    broken_id = upload(app["base"], broken)["id"]
+    broken_id = upload(app["base"], sliver_video(app["root"] / "sliver.mkv"))["id"]
     wait_until(lambda: (get_json(f"{app['base']}/api/v1/videos/{broken_id}") or {}).get("status") == "failed",
-               60, 0.5, "the text file to fail")
+               60, 0.5, "the 1-pixel-wide video to fail")
 
     open_tab(page, "Library")
     table = page.locator("#vqa-library-table")
@@ -158,7 +166,7 @@ def test_library_timeline_chapters_downloads_and_a_failed_video(page: Any, app: 
     choose(page, "#vqa-choose", f"#{broken_id},")
     failed = page.locator(f'#vqa-detail .vqa-detail[data-video="{broken_id}"] .vqa-failed')
     failed.wait_for(timeout=20_000)
-    assert "notes" in failed.inner_text()  # the reason names the file
+    assert "sliver" in failed.inner_text() and "absurd dimensions" in failed.inner_text()  # file and reason
     retry = page.locator("#vqa-retry")
     assert retry.is_visible()
     retry.click()

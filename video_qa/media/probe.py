@@ -155,28 +155,37 @@ def _check_decoder(path: Path, codec: str) -> None:
         raise MediaError(path, f"unsupported video codec {codec!r}: no decoder available") from error
 
 
-def probe(path: str | Path) -> Probe:
-    """Probe ``path``; raise ``MediaError`` naming the file and the reason when it is unusable."""
+def _video_streams(info: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in info.get("streams", [])
+            if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")]
+
+
+def read_headers(path: str | Path) -> dict[str, Any]:
+    """The container's headers (ffprobe; no packet scan, so cheap for any size): a regular, non-empty
+    media file with a video stream, or ``MediaError``. Uploads are checked with this at the door."""
     path = Path(path)
     if not path.exists():
         raise MediaError(path, "no such file")
     if not path.is_file():
         raise MediaError(path, "not a regular file")
-    size = path.stat().st_size
-    if size == 0:
+    if path.stat().st_size == 0:
         raise MediaError(path, "empty file (0 bytes)")
-
     info = _ffprobe(path)
+    if not _video_streams(info):
+        kind = "audio only" if any(s.get("codec_type") == "audio" for s in info.get("streams", [])) else "no streams"
+        raise MediaError(path, f"no video stream ({kind})")
+    return info
+
+
+def probe(path: str | Path) -> Probe:
+    """Probe ``path``; raise ``MediaError`` naming the file and the reason when it is unusable."""
+    path = Path(path)
+    info = read_headers(path)
+    size = path.stat().st_size
     streams = info.get("streams", [])
-    videos = [
-        s for s in streams
-        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
-    ]
+    videos = _video_streams(info)
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     fmt = info.get("format", {})
-    if not videos:
-        kind = "audio only" if audios else "no streams"
-        raise MediaError(path, f"no video stream ({kind})")
     v = videos[0]
     codec = v.get("codec_name") or "unknown"
     _check_decoder(path, codec)
