@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 
 
+BEAM_SIZE = 5
+
+
 @dataclass(frozen=True)
 class Word:
     start: float
@@ -72,9 +75,12 @@ class WhisperSpeech:
         if audio.size < SAMPLE_RATE // 10:  # no audio stream, or under 0.1 s: nothing was said
             return Transcript(language=None, language_probability=0.0)
         model = self._load()
+        # Beam search at temperature 0 only: the same audio always gives the same words. (Whisper's
+        # default falls back to sampling at higher temperatures, which made a re-run of a clip after a
+        # crash, or the same file in two runs, read "approved" once and "improved" the next time.)
         segments, info = model.transcribe(
-            audio.astype(np.float32, copy=False), beam_size=1, vad_filter=True, word_timestamps=True,
-            condition_on_previous_text=False,
+            audio.astype(np.float32, copy=False), beam_size=BEAM_SIZE, temperature=0.0, vad_filter=True,
+            word_timestamps=True, condition_on_previous_text=False,
         )
         out = []
         for s in segments:

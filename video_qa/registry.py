@@ -49,6 +49,8 @@ def allowed_roots(settings: Settings) -> list[Path]:
 
 def check_allowed(path: str | Path, settings: Settings) -> Path:
     """The resolved path, if it lies inside an allowed root; else ``RegistrationRefused``."""
+    if "\x00" in str(path):
+        raise RegistrationRefused(str(path).replace("\x00", "\\0"), "not a valid path (it holds a NUL byte)")
     resolved = Path(path).expanduser().resolve()
     roots = allowed_roots(settings)
     if not any(resolved == root or resolved.is_relative_to(root) for root in roots):

@@ -11,7 +11,8 @@ similarity by one matrix product. (pgvector is not used: the extension is not in
 servers this was built and tested on.)
 
 Fusion: reciprocal rank, ``sum(1 / (60 + rank))`` over the two lists. Hits of one video that
-touch or nearly touch (gap under ``MERGE_GAP`` seconds) merge into one moment.
+touch or nearly touch (gap under ``MERGE_GAP`` seconds) merge into one moment. A chapter ranks
+after any precise hit of its video inside its span (``rank_hits``).
 """
 
 from __future__ import annotations
@@ -338,7 +339,24 @@ def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP) -> list[Hit]:
             continue
         merged.append(hit)
         last = hit
-    return sorted(merged, key=lambda h: (-h.score, h.video_id, h.start))
+    return rank_hits(merged)
+
+
+def rank_hits(hits: list[Hit]) -> list[Hit]:
+    """Best first; but a chapter never ranks above a precise hit (speech, text, event) of the same
+    video that lies inside its span: the chapter only names the stretch the moment is in (its text
+    is often that very sentence), so it follows the moment instead of taking the click."""
+    precise = [h for h in hits if h.kind != MomentKind.chapter.value]
+
+    def key(h: Hit) -> tuple[float, int, int, float]:
+        if h.kind == MomentKind.chapter.value:
+            inside = [p.score for p in precise if p.video_id == h.video_id and h.start <= p.start < h.end]
+            if inside:
+                return (-min(h.score, max(inside)), 1, h.video_id, h.start)
+            return (-h.score, 1, h.video_id, h.start)
+        return (-h.score, 0, h.video_id, h.start)
+
+    return sorted(hits, key=key)
 
 
 def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),

@@ -35,6 +35,11 @@ def test_words_at_their_times(speech_video: Path) -> None:
     assert all(30.0 <= s.start <= s.end <= 60.0 for s in transcript.segments)
 
 
+def test_the_same_audio_always_gives_the_same_words(speech_video: Path) -> None:
+    runs = {transcribe(speech_video, 30.0, 60.0).text for _ in range(4)}
+    assert runs == {"The quarterly budget is approved."}
+
+
 def test_silence_gives_an_empty_transcript(tmp_path: Path) -> None:
     assert transcribe(silent_video(tmp_path / "silent.mp4"), 0.0, 10.0).segments == []
 

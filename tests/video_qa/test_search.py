@@ -105,3 +105,17 @@ def test_adjacent_hits_of_one_video_merge() -> None:
 def test_marking_is_word_based() -> None:
     assert mark("Cranes lifted the crane", ["crane", "lift"]) == "[Cranes] [lifted] the [crane]"
     assert mark("nothing here", []) == "nothing here"
+
+
+def test_a_chapter_follows_the_precise_moment_it_contains() -> None:
+    from video_qa.search import Hit, rank_hits
+
+    chapter = Hit(1, "finance", 0.0, 10.0, "chapter", "The budget is approved.", "", 0.0328)
+    speech = Hit(1, "finance", 3.0, 5.0, "speech", "The budget is approved.", "", 0.0325)
+    elsewhere = Hit(2, "harbour", 0.0, 10.0, "chapter", "budget talk", "", 0.0327)
+    later = Hit(1, "finance", 12.0, 14.0, "speech", "budget again", "", 0.0100)
+    ranked = rank_hits([chapter, later, elsewhere, speech])
+    # the other video's chapter contains no hit of its own video: it keeps its place by score
+    assert [(h.video_id, h.kind, h.start) for h in ranked] == [
+        (2, "chapter", 0.0), (1, "speech", 3.0), (1, "chapter", 0.0), (1, "speech", 12.0)]
+
