@@ -118,3 +118,12 @@ def sliver_video(path: Path) -> Path:
     if not path.exists():
         ffmpeg("-f", "lavfi", "-i", "color=c=red:s=2x2:r=5:d=2", "-vf", "scale=1:2", "-c:v", "ffv1", str(path))
     return path
+
+
+def corrupt_middle(source: Path, target: Path, start: float = 0.45, end: float = 0.55, seed: int = 7) -> Path:
+    """``source`` with the bytes from ``start`` to ``end`` (fractions of its size) replaced by noise."""
+    data = bytearray(source.read_bytes())
+    a, b = int(len(data) * start), int(len(data) * end)
+    data[a:b] = np.random.default_rng(seed).integers(0, 256, b - a, dtype=np.uint8).tobytes()
+    target.write_bytes(bytes(data))
+    return target

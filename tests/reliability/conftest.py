@@ -60,6 +60,8 @@ class Stack:
                 status = response.status
         except urllib.error.HTTPError as error:
             raw, status = error.read(), error.code
+        except (urllib.error.URLError, ConnectionError) as error:  # not listening (yet)
+            return 0, str(error)
         try:
             return status, json.loads(raw)
         except ValueError:
@@ -86,9 +88,14 @@ class Stack:
         return body
 
     def wait_done(self, video_id: int, timeout: float = 180) -> dict[str, Any]:
-        """Wait until the video is ready or failed; returns its row."""
-        return wait_until(lambda: (v := self.video(video_id))["status"] in ("ready", "failed") and v, timeout, 0.3,
-                          f"video {video_id} to finish")
+        """Wait until the video is ready or failed (a 503 while a server restarts is waited out)."""
+
+        def finished() -> dict[str, Any] | None:
+            status, body = self.get(f"/api/v1/videos/{video_id}")
+            assert status in (200, 503), (status, body)
+            return body if status == 200 and body["status"] in ("ready", "failed") else None
+
+        return wait_until(finished, timeout, 0.3, f"video {video_id} to finish")
 
     # ---- workers
 

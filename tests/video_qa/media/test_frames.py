@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.factories.media import ffmpeg, frame_index, index_video, vfr_time, vfr_video
+from tests.factories.media import corrupt_middle, ffmpeg, frame_index, index_video, vfr_time, vfr_video
 from tests.video_qa.media.helpers import sample_clip
 from video_qa.media import FrameReader, MediaError, probe, read_frames, thumbnail
 
@@ -152,14 +152,6 @@ def test_containers_and_unicode_names(media_dir: Path, ext: str) -> None:
     p = probe(path)
     result = read_frames(path, sample_clip(p, 0.0, p.duration, 1.0))
     assert_exact(result, Fraction(30), 119)
-
-
-def corrupt_middle(source: Path, target: Path) -> None:
-    data = bytearray(source.read_bytes())
-    n = len(data)
-    rng = np.random.default_rng(7)
-    data[n * 45 // 100 : n * 55 // 100] = rng.integers(0, 256, n * 55 // 100 - n * 45 // 100, dtype=np.uint8).tobytes()
-    target.write_bytes(bytes(data))
 
 
 def test_corrupt_middle_loses_only_the_damaged_frames(media_dir: Path) -> None:
