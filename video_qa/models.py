@@ -298,8 +298,9 @@ class Question(Base):
 # Full-text search lives beside the tables (migration 0003): SQLite's FTS5 table and its triggers,
 # PostgreSQL's GIN index on to_tsvector('english', text). Schema comparison skips them.
 FTS_TABLE = "moments_fts"
-PG_FTS_INDEX = "ix_moments_text_tsv"
+PG_FTS_INDEX = "ix_moments_text_tsv"  # migration 0003 (expression index), replaced in 0004
+PG_TSV_COLUMN, PG_TSV_INDEX = "text_tsv", "ix_moments_text_tsv_stored"  # migration 0004 (stored column)
 
 
 def is_search_object(name: str | None) -> bool:
-    return bool(name) and (name.startswith(FTS_TABLE) or name == PG_FTS_INDEX)
+    return bool(name) and (name.startswith(FTS_TABLE) or name in (PG_FTS_INDEX, PG_TSV_COLUMN, PG_TSV_INDEX))

@@ -1,7 +1,7 @@
 """Search over every moment of the archive: full text and vector similarity, fused by rank.
 
-Full text: SQLite FTS5 (porter stemming) or PostgreSQL ``to_tsvector('english', text)`` with its
-GIN index (migration 0003). A user's query never reaches either engine as syntax: it is cut into
+Full text: SQLite FTS5 (porter stemming) or PostgreSQL's stored ``text_tsv`` column
+(``to_tsvector('english', text)``, generated) with its GIN index (migrations 0003, 0004). A user's query never reaches either engine as syntax: it is cut into
 words and each word is quoted (FTS5) or passed as a plain lexeme, so quotes, ``*``, ``NEAR`` or
 SQL come back as results or nothing, never as an error.
 
@@ -17,6 +17,7 @@ after any precise hit of its video inside its span (``rank_hits``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -29,6 +30,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from video_qa import ivf
 from video_qa.models import Moment, MomentKind, Video
 from video_qa.moments import EMBEDDING_DTYPE
 
@@ -75,22 +77,28 @@ def words(query: str) -> list[str]:
     return [w.lower() for w in WORD.findall(query)][:32]
 
 
-def _forms(word: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def _forms(word: str) -> frozenset[str]:
     """The word and what it is with one common English ending taken off."""
     w = word.lower()
     forms = {w}
     for suffix in ("ingly", "edly", "ing", "ies", "ied", "ed", "es", "ly", "s"):
         if len(w) > len(suffix) + 2 and w.endswith(suffix):
             forms.add(w[: -len(suffix)])
-    return forms
+    return frozenset(forms)
 
 
-def mark(text_: str, query_words: list[str]) -> str:
-    """``text_`` with every word matching a query word (up to a common ending) in brackets."""
-    wanted = set().union(*(_forms(w) for w in query_words)) if query_words else set()
+def mark(text_: str, query_words: list[str] | frozenset[str]) -> str:
+    """``text_`` with every word matching a query word (up to a common ending) in brackets.
+    ``query_words`` may be the words, or their forms from ``wanted_forms`` (once per query)."""
+    wanted = query_words if isinstance(query_words, frozenset) else wanted_forms(query_words)
     if not wanted:
         return text_
     return WORD.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}" if _forms(m.group(0)) & wanted else m.group(0), text_)
+
+
+def wanted_forms(query_words: list[str]) -> frozenset[str]:
+    return frozenset().union(*(_forms(w) for w in query_words)) if query_words else frozenset()
 
 
 # ---- full text
@@ -129,46 +137,71 @@ STOPWORDS = frozenset(
 )
 
 
+TEXT_RANK_CAP = 1000  # full-text matches ranked per query at most (see text_candidates)
+
+
 def text_candidates(session: Session, query_words: list[str], filters: Filters, limit: int = CANDIDATES,
                     any_word: bool = True) -> list[int]:
-    """Moment ids by full-text rank, best first: moments with every word first (cheap: the rarest
-    word bounds the work), then, when those are few and ``any_word``, moments with any word (this
-    ranks every moment holding a common word: costly on a large archive, so ``search`` asks for it
-    only when there are no vectors to find the rest, or when no moment holds every word). Stop words
-    are left out: they match nearly every moment and rank none."""
-    terms = list(dict.fromkeys(w for w in query_words if w not in STOPWORDS)) or list(dict.fromkeys(query_words))
+    """Moment ids by full-text rank, best first: moments with every word first, then, when those
+    are few and ``any_word``, or when no moment holds every word, moments with any word.
+
+    Stop words are left out: they match nearly every moment and rank none (a query of stop words
+    only is searched by its vector alone, or, with no vectors, by its words). The cost is bounded
+    on any archive: at most ``TEXT_RANK_CAP`` matches are ranked (all of them when there are fewer;
+    else the first ones the index yields), so a query of common words cannot rank a million rows."""
+    terms = list(dict.fromkeys(w for w in query_words if w not in STOPWORDS))
+    if not terms:
+        if not any_word:
+            return []
+        terms = list(dict.fromkeys(query_words))
     if not terms:
         return []
     found = _text_query(session, terms, filters, limit, every=True)
     if len(terms) > 1 and (not found or (any_word and len(found) < limit // 2)):
-        found += [i for i in _text_query(session, terms, filters, limit, every=False) if i not in set(found)]
+        seen = set(found)
+        found += [i for i in _text_query(session, terms, filters, limit, every=False) if i not in seen]
     return found[:limit]
 
 
 def _text_query(session: Session, terms: list[str], filters: Filters, limit: int, every: bool) -> list[int]:
+    """Ranks at most ``TEXT_RANK_CAP`` matches: no ORDER BY in SQL (that would rank every match
+    first), the capped rows with their scores, sorted here."""
     where, params = _filter_sql(filters)
-    params["limit"] = limit
+    params["cap"] = TEXT_RANK_CAP
     if session.get_bind().dialect.name == "sqlite":
         params["q"] = (" AND " if every else " OR ").join('"' + w.replace('"', "") + '"' for w in terms)
-        sql = ("SELECT m.id FROM moments_fts f JOIN moments m ON m.id = f.rowid "
-               f"WHERE moments_fts MATCH :q{where} ORDER BY bm25(moments_fts) LIMIT :limit")
+        if where:  # filters need the moment's columns
+            sql = ("SELECT m.id, -bm25(moments_fts) FROM moments_fts f JOIN moments m ON m.id = f.rowid "
+                   f"WHERE moments_fts MATCH :q{where} LIMIT :cap")
+        else:  # the index alone (the join would double the cost)
+            sql = "SELECT rowid, -bm25(moments_fts) FROM moments_fts WHERE moments_fts MATCH :q LIMIT :cap"
     else:
         params["q"] = (" & " if every else " | ").join(terms)
-        sql = ("SELECT m.id FROM moments m, to_tsquery('english', :q) q "
-               f"WHERE to_tsvector('english', m.text) @@ q{where} "
-               "ORDER BY ts_rank_cd(to_tsvector('english', m.text), q) DESC, m.id LIMIT :limit")
-    return list(session.execute(text(sql), params).scalars())
+        sql = ("SELECT m.id, ts_rank_cd(m.text_tsv, q) FROM moments m, to_tsquery('english', :q) q "
+               f"WHERE m.text_tsv @@ q{where} LIMIT :cap")
+    scored = session.execute(text(sql), params).all()
+    scored.sort(key=lambda r: (-r[1], r[0]))
+    return [int(r[0]) for r in scored[:limit]]
 
 
 # ---- vectors
 
 class VectorIndex:
-    """Every embedded moment's vector with the fields filters need, kept in numpy arrays."""
+    """Every embedded moment's vector with the fields filters need, kept in numpy arrays. Large
+    indexes (``ivf.MIN_ROWS`` rows and up) also get coarse lists (``video_qa.ivf``), built in a
+    background thread so no search waits for it; until then, and for rows added since, the search
+    is exact."""
 
-    REFRESH_COUNT_EVERY_S = 30.0
+    REFRESH_COUNT_EVERY_S = 300.0  # a full count: ~0.5 s at 1M rows on PostgreSQL
+    REFRESH_BATCH = 50_000
+    EXACT_MAX = 100_000  # a filter leaving at most this many rows is searched exactly
+    REBUILD_TAIL = 0.2  # rebuild the lists when rows added since the build exceed this share
 
-    def __init__(self) -> None:
+    def __init__(self, background: bool = True) -> None:
         self.lock = threading.Lock()
+        self.background = background
+        self.generation = 0
+        self.building = False
         self._reset()
 
     def _reset(self) -> None:
@@ -180,6 +213,9 @@ class VectorIndex:
         self.vectors = np.zeros((0, 0), dtype=EMBEDDING_DTYPE)
         self.max_id = 0
         self.checked_count_at = 0.0
+        self.coarse: ivf.CoarseLists | None = None
+        self.sorted_ids = self.sorted_positions = np.zeros(0, dtype=np.int64)
+        self.generation += 1
 
     def _append(self, rows: list[tuple[int, int, str, float, float, bytes]]) -> None:
         if not rows:
@@ -191,11 +227,12 @@ class VectorIndex:
         self.starts = np.concatenate([self.starts, np.array([r[3] for r in rows])])
         self.ends = np.concatenate([self.ends, np.array([r[4] for r in rows])])
         self.vectors = vecs if self.vectors.size == 0 else np.concatenate([self.vectors, vecs])
-        self.max_id = int(self.ids.max())
+        self.max_id = max(self.max_id, int(self.ids.max()))
 
     def refresh(self, session: Session) -> None:
-        """Add rows newer than the last seen id; rebuild when rows were deleted (checked every
-        ``REFRESH_COUNT_EVERY_S`` seconds: a replaced part deletes and re-inserts its rows)."""
+        """Add rows newer than the last seen id; rebuild when rows were deleted (counted every
+        ``REFRESH_COUNT_EVERY_S`` seconds; between counts, ``verify`` catches a deleted or changed
+        row the moment a search returns it: a replaced part deletes and re-inserts its rows)."""
         now = time.monotonic()
         if now - self.checked_count_at > self.REFRESH_COUNT_EVERY_S:
             self.checked_count_at = now
@@ -204,11 +241,57 @@ class VectorIndex:
             if count != len(self.ids):
                 self._reset()
                 self.checked_count_at = now
-        rows = session.execute(
-            select(Moment.id, Moment.video_id, Moment.kind, Moment.start, Moment.end, Moment.embedding)
-            .where(Moment.id > self.max_id, Moment.embedding.is_not(None)).order_by(Moment.id)
-        ).all()
-        self._append([tuple(r) for r in rows])  # type: ignore[misc]
+        while True:  # in batches, ORDER BY id LIMIT: the primary key's index even without statistics
+            rows = session.execute(
+                select(Moment.id, Moment.video_id, Moment.kind, Moment.start, Moment.end, Moment.embedding)
+                .where(Moment.id > self.max_id, Moment.embedding.is_not(None)).order_by(Moment.id)
+                .limit(self.REFRESH_BATCH)
+            ).all()
+            self._append([tuple(r) for r in rows])  # type: ignore[misc]
+            if len(rows) < self.REFRESH_BATCH:
+                break
+        self._maybe_build()
+
+    # ---- coarse lists
+
+    def _maybe_build(self) -> None:
+        """Called with the lock held."""
+        n = len(self.ids)
+        built = self.coarse.rows if self.coarse is not None else 0
+        if self.building or n < ivf.MIN_ROWS or (self.coarse is not None and n - built <= self.REBUILD_TAIL * built):
+            return
+        self.building = True
+        args = (self.vectors[:n], self.ids[:n], self.generation)
+        if self.background:
+            threading.Thread(target=self._build, args=args, name="vector-lists", daemon=True).start()
+        else:
+            self.lock.release()  # the caller holds it; _build takes it to install the result
+            try:
+                self._build(*args)
+            finally:
+                self.lock.acquire()
+
+    def _build(self, snapshot: np.ndarray, snapshot_ids: np.ndarray, generation: int) -> None:
+        started = time.monotonic()
+        try:
+            coarse = ivf.build(snapshot)
+            grouped_ids = snapshot_ids[coarse.order]
+            by_id = np.argsort(grouped_ids, kind="stable")  # position lookup for verify (ids are no longer sorted)
+            sorted_ids = grouped_ids[by_id]
+            with self.lock:
+                rows = coarse.rows
+                if self.generation != generation or len(self.ids) < rows:
+                    return  # the index was rebuilt from the database meanwhile
+                order = coarse.order
+                for name in ("ids", "video_ids", "kinds", "starts", "ends", "vectors"):
+                    array = getattr(self, name)
+                    setattr(self, name, np.concatenate([array[:rows][order], array[rows:]]))
+                self.coarse = coarse
+                self.sorted_ids, self.sorted_positions = sorted_ids, by_id
+            log.info("vector index: coarse lists over %d rows built in %.1f s", rows, time.monotonic() - started)
+        finally:
+            with self.lock:  # only now may another build start (its snapshot must see this order)
+                self.building = False
 
     def verify(self, returned: list[int], rows: list[tuple[int, int, float]]) -> bool:
         """After a query: forget everything when an id it ``returned`` has no row any more, or a
@@ -221,18 +304,34 @@ class VectorIndex:
                 log.info("vector index: moments were deleted under it; rebuilding")
                 self._reset()
                 return True
-            positions = np.searchsorted(self.ids, [r[0] for r in rows])
-            for (moment_id, video_id, start), pos in zip(rows, positions):
-                if pos < len(self.ids) and self.ids[pos] == moment_id and (
-                        self.video_ids[pos] != video_id or self.starts[pos] != start):
+            positions = self._positions_of([r[0] for r in rows])
+            held = {int(self.ids[p]): (int(self.video_ids[p]), float(self.starts[p])) for p in positions}
+            for moment_id, video_id, start in rows:
+                if moment_id in held and held[moment_id] != (video_id, start):
                     log.info("vector index: moment %d changed under it; rebuilding", moment_id)
                     self._reset()
                     return True
         return False
 
-    def query(self, vector: np.ndarray, filters: Filters, allowed_videos: set[int] | None, limit: int) -> list[int]:
-        if not len(self.ids):
-            return []
+    def _positions_of(self, wanted: list[int]) -> list[int]:
+        """Where these ids are held. Rows covered by coarse lists are grouped by list, so their ids
+        are found through the sorted copy made at the build; later rows are in id order."""
+        built = self.coarse.rows if self.coarse is not None else 0
+        found = []
+        for sorted_ids, positions, offset in ((self.sorted_ids, self.sorted_positions, 0) if built else (None, None, 0),
+                                              (self.ids[built:], None, built)):
+            if sorted_ids is None or not len(sorted_ids):
+                continue
+            at = np.searchsorted(sorted_ids, wanted)
+            for w, i in zip(wanted, at):
+                if i < len(sorted_ids) and sorted_ids[i] == w:
+                    found.append(int(positions[i]) if positions is not None else offset + int(i))
+        return found
+
+    def _mask(self, filters: Filters, allowed_videos: set[int] | None) -> np.ndarray | None:
+        if not (filters.video_id is not None or allowed_videos is not None or filters.kinds
+                or filters.start is not None or filters.end is not None):
+            return None
         mask = np.ones(len(self.ids), dtype=bool)
         if filters.video_id is not None:
             mask &= self.video_ids == filters.video_id
@@ -244,17 +343,35 @@ class VectorIndex:
             mask &= self.ends >= filters.start
         if filters.end is not None:
             mask &= self.starts <= filters.end
-        rows = np.flatnonzero(mask) if not mask.all() else None
-        matrix = self.vectors if rows is None else self.vectors[rows]
-        if not len(matrix):
+        return mask
+
+    def query(self, vector: np.ndarray, filters: Filters, allowed_videos: set[int] | None, limit: int) -> list[int]:
+        n = len(self.ids)
+        if not n:
             return []
+        v = vector.astype(EMBEDDING_DTYPE)
+        mask = self._mask(filters, allowed_videos)
+        selected = None if mask is None else int(mask.sum())
+        if selected == 0:
+            return []
+        coarse = self.coarse
         with _single_threaded_blas():
-            scores = matrix @ vector.astype(EMBEDDING_DTYPE)
+            if coarse is not None and (selected is None or selected > self.EXACT_MAX):
+                slices = coarse.probe(v) + ([(coarse.rows, n)] if n > coarse.rows else [])
+                positions = np.concatenate([np.arange(a, b) for a, b in slices])
+                scores = np.concatenate([self.vectors[a:b] @ v for a, b in slices])
+                if mask is not None:
+                    keep = mask[positions]
+                    positions, scores = positions[keep], scores[keep]
+            else:
+                positions = np.arange(n) if mask is None else np.flatnonzero(mask)
+                scores = (self.vectors if mask is None else self.vectors[positions]) @ v
+        if not len(scores):
+            return []
         k = min(limit, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        chosen = top if rows is None else rows[top]
-        return [int(i) for i in self.ids[chosen]]
+        return [int(i) for i in self.ids[positions[top]]]
 
 
 _blas_controller = None
@@ -282,7 +399,7 @@ def vector_index(engine: Engine) -> VectorIndex:
 
 
 def vector_candidates(session: Session, engine: Engine, query: str, embedder: Any, filters: Filters,
-                      limit: int = CANDIDATES) -> list[int]:
+                      limit: int = CANDIDATES, vector: np.ndarray | None = None) -> list[int]:
     if embedder is None or not query.strip():
         return []
     allowed = None
@@ -293,7 +410,8 @@ def vector_candidates(session: Session, engine: Engine, query: str, embedder: An
         if filters.uploaded_before is not None:
             stmt = stmt.where(Video.created_at <= filters.uploaded_before)
         allowed = set(session.scalars(stmt))
-    vector = embedder.encode([query])[0]
+    if vector is None:
+        vector = embedder.encode([query])[0]
     index = vector_index(engine)
     with index.lock:
         index.refresh(session)
@@ -367,8 +485,9 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
         raise ValueError(f"unknown kind {bad[0]!r}; kinds are {', '.join(KINDS)}")
     query_words = words(query)
     by_text = text_candidates(session, query_words, filters, any_word=embedder is None)
+    vector = embedder.encode([query])[0] if embedder is not None and query.strip() else None
     for _attempt in range(2):  # a second pass after a stale vector index was dropped
-        by_vector = vector_candidates(session, engine, query, embedder, filters)
+        by_vector = vector_candidates(session, engine, query, embedder, filters, vector=vector)
         scores = fuse(by_text, by_vector)
         if not scores:
             return []
@@ -380,6 +499,7 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
         if not vector_index(engine).verify(by_vector, [(r.id, r.video_id, r.start) for r in rows]):
             break
     rows = [r for r in rows if _passes(r, filters)]  # the rows as they are now, whatever an index held
-    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, query_words), scores[r.id],
+    wanted = wanted_forms(query_words)
+    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, wanted), scores[r.id],
                 [r.id], [r.kind]) for r in rows]
     return merge_adjacent(hits)[:limit]

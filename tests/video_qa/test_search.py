@@ -119,3 +119,28 @@ def test_a_chapter_follows_the_precise_moment_it_contains() -> None:
     assert [(h.video_id, h.kind, h.start) for h in ranked] == [
         (2, "chapter", 0.0), (1, "speech", 3.0), (1, "chapter", 0.0), (1, "speech", 12.0)]
 
+
+
+def test_full_text_ranks_a_bounded_number_of_matches_and_leaves_stop_words_to_the_vectors(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.factories.rows import make_moment, make_video
+    from video_qa import search as search_module
+    from video_qa.search import text_candidates
+
+    with unit_of_work(engine) as session:
+        video = make_video(session, title="docks")
+        texts = ["the crane", "the crane lifts", "the crane lifts the crane", "a crane on the pier", "the the on"]
+        ids = [make_moment(session, video, None, kind="speech", seq=i, start=float(i), end=i + 1.0, text=t).id
+               for i, t in enumerate(texts)]
+        video_id = video.id
+    only = Filters(video_id=video_id)  # the database may hold other tests' moments
+    with unit_of_work(engine) as session:
+        everything = text_candidates(session, ["crane"], only)
+        assert sorted(everything) == sorted(ids[:4])  # all matches ranked when they are few
+        monkeypatch.setattr(search_module, "TEXT_RANK_CAP", 2)
+        capped = text_candidates(session, ["crane"], only)
+        assert len(capped) == 2 and set(capped) <= set(ids[:4])
+        # only stop words: nothing from the text index when vectors will answer, the words otherwise
+        assert text_candidates(session, ["the", "on"], only, any_word=False) == []
+        if engine.dialect.name == "sqlite":  # PostgreSQL's 'english' configuration drops stop words itself
+            assert ids[4] in text_candidates(session, ["the", "on"], only, any_word=True)
