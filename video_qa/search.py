@@ -88,17 +88,12 @@ def _forms(word: str) -> frozenset[str]:
     return frozenset(forms)
 
 
-def mark(text_: str, query_words: list[str] | frozenset[str]) -> str:
-    """``text_`` with every word matching a query word (up to a common ending) in brackets.
-    ``query_words`` may be the words, or their forms from ``wanted_forms`` (once per query)."""
-    wanted = query_words if isinstance(query_words, frozenset) else wanted_forms(query_words)
+def mark(text_: str, query_words: list[str]) -> str:
+    """``text_`` with every word matching a query word (up to a common ending) in brackets."""
+    wanted = frozenset().union(*(_forms(w) for w in query_words))
     if not wanted:
         return text_
     return WORD.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}" if _forms(m.group(0)) & wanted else m.group(0), text_)
-
-
-def wanted_forms(query_words: list[str]) -> frozenset[str]:
-    return frozenset().union(*(_forms(w) for w in query_words)) if query_words else frozenset()
 
 
 # ---- full text
@@ -198,7 +193,7 @@ class VectorIndex:
     REBUILD_TAIL = 0.2  # rebuild the lists when rows added since the build exceed this share
 
     def __init__(self, background: bool = True) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # reentrant: a synchronous build installs under its caller's hold
         self.background = background
         self.generation = 0
         self.building = False
@@ -265,11 +260,7 @@ class VectorIndex:
         if self.background:
             threading.Thread(target=self._build, args=args, name="vector-lists", daemon=True).start()
         else:
-            self.lock.release()  # the caller holds it; _build takes it to install the result
-            try:
-                self._build(*args)
-            finally:
-                self.lock.acquire()
+            self._build(*args)
 
     def _build(self, snapshot: np.ndarray, snapshot_ids: np.ndarray, generation: int) -> None:
         started = time.monotonic()
@@ -314,19 +305,12 @@ class VectorIndex:
         return False
 
     def _positions_of(self, wanted: list[int]) -> list[int]:
-        """Where these ids are held. Rows covered by coarse lists are grouped by list, so their ids
-        are found through the sorted copy made at the build; later rows are in id order."""
+        """Where these ids are held: rows covered by coarse lists are grouped by list and found
+        through the sorted copy made at the build; later rows are in id order."""
         built = self.coarse.rows if self.coarse is not None else 0
-        found = []
-        for sorted_ids, positions, offset in ((self.sorted_ids, self.sorted_positions, 0) if built else (None, None, 0),
-                                              (self.ids[built:], None, built)):
-            if sorted_ids is None or not len(sorted_ids):
-                continue
-            at = np.searchsorted(sorted_ids, wanted)
-            for w, i in zip(wanted, at):
-                if i < len(sorted_ids) and sorted_ids[i] == w:
-                    found.append(int(positions[i]) if positions is not None else offset + int(i))
-        return found
+        ids = np.asarray(wanted, dtype=np.int64)
+        grouped = self.sorted_positions[_matches(self.sorted_ids, ids)]
+        return [int(p) for p in grouped] + [built + int(i) for i in _matches(self.ids[built:], ids)]
 
     def _mask(self, filters: Filters, allowed_videos: set[int] | None) -> np.ndarray | None:
         if not (filters.video_id is not None or allowed_videos is not None or filters.kinds
@@ -374,6 +358,13 @@ class VectorIndex:
         return [int(i) for i in self.ids[positions[top]]]
 
 
+def _matches(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Indexes in ``sorted_ids`` of the ``wanted`` ids that are there."""
+    at = np.searchsorted(sorted_ids, wanted)
+    inside = at < len(sorted_ids)
+    return at[inside][sorted_ids[at[inside]] == wanted[inside]]
+
+
 _blas_controller = None
 
 
@@ -398,9 +389,10 @@ def vector_index(engine: Engine) -> VectorIndex:
         return _indexes.setdefault(key, VectorIndex())
 
 
-def vector_candidates(session: Session, engine: Engine, query: str, embedder: Any, filters: Filters,
-                      limit: int = CANDIDATES, vector: np.ndarray | None = None) -> list[int]:
-    if embedder is None or not query.strip():
+def vector_candidates(session: Session, engine: Engine, vector: np.ndarray | None, filters: Filters,
+                      limit: int = CANDIDATES) -> list[int]:
+    """Moment ids nearest the query's ``vector`` (None: no embedder or an empty query)."""
+    if vector is None:
         return []
     allowed = None
     if filters.uploaded_after is not None or filters.uploaded_before is not None:
@@ -410,8 +402,6 @@ def vector_candidates(session: Session, engine: Engine, query: str, embedder: An
         if filters.uploaded_before is not None:
             stmt = stmt.where(Video.created_at <= filters.uploaded_before)
         allowed = set(session.scalars(stmt))
-    if vector is None:
-        vector = embedder.encode([query])[0]
     index = vector_index(engine)
     with index.lock:
         index.refresh(session)
@@ -487,7 +477,7 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     by_text = text_candidates(session, query_words, filters, any_word=embedder is None)
     vector = embedder.encode([query])[0] if embedder is not None and query.strip() else None
     for _attempt in range(2):  # a second pass after a stale vector index was dropped
-        by_vector = vector_candidates(session, engine, query, embedder, filters, vector=vector)
+        by_vector = vector_candidates(session, engine, vector, filters)
         scores = fuse(by_text, by_vector)
         if not scores:
             return []
@@ -499,7 +489,6 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
         if not vector_index(engine).verify(by_vector, [(r.id, r.video_id, r.start) for r in rows]):
             break
     rows = [r for r in rows if _passes(r, filters)]  # the rows as they are now, whatever an index held
-    wanted = wanted_forms(query_words)
-    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, wanted), scores[r.id],
+    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, query_words), scores[r.id],
                 [r.id], [r.kind]) for r in rows]
     return merge_adjacent(hits)[:limit]

@@ -24,10 +24,11 @@ from video_qa.db import unit_of_work
 from video_qa.export import moment_dict
 from video_qa.media.errors import MediaError
 from video_qa.models import Moment, Video
-from video_qa.pipeline import request_ingest, video_status
+from video_qa.pipeline import request_ingest
 from video_qa.registry import RegistrationRefused
 from video_qa.search import KINDS, Filters, search
 from web import render
+from web.api import video_dict
 from web.intake import Send, UploadRefused, store_upload
 
 log = logging.getLogger(__name__)
@@ -77,19 +78,14 @@ class Handlers:
             return [{"id": v.id, "title": v.title, "status": v.status, "duration": v.duration, "error": v.error,
                      "summary": v.summary} for v in session.scalars(select(Video).order_by(Video.id.desc()))]
 
-    def _choices(self, only_ready: bool = False) -> list[tuple[str, int]]:
-        return [(f'{v["title"]} (#{v["id"]}, {v["status"]})', v["id"]) for v in self._videos()
+    def _choices(self, videos: list[dict[str, Any]] | None = None, only_ready: bool = False) -> list[tuple[str, int]]:
+        return [(f'{v["title"]} (#{v["id"]}, {v["status"]})', v["id"]) for v in (self._videos() if videos is None else videos)
                 if not only_ready or v["status"] == "ready"]
 
     def _video(self, video_id: int) -> dict[str, Any] | None:
         with unit_of_work(self.engine) as session:
             v = session.get(Video, video_id)
-            if v is None:
-                return None
-            status = video_status(session, video_id)
-            return {"id": v.id, "title": v.title, "status": v.status, "duration": v.duration, "width": v.width,
-                    "height": v.height, "error": v.error, "summary": v.summary, "stage": status.stage,
-                    "progress": status.progress}
+            return None if v is None else video_dict(session, v)
 
     def _moments(self, video_id: int) -> list[dict[str, Any]]:
         with unit_of_work(self.engine) as session:
@@ -167,7 +163,7 @@ class Handlers:
 
     def library(self, selected: int | None) -> tuple[Any, ...]:
         videos = self._videos()
-        choices = [(f'{v["title"]} (#{v["id"]}, {v["status"]})', v["id"]) for v in videos]
+        choices = self._choices(videos)
         value = selected if selected in {v["id"] for v in videos} else None
         return render.library_table(videos), gr.Dropdown(choices=choices, value=value)
 

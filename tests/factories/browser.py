@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.factories.processes import REPO, free_port  # noqa: F401 - re-exported for the UI tests
+from tests.factories.processes import REPO, multipart_file
 
 CHROMIUM = "/usr/bin/chromium"
 # as root in a closed network: no sandbox, no GPU, nothing that phones home
@@ -31,12 +30,9 @@ def get_json(url: str, auth: str | None = None) -> Any:
 
 def upload(base: str, path: Path, filename: str | None = None) -> dict[str, Any]:
     """POST a file to /api/v1/videos as multipart form data (``filename`` is what the server is told)."""
-    boundary = uuid.uuid4().hex
-    name = (filename or path.name).replace('"', "%22")
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    body, content_type = multipart_file(path.read_bytes(), filename or path.name)
     request = urllib.request.Request(f"{base}/api/v1/videos", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                                     headers={"Content-Type": content_type})
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
         return json.loads(response.read())
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def multipart_file(content: bytes, filename: str) -> tuple[bytes, str]:
+    """(body, Content-Type) of a form upload of one file in the field ``file`` (the API's upload)."""
+    boundary = uuid.uuid4().hex
+    quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n").encode("utf-8")
+    return head + content + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def videoqa_env(**settings: object) -> dict[str, str]:

@@ -11,7 +11,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from sqlalchemy import Engine
 from tests.factories.browser import ARTIFACTS
 from tests.factories.media import ffmpeg, speech_and_caption_video
 from tests.factories.pipeline import moment_rows
-from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until, worker_process
+from tests.factories.processes import free_port, kill_group, multipart_file, start_cli, videoqa_env, wait_until, worker_process
 from tests.factories.services import PrivatePostgres, PrivateRedis
 from video_qa import migrate
 from video_qa.db import make_engine
@@ -74,13 +73,8 @@ class Stack:
         return self.request("POST", path, json.dumps(payload).encode(), {"Content-Type": "application/json"}, **kw)
 
     def upload(self, content: bytes, filename: str, **kw: Any) -> tuple[int, Any]:
-        boundary = uuid.uuid4().hex
-        quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
-        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
-                f"Content-Type: application/octet-stream\r\n\r\n").encode("utf-8") + content + \
-            f"\r\n--{boundary}--\r\n".encode()
-        return self.request("POST", "/api/v1/videos", body,
-                            {"Content-Type": f"multipart/form-data; boundary={boundary}"}, **kw)
+        body, content_type = multipart_file(content, filename)
+        return self.request("POST", "/api/v1/videos", body, {"Content-Type": content_type}, **kw)
 
     def video(self, video_id: int) -> dict[str, Any]:
         status, body = self.get(f"/api/v1/videos/{video_id}")

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import (CHROMIUM, CHROMIUM_ARGS, choose, click_and_assert_seek, free_port, get_json,
+from tests.factories.browser import (CHROMIUM, CHROMIUM_ARGS, choose, click_and_assert_seek, get_json,
                                      open_tab, screenshot, upload)
 from tests.factories.media import silent_video, sliver_video, speech_and_caption_video
-from tests.factories.processes import kill_group, start_cli, videoqa_env, wait_until
+from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
 from tests.factories.rows import make_moment
 from video_qa.db import engine_for, unit_of_work
 from video_qa.models import Video
