@@ -73,7 +73,7 @@ def build(url: str, size: int, pool: list[str], vectors: np.ndarray, rng: random
     from sqlalchemy import insert
 
     from video_qa.db import make_engine
-    from video_qa.models import Moment, Video
+    from video_qa.models import Moment, MomentEmbedding, Video
 
     engine = make_engine(url)
     now = datetime.now(timezone.utc)
@@ -85,20 +85,27 @@ def build(url: str, size: int, pool: list[str], vectors: np.ndarray, rng: random
              "duration": 3600.0, "status": "ready", "created_at": now, "updated_at": now} for v in range(n_videos)])
     video_ids = list(range(1, n_videos + 1))
     batch: list[dict] = []
+    embeddings: list[dict] = []
+
+    def flush() -> None:
+        with engine.begin() as conn:
+            conn.execute(insert(Moment), batch)
+            conn.execute(insert(MomentEmbedding), embeddings)
+        batch.clear()
+        embeddings.clear()
+
     for i in range(size):
         video = video_ids[i // PER_VIDEO % n_videos]
         j = rng.randrange(len(pool))
         start = (i % PER_VIDEO) * 3.6
-        batch.append({"video_id": video, "clip_id": None, "clip_index": int(start // 60), "kind": rng.choice(KINDS),
-                      "seq": i, "start": start, "end": start + 3.0, "text": pool[j], "meta": None,
-                      "embedding": vectors[j].tobytes()})
+        batch.append({"id": i + 1, "video_id": video, "clip_id": None, "clip_index": int(start // 60),
+                      "kind": rng.choice(KINDS), "seq": i, "start": start, "end": start + 3.0, "text": pool[j],
+                      "meta": None})
+        embeddings.append({"moment_id": i + 1, "embedding": vectors[j].tobytes()})
         if len(batch) == 20_000:
-            with engine.begin() as conn:
-                conn.execute(insert(Moment), batch)
-            batch = []
+            flush()
     if batch:
-        with engine.begin() as conn:
-            conn.execute(insert(Moment), batch)
+        flush()
     seconds = time.perf_counter() - t0
     engine.dispose()
     return seconds

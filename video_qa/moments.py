@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from video_qa.models import Moment
+from video_qa.models import Moment, MomentEmbedding
 
 EMBEDDING_DTYPE = np.float32
 
@@ -57,7 +57,7 @@ def replace_moments(
         session.add(Moment(
             video_id=video_id, clip_id=clip_id, clip_index=clip_index, kind=kind, seq=seq,
             start=start, end=max(start, float(m.end)), text=m.text, meta=m.meta or None,
-            embedding=pack_embedding(m.embedding),
+            vector=None if m.embedding is None else MomentEmbedding(embedding=pack_embedding(m.embedding)),
         ))
     session.flush()
     return len(ordered)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 import re
 import threading
 import time
@@ -27,11 +28,12 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.elements import TextClause
 
 from video_qa import ivf
-from video_qa.models import Moment, MomentKind, Video
+from video_qa.models import Moment, MomentEmbedding, MomentKind, Video
 from video_qa.moments import EMBEDDING_DTYPE
 
 log = logging.getLogger(__name__)
@@ -231,15 +233,16 @@ class VectorIndex:
         now = time.monotonic()
         if now - self.checked_count_at > self.REFRESH_COUNT_EVERY_S:
             self.checked_count_at = now
-            count = session.scalar(select(func.count()).select_from(Moment).where(
-                Moment.embedding.is_not(None), Moment.id <= self.max_id)) or 0
+            count = session.scalar(select(func.count()).select_from(MomentEmbedding).where(
+                MomentEmbedding.moment_id <= self.max_id)) or 0
             if count != len(self.ids):
                 self._reset()
                 self.checked_count_at = now
         while True:  # in batches, ORDER BY id LIMIT: the primary key's index even without statistics
             rows = session.execute(
-                select(Moment.id, Moment.video_id, Moment.kind, Moment.start, Moment.end, Moment.embedding)
-                .where(Moment.id > self.max_id, Moment.embedding.is_not(None)).order_by(Moment.id)
+                select(Moment.id, Moment.video_id, Moment.kind, Moment.start, Moment.end, MomentEmbedding.embedding)
+                .join(Moment, Moment.id == MomentEmbedding.moment_id)
+                .where(MomentEmbedding.moment_id > self.max_id).order_by(MomentEmbedding.moment_id)
                 .limit(self.REFRESH_BATCH)
             ).all()
             self._append([tuple(r) for r in rows])  # type: ignore[misc]
@@ -467,6 +470,73 @@ def rank_hits(hits: list[Hit]) -> list[Hit]:
     return sorted(hits, key=key)
 
 
+# ---- the full-text query beside the query's embedding
+#
+# The full-text query's work is the database's (PostgreSQL's server process, or SQLite's C code,
+# which releases the GIL), the embedding and the vector product are this process's: on a session
+# that has written nothing, the text query runs on its own connection in a helper thread while
+# this thread embeds the query and searches the vectors. A session holding its own uncommitted
+# writes keeps the text query on itself (another connection would not see them), as does an
+# in-memory SQLite database (another connection is another database).
+
+_WROTE = "videoqa.search.wrote"
+_text_pool: ThreadPoolExecutor | None = None
+_text_pool_lock = threading.Lock()
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if isinstance(statement, TextClause):
+        writes = not statement.text.lstrip().lower().startswith(("select", "with"))
+    else:
+        writes = state.is_insert or state.is_update or state.is_delete
+    if writes:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def _own_connection_sees_all(session: Session, engine: Engine) -> bool:
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return False
+    if session.get_bind() is not engine:
+        return False
+    return not (session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+def _text_alone(engine: Engine, query_words: list[str], filters: Filters) -> list[int]:
+    with Session(engine) as own:
+        return text_candidates(own, query_words, filters, any_word=False)
+
+
+def _text_meanwhile(session: Session, engine: Engine, query_words: list[str], filters: Filters
+                    ) -> Future[list[int]] | None:
+    """The text query started on its own connection, or None where it must run on ``session``."""
+    global _text_pool
+    if not _own_connection_sees_all(session, engine):
+        return None
+    with _text_pool_lock:
+        if _text_pool is None:
+            _text_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-text")
+    return _text_pool.submit(_text_alone, engine, query_words, filters)
+
+
+def _query_vector(embedder: Any, query: str) -> np.ndarray:
+    one = getattr(embedder, "encode_query", None)
+    return one(query) if one is not None else embedder.encode([query])[0]
+
+
 def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),
            limit: int = 20) -> list[Hit]:
     """The best moments for ``query`` under ``filters``, merged and ranked (see module doc)."""
@@ -474,8 +544,13 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     if bad:
         raise ValueError(f"unknown kind {bad[0]!r}; kinds are {', '.join(KINDS)}")
     query_words = words(query)
-    by_text = text_candidates(session, query_words, filters, any_word=embedder is None)
-    vector = embedder.encode([query])[0] if embedder is not None and query.strip() else None
+    any_word = embedder is None
+    pending = _text_meanwhile(session, engine, query_words, filters) if embedder is not None else None
+    if pending is None:
+        by_text = text_candidates(session, query_words, filters, any_word=any_word)
+    vector = _query_vector(embedder, query) if embedder is not None and query.strip() else None
+    if pending is not None:
+        by_text = pending.result()
     for _attempt in range(2):  # a second pass after a stale vector index was dropped
         by_vector = vector_candidates(session, engine, vector, filters)
         scores = fuse(by_text, by_vector)

@@ -45,7 +45,7 @@ def moment_rows(engine: Engine, video_id: int) -> list[tuple[object, ...]]:
     """Every moment by its key and content (ids excluded: they are not part of the result)."""
     with unit_of_work(engine) as session:
         return [
-            (m.kind, m.clip_index, m.seq, round(m.start, 3), round(m.end, 3), m.text, m.embedding is not None)
+            (m.kind, m.clip_index, m.seq, round(m.start, 3), round(m.end, 3), m.text, m.vector is not None)
             for m in session.scalars(select(Moment).where(Moment.video_id == video_id)
                                      .order_by(Moment.kind, Moment.clip_index, Moment.seq))
         ]

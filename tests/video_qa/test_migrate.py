@@ -12,7 +12,7 @@ from video_qa.config import load_settings
 from video_qa.db import make_engine
 from video_qa.models import Base, is_search_object
 
-TABLES = {"videos", "jobs", "clips", "moments", "work_items", "workers", "questions"}
+TABLES = {"videos", "jobs", "clips", "moments", "moment_embeddings", "work_items", "workers", "questions"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -40,6 +40,42 @@ def _tables(url: str) -> set[str]:
     engine = make_engine(url)
     try:
         return {t for t in inspect(engine).get_table_names() if not is_search_object(t)} - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_embeddings_move_to_their_own_table_and_back(blank_url: str) -> None:
+    """0004 -> 0005 copies each moment's embedding into moment_embeddings by value and drops the
+    column (full-text search still finds the moment on SQLite: its triggers survived); 0005 -> 0004
+    puts them back."""
+    migrate.upgrade(blank_url, "0004_stored_tsvector")
+    vector = bytes(range(256)) * 6
+    engine = make_engine(blank_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO videos (id, title, path, sha256, size, status, created_at, updated_at) "
+                              "VALUES (1, 't', '/x.mp4', :h, 1, 'ready', :now, :now)"),
+                         {"h": "a" * 64, "now": "2026-11-23 00:00:00+00:00"})
+            conn.execute(text('INSERT INTO moments (id, video_id, clip_index, kind, seq, start, "end", text, embedding) '
+                              "VALUES (7, 1, 0, 'speech', 0, 1.0, 2.0, 'harbour pilot', :e), "
+                              "(8, 1, 0, 'speech', 1, 3.0, 4.0, 'no vector', NULL)"), {"e": vector})
+        migrate.upgrade(blank_url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT moment_id, embedding FROM moment_embeddings")).all() == [(7, vector)]
+            assert "embedding" not in {c["name"] for c in inspect(conn).get_columns("moments")}
+            conn.execute(text("DELETE FROM moments WHERE id = 7"))
+            assert conn.execute(text("SELECT count(*) FROM moment_embeddings")).scalar() == 0
+            conn.execute(text('INSERT INTO moments (id, video_id, clip_index, kind, seq, start, "end", text) '
+                              "VALUES (9, 1, 0, 'speech', 2, 5.0, 6.0, 'harbour pilot')"))
+            conn.execute(text("INSERT INTO moment_embeddings (moment_id, embedding) VALUES (9, :e)"), {"e": vector})
+            if engine.dialect.name == "sqlite":
+                found = conn.execute(text("SELECT rowid FROM moments_fts WHERE moments_fts MATCH 'pilot'")).all()
+            else:
+                found = conn.execute(text("SELECT id FROM moments WHERE text_tsv @@ to_tsquery('english', 'pilot')")).all()
+            assert [r[0] for r in found] == [9]
+        migrate.downgrade(blank_url, "0004_stored_tsvector")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT id, embedding FROM moments ORDER BY id")).all() == [(8, None), (9, vector)]
     finally:
         engine.dispose()
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.factories.rows import make_clip, make_job, make_moment, make_video
 from video_qa.db import unit_of_work
-from video_qa.models import Clip, Job, Moment, Video
+from video_qa.models import Clip, Job, Moment, MomentEmbedding, Video
 
 
 def test_round_trip_keeps_values(engine: Engine) -> None:
@@ -22,7 +22,7 @@ def test_round_trip_keeps_values(engine: Engine) -> None:
         make_job(session, video, stage="probe", progress=0.25)
         make_moment(
             session, video, clip, kind="speech", start=42.0333, end=44.5, text="the quarterly budget",
-            meta={"lang": "en"}, embedding=vector.tobytes(),
+            meta={"lang": "en"}, vector=MomentEmbedding(embedding=vector.tobytes()),
         )
         video_id = video.id
     with unit_of_work(engine) as session:
@@ -35,7 +35,8 @@ def test_round_trip_keeps_values(engine: Engine) -> None:
         moment = video.moments[0]
         assert (moment.start, moment.end, moment.kind) == (42.0333, 44.5, "speech")
         assert moment.meta == {"lang": "en"}
-        assert np.array_equal(np.frombuffer(moment.embedding, dtype=np.float32), vector)
+        assert moment.vector is not None
+        assert np.array_equal(np.frombuffer(moment.vector.embedding, dtype=np.float32), vector)
 
 
 def test_timestamps_are_aware_utc(engine: Engine) -> None:

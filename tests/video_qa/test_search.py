@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
 
 from tests.factories.media import speech_and_caption_video
 from tests.factories.pipeline import ingest, quiet_settings
@@ -17,7 +18,7 @@ from video_qa.db import make_engine, unit_of_work
 from video_qa.models import Base
 from video_qa.search import Filters, Hit, mark, merge_adjacent, search
 
-BUDGET_AT, CRANE_AT = 3.0, 6.0
+BUDGET_AT, CRANE_AT = 3.0, 8.0  # the harbour speech 3 s after its caption: hits closer than 2 s merge
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,47 @@ def test_hostile_queries_never_error(archive_db, query: str) -> None:  # type: i
     assert _search(engine, "quarterly budget")  # the table is still there
 
 
+def test_the_text_query_runs_on_its_own_connection_beside_the_embedding(archive_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A clean session: the text query goes to the helper thread, with the same hits as on the
+    session itself."""
+    import video_qa.search as search_module
+
+    engine, ids = archive_db
+    beside = _search(engine, "quarterly budget exit")
+    calls: list[list[str]] = []
+    alone = search_module._text_alone
+    monkeypatch.setattr(search_module, "_text_alone", lambda e, w, f: calls.append(w) or alone(e, w, f))
+    assert _search(engine, "quarterly budget exit") == beside
+    assert calls == [["quarterly", "budget", "exit"]]
+    monkeypatch.setattr(search_module, "_text_meanwhile", lambda *_args: None)
+    assert _search(engine, "quarterly budget exit") == beside
+    assert beside[0].video_id == ids["finance"]
+
+
+def test_a_session_with_its_own_writes_searches_them(archive_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Uncommitted rows are invisible to another connection: such a session keeps the text query."""
+    import video_qa.search as search_module
+    from video_qa.moments import NewMoment, replace_moments
+
+    engine, ids = archive_db
+    calls: list[object] = []
+    alone = search_module._text_alone
+    monkeypatch.setattr(search_module, "_text_alone", lambda *a: calls.append(a) or alone(*a))
+    embedder = get_embedder(quiet_settings(Path("/"), embed_model="bundled"))
+    session = sessionmaker(engine)()
+    try:
+        replace_moments(session, ids["harbour"], None, 99, "event", [NewMoment(40.0, 41.0, "a zebra crossing")])
+        hits = search(session, engine, "zebra", embedder)
+        assert [(h.text, h.start) for h in hits if "zebra" in h.text] == [("a zebra crossing", 40.0)]
+        assert calls == []
+    finally:
+        session.rollback()
+        session.close()
+    with unit_of_work(engine) as clean:
+        assert all(h.text != "a zebra crossing" for h in search(clean, engine, "zebra", embedder))
+    assert len(calls) == 1
+
+
 def test_adjacent_hits_of_one_video_merge() -> None:
     hits = [Hit(1, "a", 10.0, 12.0, "speech", "one", "one", 0.02, [1], ["speech"]),
             Hit(1, "a", 13.0, 15.0, "text", "two", "two", 0.03, [2], ["text"]),
@@ -144,3 +186,4 @@ def test_full_text_ranks_a_bounded_number_of_matches_and_leaves_stop_words_to_th
         assert text_candidates(session, ["the", "on"], only, any_word=False) == []
         if engine.dialect.name == "sqlite":  # PostgreSQL's 'english' configuration drops stop words itself
             assert ids[4] in text_candidates(session, ["the", "on"], only, any_word=True)
+

@@ -41,7 +41,7 @@ def _check_ready_video(engine: Engine, video_id: int) -> None:
         interval = 2.0  # on-screen text is sampled at 0.5 fps
         assert text and CAPTION[0] <= text[0].start <= CAPTION[0] + interval
         assert CAPTION[1] - interval <= max(m.end for m in text) <= CAPTION[1]
-        assert all(m.embedding is not None for m in speech)
+        assert all(m.vector is not None for m in speech)
         job = session.scalars(select(Job).where(Job.video_id == video_id).order_by(Job.id.desc())).first()
         assert job.progress == 1.0 and job.status == "done"
         parts = session.execute(select(WorkItem.part, WorkItem.status).where(WorkItem.video_id == video_id)).all()
