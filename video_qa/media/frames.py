@@ -14,8 +14,10 @@ How a clip is read:
    HEVC, a decord error, an index that does not line up) PyAV takes over: it decodes forward from the keyframe at
    or before each selected frame and seeks ahead only when the next selected frame's keyframe lies
    beyond the decoder's position (sparse sampling skips whole GOPs; dense sampling never re-seeks).
-4. Frames are resized to the planned size as they are decoded (PyAV: in swscale; decord: in
-   chunks of 16) and turned upright (display rotation) by one shared step.
+4. Frames are resized to the planned size as they are converted (PyAV: swscale in ``reformat``;
+   decord: the scale in its own filter graph, opened at the clip's size; for quarter-turned video
+   decord gives stored-size frames, resized here in chunks of 16) and turned upright (display
+   rotation) by one shared step.
 
 Memory is bounded by one clip: the window index and the clip's output frames.
 """
@@ -107,6 +109,7 @@ class FrameReader:
         self._front: int | None = None  # highest packet ticks fed to the decoder since its last seek
         self._last_out: int | None = None  # ticks of the last frame the decoder returned
         self._decord = None
+        self._decord_size: tuple[int, int] | None = None
         self._decord_times: np.ndarray | None = None
         self._decord_failed: str | None = None
 
@@ -233,25 +236,39 @@ class FrameReader:
         return out, notes
 
     # ---- decord
-    def _decord_reader(self):  # type: ignore[no-untyped-def]
+    def _decord_reader(self, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
+        """decord's reader for frames of ``size`` (width, height; None: as stored). decord scales
+        in its own filter graph when it converts a frame, which is cheaper than converting at full
+        size and resizing (and keeps full-size RGB frames out of memory); one reader is kept, a
+        clip planned at another size opens another."""
         if self._decord_failed is None and self.probe.video_codec not in DECORD_CODECS:
             self._decord_failed = f"codec {self.probe.video_codec} is not read exactly by decord"
             log.info("%s: %s, using PyAV", self.path, self._decord_failed)
-        if self._decord is None and self._decord_failed is None:
+        if self._decord_failed is not None:
+            return None
+        if self._decord is None or self._decord_size != size:
             import decord
 
+            self._decord = None  # the old reader's buffers go before the new one's are made
+            scale = {"width": size[0], "height": size[1]} if size is not None else {}
             try:
-                self._decord = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=0)
-                self._decord_times = self._decord.get_frame_timestamp(range(len(self._decord)))[:, 0].astype(np.float64)
+                self._decord = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=0, **scale)
+                self._decord_size = size
+                if self._decord_times is None:
+                    self._decord_times = self._decord.get_frame_timestamp(range(len(self._decord)))[:, 0].astype(np.float64)
             except decord.DECORDError as error:
                 self._decord_failed = str(error).splitlines()[0][-200:]
                 log.info("%s: decord cannot read this file, using PyAV (%s)", self.path, self._decord_failed)
+                return None
         return self._decord
 
     def _decode_decord(self, wanted: list[int], size: tuple[int, int]) -> dict[int, np.ndarray] | None:
         import decord
 
-        reader = self._decord_reader()
+        rotation = self.probe.rotation
+        # decord turns rotated video itself; for quarter turns the size it scales to is ambiguous,
+        # so those frames come at their stored size and are resized here.
+        reader = self._decord_reader(None if rotation in (90, 270) else size)
         if reader is None or self._decord_times is None:
             return None
         times = self._decord_times
@@ -267,8 +284,7 @@ class FrameReader:
                 return None
             indices.append(best)
         out: dict[int, np.ndarray] = {}
-        rotation = self.probe.rotation
-        for at in range(0, len(indices), DECORD_CHUNK):  # bounded: one chunk at full size
+        for at in range(0, len(indices), DECORD_CHUNK):  # bounded: 16 frames at a time
             try:
                 batch = reader.get_batch(indices[at : at + DECORD_CHUNK]).asnumpy()
             except decord.DECORDError as error:
