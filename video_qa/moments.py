@@ -32,10 +32,6 @@ def pack_embedding(vector: np.ndarray | None) -> bytes | None:
     return None if vector is None else np.asarray(vector, dtype=EMBEDDING_DTYPE).tobytes()
 
 
-def unpack_embedding(blob: bytes | None) -> np.ndarray | None:
-    return None if blob is None else np.frombuffer(blob, dtype=EMBEDDING_DTYPE)
-
-
 def embed_moments(moments: list[NewMoment], embedder: Any) -> None:
     """Fill each moment's embedding (``embedder`` None: leave them empty)."""
     if embedder is None or not moments:

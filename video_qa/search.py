@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 import re
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -549,10 +549,10 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     if pending is None:
         by_text = text_candidates(session, query_words, filters, any_word=any_word)
     vector = _query_vector(embedder, query) if embedder is not None and query.strip() else None
-    if pending is not None:
-        by_text = pending.result()
     for _attempt in range(2):  # a second pass after a stale vector index was dropped
         by_vector = vector_candidates(session, engine, vector, filters)
+        if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
+            by_text, pending = pending.result(), None
         scores = fuse(by_text, by_vector)
         if not scores:
             return []
