@@ -80,8 +80,12 @@ class Settings(BaseSettings):
     max_pixels: int = Field(768 * 28 * 28, ge=28 * 28, description="Per-frame pixel ceiling.")
     max_clip_tokens: int = Field(24_000, gt=0, description="Visual tokens one clip may use at most.")
     adaptive_fps: bool = Field(True, description="Give clips with many scene changes more of the budget.")
-    frame_reader: Literal["decord", "pyav"] = Field(
-        "decord", description="Primary frame reader; PyAV always takes over where decord cannot read exactly."
+    frame_reader: Literal["pyav", "decord"] = Field(
+        "pyav",
+        description=(
+            "Frame reader: PyAV (default: flat memory, unsampled non-reference H.264 frames left undecoded) "
+            "or decord (PyAV takes over where decord cannot read exactly)."
+        ),
     )
 
     # workers (see workers/ and docs/workers.md)

@@ -9,11 +9,16 @@ How a clip is read:
    nearest (ties to the earlier frame), so variable-frame-rate video is sampled by time, not by
    ``index / fps``. Asked times past the last frame of the stream take the last frame; asked times
    inside a hole of undecodable data are reported in ``missing``.
-3. *Decode*: decord (primary) decodes the selected frames by index; its float32 timestamps only
-   map exact times to its indices. Where decord cannot open or decode the file exactly (AV1,
-   HEVC, a decord error, an index that does not line up) PyAV takes over: it decodes forward from the keyframe at
-   or before each selected frame and seeks ahead only when the next selected frame's keyframe lies
-   beyond the decoder's position (sparse sampling skips whole GOPs; dense sampling never re-seeks).
+3. *Decode*: PyAV (the default reader) decodes forward from the keyframe at or before each
+   selected frame and seeks ahead only when the next selected frame's keyframe lies beyond the
+   decoder's position (sparse sampling skips whole GOPs; dense sampling never re-seeks). H.264
+   packets that hold only non-reference pictures (``nal``) and are not selected never reach the
+   decoder: no other frame is predicted from them (35 % of the benchmark's x264 file at 2 fps).
+   decord (``VIDEOQA_FRAME_READER=decord``) decodes the selected frames by index instead; its float32 timestamps only map exact times to its indices. Where
+   decord cannot open or decode the file exactly (AV1, HEVC, a decord error, an index that does
+   not line up) PyAV takes over. decord is no longer the default: its memory grows with the file
+   (1.2 GB reading a 60-minute 720p file) and, reading every frame, it is slower than PyAV here
+   (``docs/benchmarks.md``).
 4. Frames are resized to the planned size as they are converted (PyAV: swscale in ``reformat``;
    decord: the scale in its own filter graph, opened at the clip's size; for quarter-turned video
    decord gives stored-size frames, resized here in chunks of 16) and turned upright (display
@@ -36,6 +41,7 @@ from PIL import Image
 
 from video_qa.config import get_settings
 from video_qa.media.errors import MediaError
+from video_qa.media.nal import disposable_h264, nal_length_size
 from video_qa.media.plan import ClipPlan
 from video_qa.media.probe import Probe, probe as probe_file
 
@@ -93,17 +99,44 @@ def select_ticks(asked: list[float], window: list[int], probe: Probe) -> list[in
     return chosen
 
 
+GAP_MIN_S = 1.0
+GAP_MIN_FRAMES = 10
+
+
+def _gaps(ticks: list[int], probe: Probe, start: float, end: float) -> list[str]:
+    """Notes for stretches of the clip with no frame at all: damaged data the demuxer skipped
+    (the frames there are lost, and asked times inside took the nearest frame that exists), or
+    a still stretch of a variable-frame-rate recording. Either way the caller should know."""
+    if len(ticks) < 3:
+        return []
+    times = np.array([probe.seconds(t) for t in ticks])
+    steps = np.diff(times)
+    usual = float(np.median(steps))
+    notes = []
+    for i in np.flatnonzero(steps > max(GAP_MIN_S, GAP_MIN_FRAMES * usual)):
+        a, b = float(times[i]), float(times[i + 1])
+        if b > start and a < end:
+            notes.append(f"no frames for {b - a:.2f} s between {a:.3f} and {b:.3f} s (damaged or dropped data, "
+                         "or a still stretch of a variable-rate video): asked times there took the nearest frame")
+    return notes
+
+
 class FrameReader:
     """Reads clips of one file; reuse it for many clips (decord indexes a file once per open)."""
 
-    def __init__(self, path: str | Path, probe: Probe | None = None, prefer: str | None = None) -> None:
-        """``prefer``: the primary reader, default the ``VIDEOQA_FRAME_READER`` setting."""
+    def __init__(
+        self, path: str | Path, probe: Probe | None = None, prefer: str | None = None, skip_nonref: bool = True
+    ) -> None:
+        """``prefer``: the reader, default the ``VIDEOQA_FRAME_READER`` setting (PyAV).
+        ``skip_nonref``: the PyAV path leaves unsampled H.264 non-reference frames undecoded."""
         prefer = prefer or get_settings().frame_reader
         if prefer not in READERS:
             raise ValueError(f"prefer must be one of {READERS}")
         self.path = Path(path)
         self.probe = probe or probe_file(self.path)
         self.prefer = prefer
+        self.skip_nonref = skip_nonref
+        self.skipped = 0  # packets the PyAV path left out of the decoder (non-reference, unsampled)
         self._container: av.container.InputContainer | None = None  # decoding
         self._index: av.container.InputContainer | None = None  # demux-only window index
         self._front: int | None = None  # highest packet ticks fed to the decoder since its last seek
@@ -179,6 +212,15 @@ class FrameReader:
         keys.sort()
         return _Window(ticks=ticks, keyframes=keys, corrupt=corrupt)
 
+    def _disposable(self, stream: av.video.stream.VideoStream):  # type: ignore[no-untyped-def]
+        """A test for packets no other frame needs, or None where we cannot tell (see ``nal``)."""
+        if not self.skip_nonref or stream.codec_context.name != "h264":
+            return None
+        size = nal_length_size(stream.codec_context.extradata)
+        if size:
+            return lambda packet: disposable_h264(memoryview(packet), size)
+        return lambda packet: disposable_h264(bytes(packet), 0)
+
     def _decode_pyav(
         self, wanted: list[int], window: _Window, size: tuple[int, int]
     ) -> tuple[dict[int, np.ndarray], list[str]]:
@@ -196,6 +238,9 @@ class FrameReader:
 
         out: dict[int, np.ndarray] = {}
         pending = deque(wanted)
+        wanted_set = set(wanted)
+        last_wanted = wanted[-1] if wanted else 0
+        disposable = self._disposable(stream)
         errors = 0
         while pending:
             keyframe = keyframe_before(pending[0])
@@ -207,6 +252,14 @@ class FrameReader:
             for packet in container.demux(stream):
                 if packet.pts is not None:
                     self._front = packet.pts if self._front is None else max(self._front, packet.pts)
+                    # Only inside this call's span: a packet demuxed past its last wanted frame may
+                    # hold a frame the next clip asks for, and the decoder keeps its place for it.
+                    if (
+                        disposable is not None and packet.pts < last_wanted
+                        and packet.pts not in wanted_set and disposable(packet)
+                    ):
+                        self.skipped += 1  # no frame is predicted from it and we do not want it
+                        continue
                 try:
                     decoded = packet.decode()
                 except av.error.FFmpegError as error:
@@ -329,6 +382,7 @@ class FrameReader:
             kept_asked.append(t_asked)
         if window.corrupt:
             notes.append("corrupt packets in this clip")
+        notes += _gaps(window.ticks, p, clip.start, clip.end)
         if missing:
             notes.append(f"{len(missing)} of {len(asked)} sampled frames could not be decoded")
             log.warning("%s clip %d: %s", self.path, clip.index, notes[-1])

@@ -71,6 +71,14 @@ def test_other_codecs(media_dir: Path, codec: str, reader: str) -> None:
         assert result.reader == reader
 
 
+def test_default_reader_is_pyav(media_dir: Path) -> None:
+    path = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    p = probe(path)
+    result = read_frames(path, sample_clip(p, 0.0, 12.0, 2.0))
+    assert result.reader == "pyav"
+    assert_exact(result, Fraction(30), p.frame_count - 1)
+
+
 def test_decord_error_falls_back_to_pyav(media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import decord
 
@@ -80,7 +88,7 @@ def test_decord_error_falls_back_to_pyav(media_dir: Path, monkeypatch: pytest.Mo
     path = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
     p = probe(path)
     monkeypatch.setattr(decord, "VideoReader", broken)
-    result = read_frames(path, sample_clip(p, 0.0, 12.0, 2.0))
+    result = read_frames(path, sample_clip(p, 0.0, 12.0, 2.0), prefer="decord")
     assert result.reader == "pyav"
     assert any("simulated decoder failure" in note for note in result.notes)
     assert_exact(result, Fraction(30), p.frame_count - 1)
@@ -166,13 +174,15 @@ def test_corrupt_middle_loses_only_the_damaged_frames(media_dir: Path) -> None:
         for i, start in enumerate(range(0, 30, 10)):
             result = fr.read(sample_clip(p, float(start), float(start + 10), 1.0, index=i))
             got.update({a: frame_index(img) for a, img in zip(result.asked, result.frames)})
+            # whatever was lost, each returned frame is the one its reported time says
+            assert [frame_index(img) for img in result.frames] == [round(t * 30) for t in result.times]
             missing += result.missing
             notes += result.notes
     # frames well before and after the damage are exact
     for asked in (0.0, 1.0, 5.0, 10.0, 25.0, 29.0):
         assert got[asked] == round(asked * 30)
     assert len(got) >= 20
-    assert missing or notes  # the loss is reported, not hidden
+    assert missing or any("no frames for" in note for note in notes)  # the loss is reported, not hidden
 
 
 def test_truncated_file(media_dir: Path) -> None:
