@@ -120,7 +120,7 @@ def build(url: str, size: int, pool: list[str], vectors: np.ndarray, rng: random
 def measure(url: str, qs: list[str], embedder: object) -> tuple[float, float, float]:
     """(vector index load seconds, p50 ms, p95 ms)."""
     from video_qa.db import make_engine, unit_of_work
-    from video_qa.search import search, vector_index
+    from video_qa.search import release_vector_index, search, vector_index
 
     engine = make_engine(url)
     t0 = time.perf_counter()
@@ -137,6 +137,7 @@ def measure(url: str, qs: list[str], embedder: object) -> tuple[float, float, fl
             t = time.perf_counter()
             search(session, engine, q, embedder)
             times.append((time.perf_counter() - t) * 1000)
+    release_vector_index(engine)  # one archive in memory at a time, as on a server
     engine.dispose()
     return load, float(np.percentile(times, 50)), float(np.percentile(times, 95))
 

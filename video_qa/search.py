@@ -392,6 +392,14 @@ def vector_index(engine: Engine) -> VectorIndex:
         return _indexes.setdefault(key, VectorIndex())
 
 
+def release_vector_index(engine: Engine) -> None:
+    """Forget this database's in-process vector index, and the memory it holds (a database that
+    is dropped, or a process done with it)."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _indexes_lock:
+        _indexes.pop(key, None)
+
+
 def vector_candidates(session: Session, engine: Engine, vector: np.ndarray | None, filters: Filters,
                       limit: int = CANDIDATES) -> list[int]:
     """Moment ids nearest the query's ``vector`` (None: no embedder or an empty query)."""

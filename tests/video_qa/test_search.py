@@ -16,7 +16,7 @@ from tests.factories.pipeline import ingest, quiet_settings
 from video_qa.analyzers import get_embedder
 from video_qa.db import make_engine, unit_of_work
 from video_qa.models import Base
-from video_qa.search import Filters, Hit, mark, merge_adjacent, search
+from video_qa.search import Filters, Hit, mark, merge_adjacent, release_vector_index, search, vector_index
 
 BUDGET_AT, CRANE_AT = 3.0, 8.0  # the harbour speech 3 s after its caption: hits closer than 2 s merge
 
@@ -130,6 +130,18 @@ def test_a_session_with_its_own_writes_searches_them(archive_db, monkeypatch) ->
     with unit_of_work(engine) as clean:
         assert all(h.text != "a zebra crossing" for h in search(clean, engine, "zebra", embedder))
     assert len(calls) == 1
+
+
+def test_released_vector_index_is_rebuilt_from_the_database(archive_db) -> None:  # type: ignore[no-untyped-def]
+    engine, ids = archive_db
+    first = _search(engine, "ship cargo loading at the port")
+    held = vector_index(engine)
+    assert len(held.ids) > 0
+    release_vector_index(engine)
+    assert vector_index(engine) is not held and len(vector_index(engine).ids) == 0
+    again = _search(engine, "ship cargo loading at the port")  # loads it again, same answer
+    assert [(h.video_id, h.start) for h in again] == [(h.video_id, h.start) for h in first]
+    assert again[0].video_id == ids["harbour"]
 
 
 def test_adjacent_hits_of_one_video_merge() -> None:
