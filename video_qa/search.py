@@ -386,18 +386,20 @@ _indexes: dict[str, VectorIndex] = {}
 _indexes_lock = threading.Lock()
 
 
+def _index_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
 def vector_index(engine: Engine) -> VectorIndex:
-    key = engine.url.render_as_string(hide_password=False)
     with _indexes_lock:
-        return _indexes.setdefault(key, VectorIndex())
+        return _indexes.setdefault(_index_key(engine), VectorIndex())
 
 
 def release_vector_index(engine: Engine) -> None:
     """Forget this database's in-process vector index, and the memory it holds (a database that
     is dropped, or a process done with it)."""
-    key = engine.url.render_as_string(hide_password=False)
     with _indexes_lock:
-        _indexes.pop(key, None)
+        _indexes.pop(_index_key(engine), None)
 
 
 def vector_candidates(session: Session, engine: Engine, vector: np.ndarray | None, filters: Filters,

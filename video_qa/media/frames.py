@@ -14,9 +14,9 @@ How a clip is read:
    decoder's position (sparse sampling skips whole GOPs; dense sampling never re-seeks). H.264
    packets that hold only non-reference pictures (``nal``) and are not selected never reach the
    decoder: no other frame is predicted from them (35 % of the benchmark's x264 file at 2 fps).
-   decord (``VIDEOQA_FRAME_READER=decord``) decodes the selected frames by index instead; its float32 timestamps only map exact times to its indices. Where
-   decord cannot open or decode the file exactly (AV1, HEVC, a decord error, an index that does
-   not line up) PyAV takes over. decord is no longer the default: its memory grows with the file
+   decord (``VIDEOQA_FRAME_READER=decord``) decodes the selected frames by index instead; its
+   float32 timestamps only map exact times to its indices. Where decord cannot open or decode the
+   file exactly (AV1, HEVC, a decord error, an index that does not line up) PyAV takes over. decord is no longer the default: its memory grows with the file
    (1.2 GB reading a 60-minute 720p file) and, reading every frame, it is slower than PyAV here
    (``docs/benchmarks.md``).
 4. Frames are resized to the planned size as they are converted (PyAV: swscale in ``reformat``;
@@ -71,6 +71,7 @@ class _Window:
     ticks: list[int]  # sorted presentation ticks of every frame in the window
     keyframes: list[int]  # sorted ticks of the keyframes in the window
     corrupt: bool
+    times: list[float] = field(default_factory=list)  # ``ticks`` in seconds (Probe.seconds), computed once
 
 
 def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -85,11 +86,11 @@ def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
 
 
-def select_ticks(asked: list[float], window: list[int], probe: Probe) -> list[int | None]:
-    """For each asked time the nearest frame's ticks (ties to the earlier); None where no frame."""
+def select_ticks(asked: list[float], window: list[int], times: list[float]) -> list[int | None]:
+    """For each asked time the nearest frame's ticks (ties to the earlier); None where no frame.
+    ``times``: the window's ticks in seconds."""
     if not window:
         return [None] * len(asked)
-    times = [probe.seconds(t) for t in window]
     chosen: list[int | None] = []
     for t in asked:
         i = bisect.bisect_left(times, t)
@@ -103,13 +104,13 @@ GAP_MIN_S = 1.0
 GAP_MIN_FRAMES = 10
 
 
-def _gaps(ticks: list[int], probe: Probe, start: float, end: float) -> list[str]:
+def _gaps(window_times: list[float], start: float, end: float) -> list[str]:
     """Notes for stretches of the clip with no frame at all: damaged data the demuxer skipped
     (the frames there are lost, and asked times inside took the nearest frame that exists), or
     a still stretch of a variable-frame-rate recording. Either way the caller should know."""
-    if len(ticks) < 3:
+    if len(window_times) < 3:
         return []
-    times = np.array([probe.seconds(t) for t in ticks])
+    times = np.array(window_times)
     steps = np.diff(times)
     usual = float(np.median(steps))
     notes = []
@@ -210,7 +211,7 @@ class FrameReader:
                     break
         ticks.sort()
         keys.sort()
-        return _Window(ticks=ticks, keyframes=keys, corrupt=corrupt)
+        return _Window(ticks=ticks, keyframes=keys, corrupt=corrupt, times=[p.seconds(t) for t in ticks])
 
     def _disposable(self, stream: av.video.stream.VideoStream):  # type: ignore[no-untyped-def]
         """A test for packets no other frame needs, or None where we cannot tell (see ``nal``)."""
@@ -356,7 +357,7 @@ class FrameReader:
         window = self._window(clip.start, clip.end)
         if not window.ticks:
             raise MediaError(self.path, f"no video packets between {clip.start:.3f} and {clip.end:.3f} s")
-        chosen = select_ticks(asked, window.ticks, p)
+        chosen = select_ticks(asked, window.ticks, window.times)
         wanted = sorted({t for t in chosen if t is not None})
         notes: list[str] = []
         images: dict[int, np.ndarray] | None = None
@@ -382,7 +383,7 @@ class FrameReader:
             kept_asked.append(t_asked)
         if window.corrupt:
             notes.append("corrupt packets in this clip")
-        notes += _gaps(window.ticks, p, clip.start, clip.end)
+        notes += _gaps(window.times, clip.start, clip.end)
         if missing:
             notes.append(f"{len(missing)} of {len(asked)} sampled frames could not be decoded")
             log.warning("%s clip %d: %s", self.path, clip.index, notes[-1])

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.factories.media import corrupt_middle, ffmpeg, frame_index, index_video, vfr_time, vfr_video
+from tests.factories.media import (
+    ENCODERS, INDEX_FILTER, corrupt_middle, ffmpeg, frame_index, index_video, vfr_time, vfr_video,
+)
 from tests.video_qa.media.helpers import sample_clip
 from video_qa.media import FrameReader, MediaError, probe, read_frames, thumbnail
 
@@ -183,6 +185,27 @@ def test_corrupt_middle_loses_only_the_damaged_frames(media_dir: Path) -> None:
         assert got[asked] == round(asked * 30)
     assert len(got) >= 20
     assert missing or any("no frames for" in note for note in notes)  # the loss is reported, not hidden
+
+
+def test_a_stretch_without_frames_is_noted_with_its_times(media_dir: Path) -> None:
+    """Frames 60-149 of a 30 fps video dropped (kept timestamps): nothing between 59/30 s and 5 s.
+    The clip says so with the two times, and asked times inside take the nearest frame there is."""
+    path = media_dir / "hole.mp4"
+    if not path.exists():
+        ffmpeg("-f", "lavfi", "-i", f"color=c=black:s=320x180:r=30:d=10,{INDEX_FILTER},select='not(between(n,60,149))'",
+               *ENCODERS["h264"], "-fps_mode", "passthrough", str(path))
+    p = probe(path)
+    result = read_frames(path, sample_clip(p, 0.0, 10.0, 1.0))
+    gaps = [note for note in result.notes if note.startswith("no frames for")]
+    assert gaps == [f"no frames for {5.0 - 59 / 30:.2f} s between 1.967 and 5.000 s (damaged or dropped data, "
+                    "or a still stretch of a variable-rate video): asked times there took the nearest frame"]
+    by_asked = dict(zip(result.asked, zip(result.times, (frame_index(image) for image in result.frames))))
+    assert by_asked[3.0] == (pytest.approx(59 / 30, abs=1e-9), 59)  # 1.03 s away, the other side 2 s
+    assert by_asked[4.0] == (pytest.approx(5.0, abs=1e-9), 150)
+    assert by_asked[6.0] == (pytest.approx(6.0, abs=1e-9), 180)
+    # an unbroken clip gets no such note
+    whole = read_frames(path, sample_clip(p, 5.0, 10.0, 1.0))
+    assert not [note for note in whole.notes if note.startswith("no frames for")]
 
 
 def test_truncated_file(media_dir: Path) -> None:
