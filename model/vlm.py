@@ -16,6 +16,7 @@ import importlib.util
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,10 @@ from model.rope import install_reference_rope, rope_mismatches
 from model.tiny import is_tiny
 
 log = logging.getLogger(__name__)
+
+# A clip's frames: uint8 RGB images of one size, as a list or as one (n, height, width, 3) block
+# (``ClipFrames.stacked()``), which goes to the processor without a copy.
+Frames = Sequence[np.ndarray] | np.ndarray
 
 DEFAULT_7B = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_3B = "Qwen/Qwen2.5-VL-3B-Instruct"
@@ -56,15 +61,22 @@ class ClipAnalysis:
     notes: list[str] = field(default_factory=list)
 
 
+def as_block(frames: Frames) -> np.ndarray:
+    """The frames as one ``(n, height, width, 3)`` array; a block is used as it is (no copy)."""
+    if isinstance(frames, np.ndarray) and frames.ndim == 4:
+        return frames
+    return np.stack(list(frames))
+
+
 @dataclass(frozen=True)
 class Span:
-    frames: list[np.ndarray]
+    frames: Frames
     fps: float
     start: float  # absolute time of the first frame, seconds
 
     def __post_init__(self) -> None:
         require_fps(self.fps)
-        if not self.frames:
+        if len(self.frames) == 0:
             raise ValueError("a span needs frames")
 
     @property
@@ -92,7 +104,7 @@ class VisionLanguageModel(Protocol):
     name: str
     is_test_model: bool
 
-    def describe_clip(self, frames: list[np.ndarray], times: list[float], fps: float) -> ClipAnalysis: ...
+    def describe_clip(self, frames: Frames, times: list[float], fps: float) -> ClipAnalysis: ...
 
     def answer(self, question: str, spans: list[Span], context: str = "") -> Answer: ...
 
@@ -183,14 +195,14 @@ class QwenVL:
         return self._processor
 
     # ---- inputs
-    def build_inputs(self, content: list[dict[str, Any]], videos: list[tuple[list[np.ndarray], float]]) -> Any:
+    def build_inputs(self, content: list[dict[str, Any]], videos: list[tuple[Frames, float]]) -> Any:
         """Processor inputs for one user turn; ``videos`` are (frames, fps) in prompt order."""
         from transformers.video_utils import VideoMetadata
 
         arrays, metadata = [], []
         for frames, fps in videos:
             fps = require_fps(fps)
-            stack = np.stack(frames)
+            stack = as_block(frames)
             if len(stack) % 2:  # a temporal patch is two frames: repeat the last, as Qwen does
                 stack = np.concatenate([stack, stack[-1:]])
             arrays.append(stack)
@@ -202,7 +214,7 @@ class QwenVL:
             size=self.size, return_tensors="pt",
         )
 
-    def generate(self, content: list[dict[str, Any]], videos: list[tuple[list[np.ndarray], float]]) -> str:
+    def generate(self, content: list[dict[str, Any]], videos: list[tuple[Frames, float]]) -> str:
         import torch
 
         inputs = self.build_inputs(content, videos).to(self.model.device)
@@ -212,9 +224,9 @@ class QwenVL:
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0]
 
     # ---- the interface
-    def describe_clip(self, frames: list[np.ndarray], times: list[float], fps: float) -> ClipAnalysis:
+    def describe_clip(self, frames: Frames, times: list[float], fps: float) -> ClipAnalysis:
         fps = require_fps(fps)
-        if not frames or len(frames) != len(times):
+        if len(frames) == 0 or len(frames) != len(times):
             raise ValueError(f"{len(frames)} frames with {len(times)} times")
         length = max(times[-1] - times[0] + 1.0 / fps, len(frames) / fps)
         video = [{"type": "video"}]

@@ -50,6 +50,16 @@ def test_odd_frame_count_is_padded(tiny_vlm: QwenVL) -> None:
     assert inputs["video_grid_thw"].tolist()[0][0] == 3
 
 
+def test_a_block_of_frames_gives_the_same_inputs_as_a_list(tiny_vlm: QwenVL) -> None:
+    listed = frames(6)
+    block = np.stack(listed)
+    a = tiny_vlm.build_inputs([{"type": "video"}], [(listed, 2.0)])
+    b = tiny_vlm.build_inputs([{"type": "video"}], [(block, 2.0)])
+    assert a["video_grid_thw"].tolist() == b["video_grid_thw"].tolist() == [[3, 20, 28]]
+    assert np.array_equal(a["pixel_values_videos"].numpy(), b["pixel_values_videos"].numpy())
+    assert Span(block, 2.0, 10.0).length == 3.0
+
+
 def test_loaded_once_per_process(tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
     a = get_vlm(str(tiny_model_dir), "cpu")
     b = get_vlm(str(tiny_model_dir), "cpu")

@@ -6,7 +6,7 @@ stream (the first frame's presentation time is the origin), never ``index / nomi
 
 from video_qa.media.audio import read_audio
 from video_qa.media.errors import MediaError
-from video_qa.media.frames import ClipFrames, FrameReader, read_frames
+from video_qa.media.frames import ClipFrames, ClipStream, FrameReader, Sample, read_frames
 from video_qa.media.plan import ClipPlan, plan
 from video_qa.media.probe import Probe, probe
 from video_qa.media.thumbs import thumbnail
@@ -14,9 +14,11 @@ from video_qa.media.thumbs import thumbnail
 __all__ = [
     "ClipFrames",
     "ClipPlan",
+    "ClipStream",
     "FrameReader",
     "MediaError",
     "Probe",
+    "Sample",
     "plan",
     "probe",
     "read_audio",

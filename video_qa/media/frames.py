@@ -24,7 +24,10 @@ How a clip is read:
    decord gives stored-size frames, resized here in chunks of 16) and turned upright (display
    rotation) by one shared step.
 
-Memory is bounded by one clip: the window index and the clip's output frames.
+Memory: ``FrameReader.stream`` hands out one frame at a time as it is decoded, so the reader
+holds one frame, the window index and the decoder's own buffers, whatever the clip or file
+length. ``read`` / ``read_frames`` collect a clip into one block allocated once (the frames the
+caller asked for, and no copy of them: the vision model takes the block as it is).
 """
 
 from __future__ import annotations
@@ -32,12 +35,12 @@ from __future__ import annotations
 import bisect
 import logging
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
 
 from video_qa.config import get_settings
 from video_qa.media.errors import MediaError
@@ -64,6 +67,20 @@ class ClipFrames:
     reader: str
     missing: list[float] = field(default_factory=list)  # asked times with no decodable frame
     notes: list[str] = field(default_factory=list)
+    array: np.ndarray | None = None  # FrameReader.read: the frames as one block, ``frames`` are views of it
+
+    def stacked(self) -> np.ndarray:
+        """The frames as one ``(n, height, width, 3)`` array: the reader's block as it is, or a stack."""
+        if self.array is not None and len(self.array) == len(self.frames):
+            return self.array
+        return np.stack(self.frames)
+
+
+@dataclass(frozen=True)
+class Sample:
+    asked: float  # the asked sample time, seconds
+    time: float  # presentation time of the frame that answers it, seconds
+    image: np.ndarray  # uint8 RGB, height x width x 3, upright, planned size
 
 
 @dataclass
@@ -83,6 +100,8 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     if image.shape[1] == width and image.shape[0] == height:
         return image
+    from PIL import Image  # only the decord path of quarter-turned video resizes here
+
     return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
 
 
@@ -223,11 +242,12 @@ class FrameReader:
         return lambda packet: disposable_h264(bytes(packet), 0)
 
     def _decode_pyav(
-        self, wanted: list[int], window: _Window, size: tuple[int, int]
-    ) -> tuple[dict[int, np.ndarray], list[str]]:
+        self, wanted: list[int], window: _Window, size: tuple[int, int], notes: list[str]
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Decode the frames with the given ticks (sorted, unique) straight to ``size`` (stored
-        orientation). Undecodable ones are absent. The decoder keeps its place between clips, so
-        reading consecutive clips never decodes a frame twice."""
+        orientation), yielding ``(ticks, image)`` in ascending order as each is decoded.
+        Undecodable ones are not yielded. The decoder keeps its place between clips, so reading
+        consecutive clips never decodes a frame twice."""
         container = self._av()
         stream = container.streams.video[0]
         keys = window.keyframes
@@ -237,7 +257,6 @@ class FrameReader:
             k = bisect.bisect_right(keys, ticks) - 1
             return keys[k] if k >= 0 else window.ticks[0]
 
-        out: dict[int, np.ndarray] = {}
         pending = deque(wanted)
         wanted_set = set(wanted)
         last_wanted = wanted[-1] if wanted else 0
@@ -275,8 +294,8 @@ class FrameReader:
                     while pending and pending[0] < frame.pts:
                         pending.popleft()  # passed without being produced: undecodable
                     if pending and pending[0] == frame.pts:
-                        out[frame.pts] = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
                         pending.popleft()
+                        yield frame.pts, frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
                 if not pending:
                     break
                 if self._front is not None and keyframe_before(pending[0]) > self._front:
@@ -286,8 +305,8 @@ class FrameReader:
                 break
             if not produced:
                 pending.popleft()  # the seek produced nothing for this frame: give it up
-        notes = [f"{errors} undecodable packet(s) skipped"] if errors else []
-        return out, notes
+        if errors:
+            notes.append(f"{errors} undecodable packet(s) skipped")
 
     # ---- decord
     def _decord_reader(self, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
@@ -316,9 +335,9 @@ class FrameReader:
                 return None
         return self._decord
 
-    def _decode_decord(self, wanted: list[int], size: tuple[int, int]) -> dict[int, np.ndarray] | None:
-        import decord
-
+    def _decord_plan(self, wanted: list[int], size: tuple[int, int]):  # type: ignore[no-untyped-def]
+        """decord's reader and the index of each wanted frame, or None where decord is not used
+        for this clip (nothing is decoded yet, so PyAV takes the whole clip)."""
         rotation = self.probe.rotation
         # decord turns rotated video itself; for quarter turns the size it scales to is ambiguous,
         # so those frames come at their stored size and are resized here.
@@ -326,68 +345,126 @@ class FrameReader:
         if reader is None or self._decord_times is None:
             return None
         times = self._decord_times
+        spacing = 1.0 / max(self.probe.avg_fps or self.probe.nominal_fps or 30.0, 1.0)
         indices = []
         for ticks in wanted:
             t = self.probe.seconds(ticks)
             i = int(np.clip(np.searchsorted(times, t), 0, len(times) - 1))
             best = min((j for j in (i - 1, i, i + 1) if 0 <= j < len(times)), key=lambda j: abs(times[j] - t))
-            spacing = 1.0 / max(self.probe.avg_fps or self.probe.nominal_fps or 30.0, 1.0)
             if abs(times[best] - t) > 0.3 * spacing + 0.005:  # float32 times: ~4 ms at 10 h
                 self._decord_failed = f"decord's index does not line up at {t:.3f} s"
                 log.info("%s: %s, using PyAV", self.path, self._decord_failed)
                 return None
             indices.append(best)
-        out: dict[int, np.ndarray] = {}
+        return reader, indices
+
+    def _decode_decord(
+        self, reader, wanted: list[int], indices: list[int], size: tuple[int, int]  # type: ignore[no-untyped-def]
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """``(ticks, image)`` for the wanted frames, 16 at a time, in order. Stops early (with
+        ``_decord_failed`` set) where decord fails; the caller reads the rest with PyAV."""
+        import decord
+
+        rotation = self.probe.rotation
         for at in range(0, len(indices), DECORD_CHUNK):  # bounded: 16 frames at a time
             try:
                 batch = reader.get_batch(indices[at : at + DECORD_CHUNK]).asnumpy()
             except decord.DECORDError as error:
                 self._decord_failed = str(error).splitlines()[0][-200:]
                 log.info("%s: decord failed to decode, using PyAV (%s)", self.path, self._decord_failed)
-                return None
+                return
             for ticks, image in zip(wanted[at : at + DECORD_CHUNK], batch):
                 # decord applies the display rotation itself; undo it so both readers share _upright
-                out[ticks] = _resize(_upright(image, -rotation), *size)
-        return out
+                yield ticks, _resize(_upright(image, -rotation), *size)
+            del batch
 
     # ---- the clip
+    def stream(self, clip: ClipPlan) -> ClipStream:
+        """The clip's sampled frames one at a time, in time order, as they are decoded: memory
+        is one frame plus the decoder's own, whatever the clip's length. ``missing``, ``notes``
+        and ``reader`` of the returned stream are complete once it has been iterated."""
+        return ClipStream(self, clip)
+
     def read(self, clip: ClipPlan) -> ClipFrames:
+        """The clip's sampled frames, whole: one ``(n, height, width, 3)`` block (``ClipFrames.array``,
+        allocated once; ``frames`` are views of it)."""
+        stream = self.stream(clip)
+        block: np.ndarray | None = None
+        times: list[float] = []
+        asked: list[float] = []
+        for n, sample in enumerate(stream):
+            if block is None:
+                block = np.empty((len(clip.sample_times), *sample.image.shape), dtype=np.uint8)
+            block[n] = sample.image
+            times.append(sample.time)
+            asked.append(sample.asked)
+        array = block[: len(times)] if block is not None else None
+        return ClipFrames(
+            frames=list(array) if array is not None else [], times=times, asked=asked, reader=stream.reader,
+            missing=stream.missing, notes=stream.notes, array=array,
+        )
+
+    def _samples(self, clip: ClipPlan, out: ClipStream) -> Iterator[Sample]:
         p = self.probe
         asked = clip.sample_times
         window = self._window(clip.start, clip.end)
         if not window.ticks:
             raise MediaError(self.path, f"no video packets between {clip.start:.3f} and {clip.end:.3f} s")
+        # Asked times ascend and each takes its nearest frame, so the chosen ticks never descend:
+        # one pass over the decoded frames (ascending too) hands out every sample in order.
         chosen = select_ticks(asked, window.ticks, window.times)
         wanted = sorted({t for t in chosen if t is not None})
-        notes: list[str] = []
-        images: dict[int, np.ndarray] | None = None
-        reader = "pyav"
         size = (clip.height, clip.width) if p.rotation in (90, 270) else (clip.width, clip.height)
-        if self.prefer == "decord" and not window.corrupt:
-            images = self._decode_decord(wanted, size)
-            if images is not None:
-                reader = "decord"
-            elif self._decord_failed:
-                notes.append(f"decord: {self._decord_failed}")
-        if images is None:
-            images, decode_notes = self._decode_pyav(wanted, window, size)
-            notes += decode_notes
-        frames, times, kept_asked, missing = [], [], [], []
-        for t_asked, ticks in zip(asked, chosen):
-            img = images.get(ticks) if ticks is not None else None
-            if img is None:
-                missing.append(t_asked)
-                continue
-            frames.append(_upright(img, p.rotation))
-            times.append(p.seconds(ticks))
-            kept_asked.append(t_asked)
+        decode_notes: list[str] = []
+
+        def decoded() -> Iterator[tuple[int, np.ndarray]]:
+            last: int | None = None
+            if self.prefer == "decord" and not window.corrupt:
+                planned = self._decord_plan(wanted, size)
+                if planned is not None:
+                    decord_reader, indices = planned
+                    for ticks, image in self._decode_decord(decord_reader, wanted, indices, size):
+                        out.reader, last = "decord", ticks
+                        yield ticks, image
+                if self._decord_failed:
+                    decode_notes.append(f"decord: {self._decord_failed}")
+            rest = wanted if last is None else wanted[bisect.bisect_right(wanted, last):]
+            if rest and (last is None or self._decord_failed):
+                if last is not None:
+                    out.reader = "decord,pyav"
+                yield from self._decode_pyav(rest, window, size, decode_notes)
+
+        j = 0
+        for ticks, image in decoded():
+            while j < len(asked) and (chosen[j] is None or chosen[j] < ticks):  # type: ignore[operator]
+                out.missing.append(asked[j])
+                j += 1
+            upright = _upright(image, p.rotation)
+            while j < len(asked) and chosen[j] == ticks:
+                yield Sample(asked[j], p.seconds(ticks), upright)
+                j += 1
+        out.missing += asked[j:]
+        out.notes += decode_notes
         if window.corrupt:
-            notes.append("corrupt packets in this clip")
-        notes += _gaps(window.times, clip.start, clip.end)
-        if missing:
-            notes.append(f"{len(missing)} of {len(asked)} sampled frames could not be decoded")
-            log.warning("%s clip %d: %s", self.path, clip.index, notes[-1])
-        return ClipFrames(frames=frames, times=times, asked=kept_asked, reader=reader, missing=missing, notes=notes)
+            out.notes.append("corrupt packets in this clip")
+        out.notes += _gaps(window.times, clip.start, clip.end)
+        if out.missing:
+            out.notes.append(f"{len(out.missing)} of {len(asked)} sampled frames could not be decoded")
+            log.warning("%s clip %d: %s", self.path, clip.index, out.notes[-1])
+
+
+class ClipStream:
+    """One clip's samples, produced while iterated (``FrameReader.stream``)."""
+
+    def __init__(self, reader: FrameReader, clip: ClipPlan) -> None:
+        self.clip = clip
+        self.reader = "pyav"  # the reader that produced the frames ("decord,pyav": decord failed part-way)
+        self.missing: list[float] = []  # asked times with no decodable frame
+        self.notes: list[str] = []
+        self._samples = reader._samples(clip, self)
+
+    def __iter__(self) -> Iterator[Sample]:
+        return self._samples
 
 
 def read_frames(path: str | Path, clip: ClipPlan, probe: Probe | None = None, prefer: str | None = None) -> ClipFrames:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from PIL import Image
-
 from video_qa.media.errors import MediaError
 from video_qa.media.frames import FrameReader
 from video_qa.media.plan import ClipPlan
@@ -15,6 +13,8 @@ from video_qa.media.probe import Probe
 
 def thumbnail(path: str | Path, t: float, width: int = 320, probe: Probe | None = None) -> bytes:
     """JPEG of the frame nearest ``t`` seconds (upright), ``width`` pixels wide."""
+    from PIL import Image  # not needed to read frames: kept out of the decoder's processes
+
     with FrameReader(path, probe=probe, prefer="pyav") as reader:
         p = reader.probe
         t = min(max(0.0, t), p.duration)

@@ -96,6 +96,73 @@ def test_decord_error_falls_back_to_pyav(media_dir: Path, monkeypatch: pytest.Mo
     assert_exact(result, Fraction(30), p.frame_count - 1)
 
 
+def test_decord_failing_part_way_leaves_the_rest_to_pyav(media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import decord
+
+    real = decord.VideoReader.get_batch
+    calls = {"n": 0}
+
+    def second_batch_fails(self, indices):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise decord.DECORDError("simulated failure in the second batch")
+        return real(self, indices)
+
+    path = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    p = probe(path)
+    monkeypatch.setattr(decord.VideoReader, "get_batch", second_batch_fails)
+    result = read_frames(path, sample_clip(p, 0.0, 24.0, 2.0), prefer="decord")  # 48 frames: 3 batches of 16
+    assert result.reader == "decord,pyav"
+    assert any("simulated failure in the second batch" in note for note in result.notes)
+    assert len(result.frames) == 48
+    assert_exact(result, Fraction(30), p.frame_count - 1)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_stream_gives_what_read_gives(media_dir: Path, reader: str) -> None:
+    path = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    p = probe(path)
+    clips = [sample_clip(p, 0.0, 12.0, 2.0), sample_clip(p, 12.0, 24.0, 0.5, index=1)]
+    with FrameReader(path, prefer=reader) as fr:
+        read = [fr.read(clip) for clip in clips]
+    with FrameReader(path, prefer=reader) as fr:
+        for clip, whole in zip(clips, read):
+            stream = fr.stream(clip)
+            samples = list(stream)
+            assert [s.asked for s in samples] == whole.asked == clip.sample_times
+            assert [s.time for s in samples] == whole.times
+            assert all(np.array_equal(s.image, image) for s, image in zip(samples, whole.frames))
+            assert (stream.reader, stream.missing, stream.notes) == (whole.reader, whole.missing, whole.notes)
+
+
+def test_stream_keeps_no_frame_it_has_handed_out(media_dir: Path) -> None:
+    import weakref
+
+    path = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    p = probe(path)
+    refs = []
+    with FrameReader(path, prefer="pyav") as fr:
+        for sample in fr.stream(sample_clip(p, 0.0, 24.0, 2.0)):
+            assert all(ref() is None for ref in refs), "an earlier frame is still held by the reader"
+            refs.append(weakref.ref(sample.image))
+            assert frame_index(sample.image) == round(sample.time * 30)
+    assert len(refs) == 48
+
+
+def test_read_returns_one_block_that_the_model_takes_without_a_copy(media_dir: Path) -> None:
+    from model.vlm import as_block
+
+    path = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    p = probe(path)
+    clip = sample_clip(p, 0.0, 12.0, 2.0)
+    result = read_frames(path, clip)
+    block = result.stacked()
+    assert block is result.array and block.shape == (24, clip.height, clip.width, 3) and block.flags.c_contiguous
+    assert all(np.shares_memory(image, block) for image in result.frames)
+    assert as_block(block) is block
+    assert [frame_index(image) for image in block] == [round(t * 30) for t in result.times]
+
+
 @pytest.mark.parametrize("reader", READERS)
 def test_variable_frame_rate_by_presentation_time(media_dir: Path, reader: str) -> None:
     path = vfr_video(media_dir / "vfr.mp4")
