@@ -80,13 +80,17 @@ def test_server_mode_worker_gives_the_same_moments(tmp_path: Path, archive: Path
     assert moment_rows(server_engine, rows[0]["id"]) == baseline
 
 
-def _done_parts(engine: Engine) -> int:
+def _clip_parts(engine: Engine, status: str) -> int:
     try:
         with unit_of_work(engine) as session:
             return session.scalar(select(func.count()).select_from(WorkItem).where(
-                WorkItem.clip_index >= 0, WorkItem.status == "done")) or 0
+                WorkItem.clip_index >= 0, WorkItem.status == status)) or 0
     except OperationalError:  # the embedded database is still being created
         return 0
+
+
+def _done_parts(engine: Engine) -> int:
+    return _clip_parts(engine, "done")
 
 
 def test_a_worker_killed_mid_ingest_is_taken_over_and_nothing_is_lost(
@@ -98,7 +102,9 @@ def test_a_worker_killed_mid_ingest_is_taken_over_and_nothing_is_lost(
     try:
         code, rows = _ingest_json(env, archive / "talk.mp4", wait=False)
         assert code == 0
-        wait_until(lambda: _done_parts(server_engine) >= 1, 180, 0.05, "a first clip part")
+        # one part done and the next in flight: killed between two parts, nothing would be running
+        wait_until(lambda: _done_parts(server_engine) >= 1 and _clip_parts(server_engine, "running") >= 1,
+                   180, 0.05, "a first clip part done and another running")
         assert _done_parts(server_engine) < 6, "the ingest finished before the kill; nothing was tested"
     finally:
         kill_group(first, signal.SIGKILL)

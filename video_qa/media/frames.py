@@ -382,7 +382,9 @@ class FrameReader:
     def stream(self, clip: ClipPlan) -> ClipStream:
         """The clip's sampled frames one at a time, in time order, as they are decoded: memory
         is one frame plus the decoder's own, whatever the clip's length. ``missing``, ``notes``
-        and ``reader`` of the returned stream are complete once it has been iterated."""
+        and ``reader`` of the returned stream are complete once it has been iterated. The reader
+        has one decoder: iterate one stream at a time (a stream left part-way is harmless; the
+        next one seeks where it needs to)."""
         return ClipStream(self, clip)
 
     def read(self, clip: ClipPlan) -> ClipFrames:

@@ -149,6 +149,17 @@ def test_stream_keeps_no_frame_it_has_handed_out(media_dir: Path) -> None:
     assert len(refs) == 48
 
 
+def test_a_stream_left_part_way_does_not_disturb_the_next_clip(media_dir: Path) -> None:
+    path = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    p = probe(path)
+    with FrameReader(path) as fr:
+        for n, _ in enumerate(fr.stream(sample_clip(p, 0.0, 12.0, 2.0))):
+            if n == 2:
+                break  # abandoned with frames still inside the decoder
+        assert_exact(fr.read(sample_clip(p, 12.0, 24.0, 2.0, index=1)), Fraction(30), p.frame_count - 1)
+        assert_exact(fr.read(sample_clip(p, 0.0, 12.0, 2.0)), Fraction(30), p.frame_count - 1)
+
+
 def test_read_returns_one_block_that_the_model_takes_without_a_copy(media_dir: Path) -> None:
     from model.vlm import as_block
 
