@@ -87,7 +87,7 @@ def run_ours(path: str, fps: float, prefer: str, period: int, skip_nonref: bool 
         for clip in clips:
             result = reader.read(clip)
             readers.add(result.reader)
-            clip_bytes = max(clip_bytes, result.stacked().nbytes)
+            clip_bytes = max(clip_bytes, result.array.nbytes if result.array is not None else 0)
             for image, t in zip(result.frames, result.times):
                 frames += 1
                 wrong += band_index(image) != round(t * FPS) % period

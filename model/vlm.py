@@ -31,7 +31,7 @@ from model.tiny import is_tiny
 log = logging.getLogger(__name__)
 
 # A clip's frames: uint8 RGB images of one size, as a list or as one (n, height, width, 3) block
-# (``ClipFrames.stacked()``), which goes to the processor without a copy.
+# (``ClipFrames.images``), which goes to the processor without a copy.
 Frames = Sequence[np.ndarray] | np.ndarray
 
 DEFAULT_7B = "Qwen/Qwen2.5-VL-7B-Instruct"

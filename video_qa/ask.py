@@ -145,7 +145,7 @@ def _answer(session: Session, settings: Settings, video: Video, question: str, h
         frames = read_frames(video.path, plan, probe, prefer=settings.frame_reader)
         notes += frames.notes
         if frames.frames:
-            inputs.append(Span(frames.stacked(), plan.fps, frames.times[0]))
+            inputs.append(Span(frames.images, plan.fps, frames.times[0]))
     if not inputs:
         return AskResult(None, None, vlm.name, vlm.is_test_model, retrieved, notes + ["no decodable frame in the spans"])
     answer = vlm.answer(question, inputs, _context(session, video.id, spans))

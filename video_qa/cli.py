@@ -124,7 +124,7 @@ def cmd_describe(settings: Settings, args: argparse.Namespace) -> int:
     if not frames.frames:
         print(f"error: {args.file}: no decodable frame in clip {clip.index}", file=sys.stderr)
         return 1
-    result = vlm.describe_clip(frames.stacked(), frames.times, clip.fps)
+    result = vlm.describe_clip(frames.images, frames.times, clip.fps)
     origin = frames.times[0]
     events = [{"start": origin + e.start, "end": origin + e.end, "text": e.text} for e in result.events]
     if vlm.is_test_model:

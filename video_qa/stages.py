@@ -179,7 +179,7 @@ def see(frames: ClipFrames, clip: ClipPlan, backends: Any, clock: Clock) -> SeeR
     if not frames.frames:
         return SeeResult("", [], vlm.name, vlm.is_test_model, frames.notes + ["no decodable frame: nothing to see"])
     with clock("see"):
-        analysis = vlm.describe_clip(frames.stacked(), frames.times, clip.fps)
+        analysis = vlm.describe_clip(frames.images, frames.times, clip.fps)
     origin = frames.times[0]  # the model's times are relative to the first frame it was shown
     events = [NewMoment(origin + e.start, origin + e.end, e.text, {"model": analysis.model}) for e in analysis.events]
     with clock("embed"):

@@ -69,11 +69,11 @@ class ClipFrames:
     notes: list[str] = field(default_factory=list)
     array: np.ndarray | None = None  # FrameReader.read: the frames as one block, ``frames`` are views of it
 
-    def stacked(self) -> np.ndarray:
-        """The frames as one ``(n, height, width, 3)`` array: the reader's block as it is, or a stack."""
-        if self.array is not None and len(self.array) == len(self.frames):
-            return self.array
-        return np.stack(self.frames)
+    @property
+    def images(self) -> np.ndarray | list[np.ndarray]:
+        """The frames for the vision model: the reader's block as it is (no copy), else the list
+        (``model.vlm.as_block`` stacks a list)."""
+        return self.array if self.array is not None else self.frames
 
 
 @dataclass(frozen=True)
@@ -430,8 +430,9 @@ class FrameReader:
                         yield ticks, image
                 if self._decord_failed:
                     decode_notes.append(f"decord: {self._decord_failed}")
+            # decord returns every wanted frame unless it failed: what is left is PyAV's
             rest = wanted if last is None else wanted[bisect.bisect_right(wanted, last):]
-            if rest and (last is None or self._decord_failed):
+            if rest:
                 if last is not None:
                     out.reader = "decord,pyav"
                 yield from self._decode_pyav(rest, window, size, decode_notes)

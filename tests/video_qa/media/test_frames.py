@@ -167,7 +167,7 @@ def test_read_returns_one_block_that_the_model_takes_without_a_copy(media_dir: P
     p = probe(path)
     clip = sample_clip(p, 0.0, 12.0, 2.0)
     result = read_frames(path, clip)
-    block = result.stacked()
+    block = result.images
     assert block is result.array and block.shape == (24, clip.height, clip.width, 3) and block.flags.c_contiguous
     assert all(np.shares_memory(image, block) for image in result.frames)
     assert as_block(block) is block
