@@ -8,6 +8,7 @@ import torch
 
 from model.rope import id_to_seconds, reference_rope_index, rope_mismatches, temporal_ids
 from model.vlm import QwenVL
+from video_qa.media.plan import VideoShape, ladder_fps
 
 FRAME = np.zeros((280, 392, 3), dtype=np.uint8)  # 20x28 patches -> 10x14 merged tokens a group
 TOKENS_PER_GROUP = 10 * 14
@@ -20,7 +21,13 @@ EXPECTED = {  # relative temporal id of groups 0..3: floor(g * (2 / fps) * 2)
     0.25: [0, 16, 32, 48],
     0.2133: [0, 18, 37, 56],  # seconds per grid 9.376..., not whole
     4.0: [0, 1, 2, 3],
+    4 / 3: [0, 3, 6, 9],  # the plan's top rate when the budget lowers 2 fps one step (4/3)
+    2 / 3: [0, 6, 12, 18],  # ... and its levels below: 4/6, 4/12
+    1 / 3: [0, 12, 24, 36],
 }
+# Every rate the dynamic-fps plan can choose for the default budget (top 2 fps, then 1, 0.5 and
+# the 0.25 floor) and for a budget that lowers the top to 4/3 (then 2/3, 1/3): each is in EXPECTED.
+PLAN_RATES = sorted({ladder_fps(k) for top in (2, 3) for k in VideoShape(top, 28, 28, 0, False).rates()})
 
 
 def positions(vlm: QwenVL, videos: list[float], frames: int = 8):  # type: ignore[no-untyped-def]
@@ -57,6 +64,13 @@ def test_temporal_ids_by_value(tiny_vlm: QwenVL, fps: float) -> None:
     start = int(pos[1, a])  # the video's own origin: its first height id
     assert [int(x) - start for x in t[:, 0]] == EXPECTED[fps]
     assert temporal_ids(4, fps) == EXPECTED[fps]
+
+
+def test_every_plan_rate_is_checked_by_value() -> None:
+    assert PLAN_RATES == [0.25, 1 / 3, 0.5, 2 / 3, 1.0, 4 / 3, 2.0]
+    assert set(PLAN_RATES) <= set(EXPECTED)
+    for fps in PLAN_RATES:
+        assert temporal_ids(4, fps) == EXPECTED[fps]
 
 
 def test_one_id_step_is_half_a_second(tiny_vlm: QwenVL) -> None:
