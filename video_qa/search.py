@@ -10,15 +10,24 @@ per process, brought up to date incrementally (new rows by id) before each query
 similarity by one matrix product. (pgvector is not used: the extension is not installed on the
 servers this was built and tested on.)
 
-Fusion: reciprocal rank, ``sum(1 / (60 + rank))`` over the two lists. Hits of one video that
-touch or nearly touch (gap under ``MERGE_GAP`` seconds) merge into one moment. A chapter ranks
-after any precise hit of its video inside its span (``rank_hits``).
+Relevance (``relevant``): every full-text match counts; a moment only the vectors found counts when
+its cosine similarity reaches ``VECTOR_FLOOR`` and lies within ``VECTOR_MARGIN`` of the query's best
+similarity (calibrated on the evaluation set in ``tests/factories/moments.py``; docs/search.md).
+Everything else is dropped, so a query that matches nothing returns nothing.
+
+Fusion: reciprocal rank, ``sum(1 / (60 + rank))`` over the two lists. Hits keep their own times:
+only matching moments of one video that overlap or lie less than ``MERGE_GAP`` seconds apart merge,
+into their union, never longer than ``MERGE_MAX_SECONDS`` (``merge_adjacent``). A chapter saying the
+same sentence as a precise hit it contains collapses into that hit (``collapse_chapters``); any
+other chapter ranks after the precise hits of its video inside its span (``rank_hits``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import math
 import re
 import threading
 import time
@@ -40,6 +49,10 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 MERGE_GAP = 2.0
+MERGE_MAX_SECONDS = 30.0  # a merged hit never spans more (no chain of matches across a video)
+VECTOR_FLOOR = 0.30  # cosine similarity a moment only the vectors found must reach (docs/search.md)
+VECTOR_MARGIN = 0.15  # ... and how far below the query's best similarity it may lie
+CHAPTER_SLACK = 0.05  # seconds: a chapter "contains" a moment up to float rounding
 CANDIDATES = 50  # from each list before fusion
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 KINDS = tuple(k.value for k in MomentKind)
@@ -68,11 +81,29 @@ class Hit:
     score: float
     moment_ids: list[int] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    start_uncertainty: float = 0.0  # seconds the true start may lie before ``start``
+    end_uncertainty: float = 0.0  # seconds the true end may lie after ``end``
+    # each moment merged in: (start, end, text); not part of the JSON, nor of equality
+    parts: list[tuple[float, float, str]] = field(default_factory=list, repr=False, compare=False)
+
+    def own_parts(self) -> list[tuple[float, float, str]]:
+        return self.parts or [(self.start, self.end, self.text)]
 
     def to_dict(self) -> dict[str, Any]:
         return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 3),
                 "end": round(self.end, 3), "kind": self.kind, "text": self.text, "marked": self.marked,
-                "score": round(self.score, 6), "moment_ids": self.moment_ids, "kinds": self.kinds}
+                "score": round(self.score, 6), "moment_ids": self.moment_ids, "kinds": self.kinds,
+                "start_uncertainty": round(self.start_uncertainty, 3),
+                "end_uncertainty": round(self.end_uncertainty, 3)}
+
+
+def uncertainty(meta: Any, key: str) -> float:
+    """A moment's ``start_uncertainty`` / ``end_uncertainty`` (seconds) from its meta; 0.0 when
+    missing or not a non-negative number."""
+    value = meta.get(key) if isinstance(meta, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return 0.0
+    return float(value)
 
 
 def words(query: str) -> list[str]:
@@ -139,8 +170,17 @@ TEXT_RANK_CAP = 1000  # full-text matches ranked per query at most (see text_can
 
 def text_candidates(session: Session, query_words: list[str], filters: Filters, limit: int = CANDIDATES,
                     any_word: bool = True) -> list[int]:
-    """Moment ids by full-text rank, best first: moments with every word first, then, when those
-    are few and ``any_word``, or when no moment holds every word, moments with any word.
+    """Moment ids by full-text rank, best first (``text_matches``: those with every word, then
+    those with some)."""
+    every, some = text_matches(session, query_words, filters, limit, any_word)
+    return every + some
+
+
+def text_matches(session: Session, query_words: list[str], filters: Filters, limit: int = CANDIDATES,
+                 any_word: bool = True) -> tuple[list[int], list[int]]:
+    """Moment ids by full-text rank, best first, in two lists: the moments with every word, and,
+    when those are few and ``any_word``, or when no moment holds every word, moments with any word
+    (together at most ``limit``).
 
     Stop words are left out: they match nearly every moment and rank none (a query of stop words
     only is searched by its vector alone, or, with no vectors, by its words). The cost is bounded
@@ -149,15 +189,16 @@ def text_candidates(session: Session, query_words: list[str], filters: Filters, 
     terms = list(dict.fromkeys(w for w in query_words if w not in STOPWORDS))
     if not terms:
         if not any_word:
-            return []
+            return [], []
         terms = list(dict.fromkeys(query_words))
     if not terms:
-        return []
-    found = _text_query(session, terms, filters, limit, every=True)
-    if len(terms) > 1 and (not found or (any_word and len(found) < limit // 2)):
-        seen = set(found)
-        found += [i for i in _text_query(session, terms, filters, limit, every=False) if i not in seen]
-    return found[:limit]
+        return [], []
+    every = _text_query(session, terms, filters, limit, every=True)[:limit]
+    some: list[int] = []
+    if len(terms) > 1 and (not every or (any_word and len(every) < limit // 2)):
+        seen = set(every)
+        some = [i for i in _text_query(session, terms, filters, limit, every=False) if i not in seen]
+    return every, some[:limit - len(every)]
 
 
 def _text_query(session: Session, terms: list[str], filters: Filters, limit: int, every: bool) -> list[int]:
@@ -315,6 +356,14 @@ class VectorIndex:
         grouped = self.sorted_positions[_matches(self.sorted_ids, ids)]
         return [int(p) for p in grouped] + [built + int(i) for i in _matches(self.ids[built:], ids)]
 
+    def similarities(self, vector: np.ndarray, wanted: list[int]) -> dict[int, float]:
+        """Cosine similarity of ``vector`` to each held row of the ``wanted`` ids."""
+        positions = np.asarray(self._positions_of(wanted), dtype=np.int64)
+        if not len(positions):
+            return {}
+        scores = self.vectors[positions] @ vector.astype(EMBEDDING_DTYPE)
+        return {int(i): float(s) for i, s in zip(self.ids[positions], scores)}
+
     def _mask(self, filters: Filters, allowed_videos: set[int] | None) -> np.ndarray | None:
         if not (filters.video_id is not None or allowed_videos is not None or filters.kinds
                 or filters.start is not None or filters.end is not None):
@@ -333,6 +382,11 @@ class VectorIndex:
         return mask
 
     def query(self, vector: np.ndarray, filters: Filters, allowed_videos: set[int] | None, limit: int) -> list[int]:
+        return [moment_id for moment_id, _ in self.query_scored(vector, filters, allowed_videos, limit)]
+
+    def query_scored(self, vector: np.ndarray, filters: Filters, allowed_videos: set[int] | None, limit: int
+                     ) -> list[tuple[int, float]]:
+        """The ``limit`` nearest moments as (id, cosine similarity), best first."""
         n = len(self.ids)
         if not n:
             return []
@@ -357,8 +411,8 @@ class VectorIndex:
             return []
         k = min(limit, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [int(i) for i in self.ids[positions[top]]]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(score)) for i, score in zip(self.ids[positions[top]], scores[top])]
 
 
 def _matches(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -403,8 +457,9 @@ def release_vector_index(engine: Engine) -> None:
 
 
 def vector_candidates(session: Session, engine: Engine, vector: np.ndarray | None, filters: Filters,
-                      limit: int = CANDIDATES) -> list[int]:
-    """Moment ids nearest the query's ``vector`` (None: no embedder or an empty query)."""
+                      limit: int = CANDIDATES) -> list[tuple[int, float]]:
+    """(moment id, cosine similarity) of the moments nearest the query's ``vector``, best first
+    (None: no embedder or an empty query)."""
     if vector is None:
         return []
     allowed = None
@@ -418,7 +473,17 @@ def vector_candidates(session: Session, engine: Engine, vector: np.ndarray | Non
     index = vector_index(engine)
     with index.lock:
         index.refresh(session)
-        return index.query(vector, filters, allowed, limit)
+        return index.query_scored(vector, filters, allowed, limit)
+
+
+def vector_similarities(engine: Engine, vector: np.ndarray | None, moment_ids: list[int]) -> dict[int, float]:
+    """The query vector's cosine similarity to each of these moments the index holds (a few ids:
+    found by binary search, no scan of the index)."""
+    if vector is None or not moment_ids:
+        return {}
+    index = vector_index(engine)
+    with index.lock:
+        return index.similarities(vector, moment_ids)
 
 
 def _passes(row: Any, f: Filters) -> bool:
@@ -438,29 +503,104 @@ def fuse(*ranked: list[int]) -> dict[int, float]:
     return scores
 
 
-def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP) -> list[Hit]:
-    """Hits of one video closer than ``gap`` seconds become one (best score, joined text).
-    Chapters span whole clips: they are never merged, so they cannot blur a precise hit."""
+def relevant(every_word: list[int], some_words: list[int], by_vector: list[tuple[int, float]],
+             similarity: dict[int, float] | None = None, floor: float = VECTOR_FLOOR,
+             margin: float = VECTOR_MARGIN) -> set[int]:
+    """The candidates that match the query on their own merit:
+
+    - every full-text match of the whole query (``every_word``: each of its words);
+    - a moment holding only some of the words (``some_words``) whose embedding is at least
+      ``floor`` similar to the query's (``similarity``; one with no known similarity, or every one
+      when there is no query vector, passes: the words are all there is to judge by);
+    - a moment only the vectors found (``by_vector``, with its similarity) that reaches ``floor``
+      and lies within ``margin`` of the best similarity: a vector neighbour at the bottom of the
+      list is not a match."""
+    best = max((s for _, s in by_vector), default=0.0)
+    cut = max(floor, best - margin)
+    known = {**(similarity or {}), **dict(by_vector)}
+    some = {i for i in some_words if not by_vector or known.get(i, floor) >= floor}
+    return set(every_word) | some | {moment_id for moment_id, s in by_vector if s >= cut}
+
+
+def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP, max_seconds: float = MERGE_MAX_SECONDS) -> list[Hit]:
+    """Hits of one video that overlap or lie less than ``gap`` seconds apart become one: their
+    union in time (no second more), best score and kind, joined text, all moments and kinds. A
+    merged hit never grows past ``max_seconds``: the next match starts a hit of its own.
+
+    Every hit given must match the query on its own (``search`` passes only ``relevant`` ones), so
+    no unrelated neighbour can stretch a hit. Chapters span whole stretches: they never merge (see
+    ``collapse_chapters``). The hits given are left as they were."""
     merged: list[Hit] = []
     last: Hit | None = None
     for hit in sorted(hits, key=lambda h: (h.video_id, h.start, h.end)):
+        hit = dataclasses.replace(hit, moment_ids=list(hit.moment_ids), kinds=list(hit.kinds),
+                                  parts=list(hit.own_parts()))
         if hit.kind == MomentKind.chapter.value:
             merged.append(hit)
             continue
-        if last is not None and last.video_id == hit.video_id and hit.start <= last.end + gap:
-            best = last if last.score >= hit.score else hit
-            last.end = max(last.end, hit.end)
-            if hit.text not in last.text:
-                last.text = f"{last.text} … {hit.text}"
-                last.marked = f"{last.marked} … {hit.marked}"
-            last.kind = best.kind
-            last.score = max(last.score, hit.score)
-            last.moment_ids += hit.moment_ids
-            last.kinds = list(dict.fromkeys(last.kinds + hit.kinds))
+        if (last is not None and last.video_id == hit.video_id and hit.start <= last.end + gap
+                and max(last.end, hit.end) - last.start <= max_seconds):
+            _absorb(last, hit)
             continue
         merged.append(hit)
         last = hit
-    return rank_hits(merged)
+    return rank_hits(collapse_chapters(merged))
+
+
+def _absorb(into: Hit, hit: Hit) -> None:
+    """``hit`` (starting no earlier than ``into``) merged into ``into``."""
+    if hit.start == into.start:
+        into.start_uncertainty = max(into.start_uncertainty, hit.start_uncertainty)
+    if hit.end > into.end:
+        into.end, into.end_uncertainty = hit.end, hit.end_uncertainty
+    elif hit.end == into.end:
+        into.end_uncertainty = max(into.end_uncertainty, hit.end_uncertainty)
+    if hit.text not in into.text:
+        into.text = f"{into.text} … {hit.text}"
+        into.marked = f"{into.marked} … {hit.marked}"
+    if hit.score > into.score:
+        into.kind = hit.kind
+    into.score = max(into.score, hit.score)
+    into.moment_ids += hit.moment_ids
+    into.kinds = list(dict.fromkeys(into.kinds + hit.kinds))
+    into.parts += hit.own_parts()
+
+
+def normalised(text_: str) -> list[str]:
+    """The words of ``text_``, lower case (punctuation, case and spacing do not count)."""
+    return [w.lower() for w in WORD.findall(text_)]
+
+
+def same_sentence(chapter_text: str, text_: str) -> bool:
+    """Equal once normalised; a title cut short with an ellipsis ("The budget is appr…") equals
+    the sentence it starts."""
+    title, words_ = normalised(chapter_text), normalised(text_)
+    if not title:
+        return False
+    if title == words_:
+        return True
+    if not chapter_text.rstrip().endswith(("…", "...")) or len(title) > len(words_):
+        return False
+    return title[:-1] == words_[:len(title) - 1] and words_[len(title) - 1].startswith(title[-1])
+
+
+def collapse_chapters(hits: list[Hit], slack: float = CHAPTER_SLACK) -> list[Hit]:
+    """A chapter whose text is the same sentence as a precise hit of its video that it contains
+    is that hit listed twice: it collapses into the precise hit, which keeps its own times, moments
+    and kinds (a chapter's moment id among them would make ``ask`` cite the whole chapter) and
+    takes the chapter's score if better."""
+    precise = [h for h in hits if h.kind != MomentKind.chapter.value]
+    kept: list[Hit] = []
+    for hit in hits:
+        if hit.kind == MomentKind.chapter.value:
+            twin = next((p for p in precise if p.video_id == hit.video_id and any(
+                hit.start - slack <= a and b <= hit.end + slack and same_sentence(hit.text, t)
+                for a, b, t in p.own_parts())), None)
+            if twin is not None:
+                twin.score = max(twin.score, hit.score)
+                continue
+        kept.append(hit)
+    return kept
 
 
 def rank_hits(hits: list[Hit]) -> list[Hit]:
@@ -525,13 +665,13 @@ def _own_connection_sees_all(session: Session, engine: Engine) -> bool:
     return not (session.new or session.dirty or session.deleted or session.info.get(_WROTE))
 
 
-def _text_alone(engine: Engine, query_words: list[str], filters: Filters) -> list[int]:
+def _text_alone(engine: Engine, query_words: list[str], filters: Filters) -> tuple[list[int], list[int]]:
     with Session(engine) as own:
-        return text_candidates(own, query_words, filters, any_word=False)
+        return text_matches(own, query_words, filters, any_word=False)
 
 
 def _text_meanwhile(session: Session, engine: Engine, query_words: list[str], filters: Filters
-                    ) -> Future[list[int]] | None:
+                    ) -> Future[tuple[list[int], list[int]]] | None:
     """The text query started on its own connection, or None where it must run on ``session``."""
     global _text_pool
     if not _own_connection_sees_all(session, engine):
@@ -557,23 +697,27 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     any_word = embedder is None
     pending = _text_meanwhile(session, engine, query_words, filters) if embedder is not None else None
     if pending is None:
-        by_text = text_candidates(session, query_words, filters, any_word=any_word)
+        every, some = text_matches(session, query_words, filters, any_word=any_word)
     vector = _query_vector(embedder, query) if embedder is not None and query.strip() else None
     for _attempt in range(2):  # a second pass after a stale vector index was dropped
         by_vector = vector_candidates(session, engine, vector, filters)
         if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
-            by_text, pending = pending.result(), None
-        scores = fuse(by_text, by_vector)
+            (every, some), pending = pending.result(), None
+        similarity = vector_similarities(engine, vector, some) if by_vector else {}
+        matching = relevant(every, some, by_vector, similarity)
+        scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector]).items() if i in matching}
         if not scores:
             return []
         rows = session.execute(
             select(Moment.id, Moment.video_id, Video.title, Moment.start, Moment.end, Moment.kind, Moment.text,
-                   Video.created_at)
+                   Moment.meta, Video.created_at)
             .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores)))
         ).all()
-        if not vector_index(engine).verify(by_vector, [(r.id, r.video_id, r.start) for r in rows]):
+        returned = [i for i in [*dict(by_vector), *similarity] if i in matching]  # what the index answered
+        if not vector_index(engine).verify(returned, [(r.id, r.video_id, r.start) for r in rows]):
             break
     rows = [r for r in rows if _passes(r, filters)]  # the rows as they are now, whatever an index held
     hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, query_words), scores[r.id],
-                [r.id], [r.kind]) for r in rows]
+                [r.id], [r.kind], uncertainty(r.meta, "start_uncertainty"), uncertainty(r.meta, "end_uncertainty"))
+            for r in rows]
     return merge_adjacent(hits)[:limit]

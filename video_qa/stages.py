@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
+from video_qa import chapters as content
 from video_qa.config import Settings
 from video_qa.media import plan as make_plan
 from video_qa.media import probe as run_probe
@@ -30,11 +33,16 @@ from video_qa.media.audio import read_audio
 from video_qa.media.frames import ClipFrames
 from video_qa.media.plan import ClipPlan, clip_edges, sampling_plan
 from video_qa.media.probe import Probe
-from video_qa.moments import NewMoment, embed_moments
+from video_qa.models import Clip, ItemPart, Moment, MomentKind, Video, WorkItem
+from video_qa.moments import EMBEDDING_DTYPE, NewMoment, embed_moments, replace_moments
+from video_qa.text_tracks import clip_text_moments, read_samples, stitch
 
 log = logging.getLogger(__name__)
 
 STAGES = ("decode", "see", "hear", "read", "embed", "store")
+SPEECH_UNCERTAINTY = 0.3  # seconds: Whisper's word times against espeak-ng truth (bench/moments.py)
+SPEECH_GAP = 1.5  # seconds of silence between two words that split a Whisper segment
+GATE = True  # change-gated reading of on-screen text (docs/moments.md)
 
 
 class Clock:
@@ -136,6 +144,56 @@ class HearReadResult:
     speech: list[NewMoment] = field(default_factory=list)
     text: list[NewMoment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cuts: list[list[float]] = field(default_factory=list)  # [[time, uncertainty]] of scene cuts
+    reading: dict[str, int] = field(default_factory=dict)  # change gating: samples, read, partial, skipped
+
+    def stats(self) -> dict[str, Any]:
+        """What the work item keeps besides counts: finalize reads ``cuts`` for chapters."""
+        return {"cuts": self.cuts, "reading": self.reading}
+
+
+def speech_moment(start: float, end: float, text: str, meta: dict[str, Any]) -> NewMoment:
+    return NewMoment(start, max(end, start + 1e-3), text, {
+        **meta, "start_uncertainty": SPEECH_UNCERTAINTY, "end_uncertainty": SPEECH_UNCERTAINTY})
+
+
+def speech_moments(segments: list[Any]) -> list[NewMoment]:
+    """One moment per stretch of speech: Whisper may put two sentences 20 s apart in one segment,
+    so a segment is split where its words pause ``SPEECH_GAP`` or more, and each piece spans
+    its own words."""
+    out = []
+    for s in segments:
+        if not s.text.strip():
+            continue
+        pieces: list[list[Any]] = []
+        for w in s.words:
+            if pieces and w.start - pieces[-1][-1].end < SPEECH_GAP:
+                pieces[-1].append(w)
+            else:
+                pieces.append([w])
+        if len(pieces) <= 1:
+            words = [[round(w.start, 3), round(w.end, 3), w.text, round(w.probability, 3)] for w in s.words]
+            out.append(speech_moment(s.start, s.end, s.text.strip(), {"words": words, "avg_logprob": s.avg_logprob}))
+            continue
+        for piece in pieces:
+            text = " ".join(w.text.strip() for w in piece if w.text.strip())  # words come stripped or not
+            if text:
+                words = [[round(w.start, 3), round(w.end, 3), w.text, round(w.probability, 3)] for w in piece]
+                out.append(speech_moment(piece[0].start, piece[-1].end, text,
+                                         {"words": words, "avg_logprob": s.avg_logprob}))
+    return out
+
+
+def read_text(frames: ClipFrames, clip: ClipPlan, settings: Settings, ocr: Any, gate: bool = GATE,
+              ) -> tuple[list[NewMoment], dict[str, int]]:
+    """A clip's text moments from its sampled frames, and the change gate's counts."""
+    if not frames.frames:
+        return [], {}
+    readings, stats = read_samples(ocr.read_frame, frames.frames, gate=gate)
+    h, w = frames.frames[0].shape[:2]
+    moments = clip_text_moments(readings, frames.times, clip.start, clip.end, clip.index, 1.0 / settings.ocr_fps,
+                                (w, h), settings.ocr_min_score)
+    return moments, stats.as_dict()
 
 
 def hear_read(inputs: HearReadInputs, clip: ClipPlan, settings: Settings, backends: Any, clock: Clock) -> HearReadResult:
@@ -143,23 +201,15 @@ def hear_read(inputs: HearReadInputs, clip: ClipPlan, settings: Settings, backen
     if inputs.audio is not None and backends.speech is not None:
         with clock("hear"):
             transcript = backends.speech.transcribe(inputs.audio, offset=clip.start)
-        for s in transcript.segments:
-            if not s.text.strip():
-                continue
-            words = [[round(w.start, 3), round(w.end, 3), w.text, round(w.probability, 3)] for w in s.words]
-            result.speech.append(NewMoment(s.start, s.end, s.text.strip(), {"words": words, "avg_logprob": s.avg_logprob}))
+        result.speech = speech_moments(transcript.segments)
     if inputs.frames is not None and backends.ocr is not None:
-        interval = 1.0 / settings.ocr_fps
         with clock("read"):
-            spans = backends.ocr.spans(inputs.frames.frames, inputs.frames.times)
-        for span in spans:
-            result.text.append(NewMoment(span.start, span.end, span.text, {
-                "score": round(span.score, 4), "box": span.box, "frame_size": list(span.frame_size),
-                "samples": span.seen, "sample_interval": interval,
-            }))
+            result.text, result.reading = read_text(inputs.frames, clip, settings, backends.ocr)
+        with clock("decode"):
+            result.cuts = content.scene_cuts(inputs.frames.frames, inputs.frames.times)
         result.notes += inputs.frames.notes
-    with clock("embed"):
-        embed_moments(result.speech + result.text, backends.embedder)
+    with clock("embed"):  # changing text (counters, clocks) is kept but not embedded
+        embed_moments(result.speech + [m for m in result.text if not m.meta.get("changing")], backends.embedder)
     return result
 
 
@@ -181,68 +231,81 @@ def see(frames: ClipFrames, clip: ClipPlan, backends: Any, clock: Clock) -> SeeR
     with clock("see"):
         analysis = vlm.describe_clip(frames.images, frames.times, clip.fps)
     origin = frames.times[0]  # the model's times are relative to the first frame it was shown
-    events = [NewMoment(origin + e.start, origin + e.end, e.text, {"model": analysis.model}) for e in analysis.events]
+    unc = round(2.0 / clip.fps, 3)  # the model sees time in patches of two frames
+    events = [NewMoment(origin + e.start, origin + e.end, e.text,
+                        {"model": analysis.model, "start_uncertainty": unc, "end_uncertainty": unc})
+              for e in analysis.events]
     with clock("embed"):
         embed_moments(events, backends.embedder)
     return SeeResult(analysis.caption, events, analysis.model, vlm.is_test_model, frames.notes + analysis.notes)
 
 
-# ---- finalize: summary and chapters
+# ---- finalize from content (docs/moments.md)
 
-@dataclass(frozen=True)
-class ClipText:
-    start: float
-    end: float
-    caption: str | None
-    speech: list[str]
-    text: list[str]
-
-
-def _excerpt(parts: list[str], limit: int) -> str:
-    out = " ".join(p.strip() for p in parts if p.strip())
-    return out if len(out) <= limit else out[: limit - 1].rsplit(" ", 1)[0] + "…"
+@dataclass
+class FinalizeInputs:
+    duration: float
+    clips: dict[int, int]  # clip index -> clip id
+    text: list[NewMoment]  # every clip's text moments (meta, embedding) in time order
+    speech: list[NewMoment]
+    cuts: list[list[float]]  # [[time, uncertainty]] from the hear_read items' stats
+    captions: list[tuple[float, float, str]]  # (start, end, caption) of clips the vision model described
 
 
-def chapters_from(clips: list[ClipText]) -> list[NewMoment]:
-    """One chapter per clip that has something to say (its caption, else its speech, else its
-    on-screen text); a clip with nothing, or the same words as the last chapter, extends it."""
-    chapters: list[NewMoment] = []
-    for c in clips:
-        if c.caption:
-            title, source = c.caption, "caption"
-        elif c.speech:
-            title, source = _excerpt(c.speech, 100), "speech"
-        elif c.text:
-            title, source = "On screen: " + _excerpt(list(dict.fromkeys(c.text)), 90), "text"
-        else:
-            title, source = "", ""
-        if chapters and (not title or title == chapters[-1].text):
-            chapters[-1].end = c.end
-            continue
-        if not title:
-            title, source = "(no speech or text)", "none"
-        chapters.append(NewMoment(c.start, c.end, title, {"source": source}))
-    return chapters
+def _new(m: Moment) -> NewMoment:
+    vector = None if m.vector is None else np.frombuffer(m.vector.embedding, dtype=EMBEDDING_DTYPE)
+    return NewMoment(m.start, m.end, m.text, dict(m.meta or {}), vector)
 
 
-def extractive_summary(clips: list[ClipText]) -> str:
-    """Without vision-language captions (no model, or it described nothing): what was said and shown,
-    in order, labelled as such."""
-    speech = _excerpt([s for c in clips for s in c.speech], 600)
-    shown = _excerpt(list(dict.fromkeys(t for c in clips for t in c.text)), 300)
-    parts = ["Extracted from the transcript and on-screen text (no vision-language captions)."]
-    if speech:
-        parts.append(f"Speech: {speech}")
-    if shown:
-        parts.append(f"On screen: {shown}")
-    if not speech and not shown:
-        parts.append("Nothing was said and no on-screen text was read.")
-    return "\n".join(parts)
+def finalize_inputs(session: Session, video_id: int) -> FinalizeInputs:
+    video = session.get(Video, video_id)
+    if video is None:
+        raise LookupError(f"video {video_id} is gone")
+    clips = list(session.scalars(select(Clip).where(Clip.video_id == video_id).order_by(Clip.index)))
+    rows = session.scalars(
+        select(Moment).options(selectinload(Moment.vector))
+        .where(Moment.video_id == video_id, Moment.kind.in_([MomentKind.speech.value, MomentKind.text.value]))
+        .order_by(Moment.start, Moment.clip_index, Moment.seq)
+    ).all()
+    stats = session.scalars(select(WorkItem.stats).where(
+        WorkItem.video_id == video_id, WorkItem.part == ItemPart.hear_read.value, WorkItem.clip_index >= 0))
+    cuts = sorted(c for s in stats for c in (s or {}).get("cuts", []))
+    duration = video.duration if video.duration else max((c.end for c in clips), default=0.0)
+    return FinalizeInputs(
+        duration, {c.index: c.id for c in clips},
+        [_new(m) for m in rows if m.kind == MomentKind.text.value],
+        [_new(m) for m in rows if m.kind == MomentKind.speech.value], cuts,
+        [(c.start, c.end, c.caption) for c in clips if c.caption])
 
 
-def summarize(clips: list[ClipText], backends: Any, clock: Clock) -> str:
-    captions = [(c.start, c.caption) for c in clips if c.caption]
-    if backends.vlm is not None and captions:
+def store_text(session: Session, video_id: int, clips: dict[int, int], text: list[NewMoment]) -> int:
+    """Rewrite the video's text moments with the stitched ones, each under the clip it starts in."""
+    by_clip: dict[int, list[NewMoment]] = {index: [] for index in clips}
+    for m in text:
+        by_clip.setdefault(int(m.meta.get("clips", [0])[0]), []).append(m)
+    return sum(replace_moments(session, video_id, clips.get(index), index, MomentKind.text.value, moments)
+               for index, moments in by_clip.items())
+
+
+@dataclass
+class Finalized:
+    text: list[NewMoment]  # the video's text moments, stitched across clip boundaries
+    chapters: list[NewMoment]
+    summary: str
+
+
+def finalize_content(inputs: FinalizeInputs, backends: Any, clock: Clock) -> Finalized:
+    """Stitch text tracks across clips, chapters from content, and the summary from the same
+    clean material (changing text and noise never reach titles or the summary)."""
+    stitched = stitch(inputs.text)
+    chapters = content.content_chapters(inputs.duration, stitched, inputs.speech, inputs.cuts, inputs.captions)
+    with clock("embed"):
+        embed_moments([m for m in stitched if m.embedding is None and not m.meta.get("changing")], backends.embedder)
+        embed_moments(chapters, backends.embedder)
+    said = [(start, caption) for start, _, caption in inputs.captions]
+    if backends.vlm is not None and said:
         with clock("see"):
-            return backends.vlm.summarize(captions)
-    return extractive_summary(clips)
+            summary = backends.vlm.summarize(said)
+    else:
+        summary = content.extractive_summary(inputs.speech, stitched)
+    return Finalized(stitched, chapters, summary)

@@ -127,3 +127,71 @@ def corrupt_middle(source: Path, target: Path, start: float = 0.45, end: float =
     data[a:b] = np.random.default_rng(seed).integers(0, 256, b - a, dtype=np.uint8).tobytes()
     target.write_bytes(bytes(data))
     return target
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(":", "\\:").replace("'", "\u2019").replace("%", "\\%")
+
+
+def text_video(
+    path: Path, *, seconds: float = 60, size: str = "640x360", rate: str = "25",
+    items: tuple[tuple[float, float, str, str, str, int], ...] = (),
+    counter: bool = False, background: str = "color=c=0x203040", speech: tuple[tuple[float, str], ...] = (),
+    cuts: tuple[float, ...] = (), vfr: bool = False, clock: bool = False,
+) -> Path:
+    """A video with known on-screen text, speech and cuts.
+
+    ``items``: (start, end, text, x, y, fontsize) drawn while ``start <= t < end`` (x, y are
+    ffmpeg expressions); ``counter``: a running frame counter in the top-right corner (changes
+    every frame); ``clock``: the running time (h:mm:ss.mmm) bottom-left; ``background``: a
+    lavfi source (``testsrc2`` and ``mandelbrot`` move); ``speech``: espeak-ng says each text starting at its time; ``cuts``: the background's
+    colour changes hard at these times; ``vfr``: frames are dropped in a changing pattern so
+    the file has a variable frame rate (times stay those of the source)."""
+    if path.exists():
+        return path
+    w, h = size.split("x")
+    chain = [f"{background}{':' if '=' in background else '='}s={size}:r={rate}:d={seconds}"]
+    colours = ["0x203040", "0x604020", "0x205030", "0x502050", "0x303060"]
+    for k, t in enumerate(cuts):
+        c = colours[(k + 1) % len(colours)]
+        end = cuts[k + 1] if k + 1 < len(cuts) else seconds + 1
+        chain.append(f"drawbox=x=0:y=0:w={w}:h={h}:color={c}@0.75:t=fill:enable='gte(t,{t})*lt(t,{end})'")
+    for a, b, text, x, y, fs in items:
+        chain.append(f"drawtext=fontfile={FONT}:text='{_escape(text)}':fontsize={fs}:fontcolor=white:"
+                     f"box=1:boxcolor=black@0.4:x={x}:y={y}:enable='gte(t,{a})*lt(t,{b})'")
+    if counter:
+        chain.append(f"drawtext=fontfile={FONT}:text='%{{frame_num}}':fontsize=22:fontcolor=yellow:x=w-tw-12:y=10")
+    if clock:
+        chain.append(f"drawtext=fontfile={FONT}:text='%{{pts\\:hms}}':fontsize=20:fontcolor=white:x=10:y=h-th-10")
+    if vfr:
+        chain.append("select='not(between(mod(n,50),10,24))*not(eq(mod(n,7),3))'")
+    args = ["-f", "lavfi", "-i", ",".join(chain)]
+    extra: list[str] = ["-fps_mode", "vfr", "-video_track_timescale", "90000"] if vfr else []
+    if speech:
+        parts, labels = [], []
+        for k, (at, words) in enumerate(speech):
+            wav = path.with_suffix(f".speech{k}.wav")
+            subprocess.run(["espeak-ng", "-s", "140", "-w", str(wav), words], check=True, capture_output=True)
+            args += ["-i", str(wav)]
+            parts.append(f"[{k + 1}:a]adelay={int(at * 1000)}:all=1,aresample=48000[s{k}]")
+            labels.append(f"[s{k}]")
+        mix = f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0,apad,atrim=0:{seconds}[a]"
+        args += ["-filter_complex", ";".join(parts + [mix]), "-map", "0:v", "-map", "[a]", "-c:a", "aac"]
+    ffmpeg(*args, *ENCODERS["h264"], "-g", "50", *extra, "-t", str(seconds), str(path))
+    return path
+
+
+def slide_deck(path: Path, *, seconds: float = 90, counter: bool = True,
+               caption: tuple[float, float, str] | None = (41.0, 49.0, "INVOICE 2041 APPROVED"),
+               slides: tuple[tuple[float, float, str], ...] = (
+                   (0.0, 30.0, "QUARTERLY PLAN"), (30.0, 62.0, "HIRING ROADMAP"), (62.0, 90.0, "OPEN QUESTIONS")),
+               speech: tuple[tuple[float, str], ...] = ()) -> Path:
+    """Slides: each title large at the top with a bullet line under it, a caption lower down,
+    and (``counter``) a running frame counter in a corner."""
+    items = []
+    for a, b, title in slides:
+        items.append((a, b, title, "(w-tw)/2", "40", 44))
+        items.append((a, b, f"Notes for {title.lower()}", "60", "140", 26))
+    if caption:
+        items.append((caption[0], caption[1], caption[2], "(w-tw)/2", "280", 30))
+    return text_video(path, seconds=seconds, items=tuple(items), counter=counter, speech=speech)
