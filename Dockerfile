@@ -18,6 +18,7 @@ COPY video_qa ./video_qa
 COPY model ./model
 COPY workers ./workers
 COPY web ./web
+COPY videoqa_cli ./videoqa_cli
 COPY migrations ./migrations
 RUN pip install . "torch==2.14.1" "torchvision==0.29.1"
 

@@ -64,7 +64,7 @@ def env_for(**settings: object) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "video_qa.cli", *args], env=env, cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "videoqa_cli", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, check=False)
 
 
@@ -91,7 +91,7 @@ def run_mode(name: str, env: dict[str, str], video: Path, db_url: str, duration:
     if name == "server":
         for queue in ("gpu", "cpu"):
             log = open(CACHE / f"ingest_worker_{queue}.log", "w")  # noqa: SIM115 - closed with the process
-            workers.append(subprocess.Popen([sys.executable, "-m", "video_qa.cli", "worker", "-Q", queue,
+            workers.append(subprocess.Popen([sys.executable, "-m", "videoqa_cli", "worker", "-Q", queue,
                                              "--name", queue], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True))
         time.sleep(3)

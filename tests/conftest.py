@@ -2,6 +2,9 @@
 
 PostgreSQL: a fresh database per test session on the server at ``VIDEOQA_TEST_PG_ADMIN_URL``
 (default the local trust-auth server's ``test`` database), dropped at the end.
+
+Under CI (``CI=true``) a browser test that is skipped is reported as a failure: a test marked
+``browser``, or a test module skipped because Playwright or Chromium is missing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from model.tiny import build_tiny_model
+from tests.factories.browser import under_ci
 from video_qa import migrate
 from video_qa.config import get_settings
 from video_qa.db import make_engine
@@ -23,6 +27,40 @@ from video_qa.models import Base
 
 PG_ADMIN_URL = os.environ.get("VIDEOQA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("VIDEOQA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+BROWSER_WORDS = ("playwright", "chromium")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's Chromium through Playwright; under CI (CI=true) a skip is a failure")
+
+
+def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+def _fail_under_ci(report: pytest.CollectReport | pytest.TestReport, what: str) -> None:
+    report.outcome = "failed"
+    report.longrepr = f"{what} was skipped under CI ({_skip_reason(report)}); CI must run the browser tests"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report = yield
+    if report.skipped and under_ci() and item.get_closest_marker("browser") and not hasattr(report, "wasxfail"):
+        _fail_under_ci(report, f"browser test {item.nodeid}")
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    report = yield
+    if report.skipped and under_ci() and any(word in _skip_reason(report).lower() for word in BROWSER_WORDS):
+        _fail_under_ci(report, f"test module {collector.nodeid}")
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -79,7 +79,11 @@ class Settings(BaseSettings):
     min_pixels: int = Field(128 * 28 * 28, ge=28 * 28, description="Per-frame pixel floor.")
     max_pixels: int = Field(768 * 28 * 28, ge=28 * 28, description="Per-frame pixel ceiling.")
     max_clip_tokens: int = Field(24_000, gt=0, description="Visual tokens one clip may use at most.")
-    adaptive_fps: bool = Field(True, description="Give clips with many scene changes more of the budget.")
+    adaptive_fps: bool = Field(
+        True,
+        description="Sample each clip at the rate its change level needs (0.25 fps still ... base_fps busy), "
+                    "with a sample just after each change found; off: every clip at base_fps within the budget.",
+    )
     frame_reader: Literal["pyav", "decord"] = Field(
         "pyav",
         description=(
@@ -91,6 +95,10 @@ class Settings(BaseSettings):
     # workers (see workers/ and docs/workers.md)
     task_time_limit: int = Field(
         3600, ge=60, description="Hard time limit of one task in seconds (one clip on the slowest device)."
+    )
+    ask_timeout: float = Field(
+        600.0, gt=0, le=86_400,
+        description="Seconds an ask waits for a gpu worker's answer in server mode before it gives up.",
     )
     worker_heartbeat: float = Field(2.0, gt=0, le=60, description="Seconds between a worker's liveness writes.")
     worker_stale_after: float = Field(
@@ -151,10 +159,11 @@ class Settings(BaseSettings):
     @field_validator("auth")
     @classmethod
     def _auth(cls, value: str) -> str:
-        for pair in filter(None, (p.strip() for p in value.split(","))):
-            user, sep, password = pair.partition(":")
-            if not sep or not user or not password:
-                raise ValueError("must be 'user:password' pairs separated by ','")
+        try:
+            for pair in value.split(","):
+                parse_login(pair)
+        except ValueError:
+            raise ValueError("must be 'user:password' pairs separated by ','") from None
         return value
 
     @model_validator(mode="after")
@@ -195,11 +204,10 @@ class Settings(BaseSettings):
         if not value.is_file():
             raise ValueError(f"{value}: no such file")
         for number, line in enumerate(value.read_text().splitlines(), 1):
-            line = line.strip()
-            if line and not line.startswith("#"):
-                user, sep, password = line.partition(":")
-                if not sep or not user or not password:
-                    raise ValueError(f"{value} line {number}: must be 'user:password'")
+            try:
+                parse_login(line)
+            except ValueError as error:
+                raise ValueError(f"{value} line {number}: {error}") from None
         return value
 
     @model_validator(mode="after")
@@ -210,15 +218,23 @@ class Settings(BaseSettings):
 
     def auth_pairs(self) -> list[tuple[str, str]]:
         """Login pairs from VIDEOQA_AUTH and VIDEOQA_AUTH_FILE (read now, so edits apply on restart)."""
-        lines = [p.strip() for p in self.auth.split(",")]
+        lines = self.auth.split(",")
         if self.auth_file is not None:
-            lines += [line.strip() for line in self.auth_file.read_text().splitlines()]
-        pairs = []
-        for line in lines:
-            if line and not line.startswith("#"):
-                user, _, password = line.partition(":")
-                pairs.append((user, password))
-        return pairs
+            lines += self.auth_file.read_text().splitlines()
+        return [pair for pair in map(parse_login, lines) if pair is not None]
+
+
+def parse_login(entry: str) -> tuple[str, str] | None:
+    """One ``user:password`` entry (the password may hold ':'), as in VIDEOQA_AUTH, a line of
+    VIDEOQA_AUTH_FILE or a decoded HTTP Basic credential. None for a blank entry or a '#' comment;
+    ``ValueError`` when the user or the password is missing."""
+    entry = entry.strip()
+    if not entry or entry.startswith("#"):
+        return None
+    user, sep, password = entry.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("must be 'user:password'")
+    return user, password
 
 
 class SettingsError(RuntimeError):

@@ -1,18 +1,19 @@
 """Exports of a video's moments: chapters and transcript as WebVTT and SRT, everything as JSON.
 
-Cue times are the stored seconds written as ``hh:mm:ss.mmm`` (WebVTT) or ``hh:mm:ss,mmm`` (SRT),
-rounded to the millisecond; a cue shorter than a millisecond is given one.
+Cue times are the stored seconds written by ``video_qa.timecode.cue_time`` as ``hh:mm:ss.mmm``
+(WebVTT) or ``hh:mm:ss,mmm`` (SRT), rounded to the millisecond; a cue shorter than a millisecond is
+given one.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from video_qa.models import Moment, MomentKind, Video
+from video_qa.models import MomentKind, Video
+from video_qa.services.videos import moment_dict, moment_rows
+from video_qa.timecode import cue_time
 
 FORMATS = {
     "chapters.vtt": (MomentKind.chapter.value, "vtt"),
@@ -23,14 +24,6 @@ FORMATS = {
 }
 MEDIA_TYPES = {"vtt": "text/vtt; charset=utf-8", "srt": "application/x-subrip; charset=utf-8",
                "json": "application/json"}
-
-
-def cue_time(seconds: float, separator: str = ".") -> str:
-    ms = int(round(max(0.0, seconds) * 1000))
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{separator}{ms:03d}"
 
 
 def _cue_text(text: str) -> str:
@@ -52,11 +45,6 @@ def to_srt(moments: list[tuple[float, float, str]]) -> str:
     return "\n".join(out)
 
 
-def moment_dict(m: Moment) -> dict[str, Any]:
-    return {"id": m.id, "kind": m.kind, "clip_index": m.clip_index, "seq": m.seq, "start": m.start, "end": m.end,
-            "text": m.text, "meta": m.meta}
-
-
 def export(session: Session, video_id: int, name: str) -> tuple[str, str]:
     """(content, media type) of export ``name`` (a key of ``FORMATS``)."""
     if name not in FORMATS:
@@ -65,10 +53,7 @@ def export(session: Session, video_id: int, name: str) -> tuple[str, str]:
     if video is None:
         raise LookupError(f"no video {video_id}")
     kind, fmt = FORMATS[name]
-    stmt = select(Moment).where(Moment.video_id == video_id).order_by(Moment.start, Moment.kind, Moment.seq)
-    if kind is not None:
-        stmt = stmt.where(Moment.kind == kind)
-    rows = session.scalars(stmt).all()
+    rows = moment_rows(session, video_id, kind)
     if fmt == "json":
         body = {"video": {"id": video.id, "title": video.title, "duration": video.duration, "summary": video.summary},
                 "moments": [moment_dict(m) for m in rows]}

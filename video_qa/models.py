@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 typed models: videos, jobs, clips, moments (see shared DESIGN.md).
+"""SQLAlchemy 2.0 typed models: videos, jobs, clips, moments, the work ledger, questions.
 
 Times inside a video are float seconds from the start of the stream (presentation time).
 Wall-clock timestamps are timezone-aware UTC on every backend (``UTCDateTime``).
@@ -143,6 +143,9 @@ class Video(TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     probe: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # media.Probe.to_dict()
+    # the file's modification time (POSIX seconds) when it was last analysed; with ``size``, how a
+    # file changed on disk after its analysis is noticed
+    file_mtime: Mapped[float | None] = mapped_column(Float)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="video", cascade="all, delete-orphan", passive_deletes=True)
     clips: Mapped[list[Clip]] = relationship(
@@ -166,10 +169,8 @@ class Job(TimestampMixin, Base):
     stage: Mapped[str] = mapped_column(String(32), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    task_id: Mapped[str | None] = mapped_column(String(64))
     progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last progress write (throttle)
 
     video: Mapped[Video] = relationship(back_populates="jobs")
@@ -257,6 +258,8 @@ class WorkItem(Base):
     A Celery message only says "look at this item"; whether to run, skip or take over is decided
     here, so redelivered or repeated messages are harmless. ``settings_key`` is the hash of the
     settings the part's result depends on: re-ingesting with the same settings skips done items.
+    ``takeovers`` counts how often the item was taken from a holder that died since it was last
+    requested (the poison limit reads it); ``attempts`` counts claims, for the record only.
     """
 
     __tablename__ = "work_items"
@@ -275,6 +278,7 @@ class WorkItem(Base):
     settings_key: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    takeovers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # seconds per stage, counts
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -296,10 +300,23 @@ class WorkerProcess(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class QuestionStatus(str, enum.Enum):
+    queued = "queued"  # waiting for a worker (an ask that needs the vision-language model)
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
 class Question(Base):
-    """A question asked about a video and the answer given, with the moments it cited."""
+    """A question asked about a video and the answer given, with the moments it cited.
+
+    An ask answered in the web process is stored ``done``; one handed to a worker is stored
+    ``queued`` and filled in by it (``started_at``, ``finished_at``, ``error`` when it failed,
+    ``meta``: what the run reported, such as the readers' notes).
+    """
 
     __tablename__ = "questions"
+    __table_args__ = (CheckConstraint(_in("status", QuestionStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
@@ -308,6 +325,12 @@ class Question(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     moments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=QuestionStatus.done.value,
+                                        server_default=QuestionStatus.done.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the answering run reported (notes, model)
 
 
 # Full-text search lives beside the tables (migration 0003): SQLite's FTS5 table and its triggers,

@@ -27,13 +27,18 @@ MEDIA_SUFFIXES = frozenset(
 HASH_CHUNK = 4 * 1024 * 1024
 
 
-class RegistrationRefused(Exception):
-    """A path that may not be registered, with the reason."""
+OUTSIDE = "outside the archive roots; add its folder to VIDEOQA_ARCHIVE_ROOTS"
 
-    def __init__(self, path: str | Path, reason: str) -> None:
+
+class RegistrationRefused(Exception):
+    """A path that may not be registered, with the reason. ``path`` is the path as the caller gave
+    it, and the message names nothing else (the allowed roots go to the log only)."""
+
+    def __init__(self, path: str | Path, reason: str, outside: bool = False) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+        self.outside = outside  # refused because of where it lies (not what it is)
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,9 @@ def check_allowed(path: str | Path, settings: Settings) -> Path:
     resolved = Path(path).expanduser().resolve()
     roots = allowed_roots(settings)
     if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
-        shown = ", ".join(str(r) for r in roots)
-        raise RegistrationRefused(path, f"outside the archive roots ({shown}); add its folder to VIDEOQA_ARCHIVE_ROOTS")
+        log.warning("refused %s (resolved %s): outside the allowed roots %s", path, resolved,
+                    ", ".join(str(r) for r in roots))
+        raise RegistrationRefused(path, OUTSIDE, outside=True)
     if not resolved.exists():
         raise RegistrationRefused(path, "no such file or folder")
     return resolved

@@ -3,71 +3,81 @@ Gradio app (``web.ui``) at /. Login (VIDEOQA_AUTH / VIDEOQA_AUTH_FILE) guards bo
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import logging
 import os
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 
-from video_qa.config import Settings
+from video_qa.config import Settings, parse_login
+from video_qa.db import engine_for
+from video_qa.pipeline import ItemRef
+from video_qa.services.intake import Send
+from video_qa.services.questions import SendAsk
+from web.api import install_api
+from workers.app import ask_sender, make_celery, send_items
 
 log = logging.getLogger(__name__)
 
+OPEN_PATHS = frozenset({"/healthz"})  # health checks answer without credentials (they reveal nothing)
+
 
 def create_app(settings: Settings, ui: bool = True) -> FastAPI:
-    from video_qa.db import engine_for
-    from web.api import install_api
-    from workers.app import make_celery, send_items
-
     celery = make_celery(settings)
+    engine = engine_for(settings.resolved_database_url)
     app = FastAPI(title="VideoQA", version="1", docs_url="/api/docs", openapi_url="/openapi.json")
-    app.state.settings = settings
 
-    def send(refs: list) -> None:  # type: ignore[type-arg]
+    def send(refs: list[ItemRef]) -> None:
         send_items(celery, refs)
 
-    install_api(app, settings, send)
+    send_ask = ask_sender(celery)
+    install_api(app, settings, engine, send, send_ask)
     if ui:
-        mount_ui(app, settings, send, engine_for(settings.resolved_database_url))
+        mount_ui(app, settings, engine, send, send_ask)
     if settings.auth_pairs():
         install_basic_auth(app, settings.auth_pairs())
     return app
 
 
-def mount_ui(app: FastAPI, settings: Settings, send, engine) -> None:  # type: ignore[no-untyped-def]
+def mount_ui(app: FastAPI, settings: Settings, engine: Engine, send: Send, send_ask: SendAsk | None) -> None:
     """The Gradio app at /. Its uploads land in the data folder (moved into the media folder when
     registered), never in /tmp, and are capped by VIDEOQA_UPLOAD_MAX_BYTES."""
     uploads = settings.data_dir / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
-    os.environ["GRADIO_TEMP_DIR"] = str(uploads)
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)  # read by gradio when it is imported
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
     from web.ui import build_ui, head_html
 
-    blocks = build_ui(settings, engine, send)
+    blocks = build_ui(settings, engine, send, send_ask)
     gr.mount_gradio_app(app, blocks, path="/", max_file_size=settings.upload_max_bytes, ssr_mode=False,
                         head=head_html(), footer_links=[], allowed_paths=[], show_error=True)
 
 
-OPEN_PATHS = frozenset({"/healthz"})  # health checks answer without credentials (they reveal nothing)
+def credentials(header: str) -> tuple[str, str] | None:
+    """(user, password) of an ``Authorization: Basic ...`` header, or None."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        return parse_login(base64.b64decode(encoded, validate=True).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def install_basic_auth(app: FastAPI, pairs: list[tuple[str, str]]) -> None:
     """HTTP Basic authentication on every route but ``OPEN_PATHS`` (VIDEOQA_AUTH)."""
-    import base64
-    import hmac
-
-    from fastapi import Request
-    from fastapi.responses import JSONResponse
 
     def allowed(header: str) -> bool:
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
+        given = credentials(header)
+        if given is None:
             return False
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return False
+        user, password = given
         ok = False
         for u, p in pairs:  # compare every pair in constant time
             ok |= hmac.compare_digest(u.encode(), user.encode()) & hmac.compare_digest(p.encode(), password.encode())

@@ -1,1 +1,3 @@
-"""VideoQA workers package (see shared DESIGN.md)."""
+"""VideoQA's workers: the Celery app built from settings (``app``), its tasks (``tasks``), the
+liveness bootstep (``liveness``), the embedded broker (``broker``) and a worker inside the current
+process (``embedded``)."""

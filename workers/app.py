@@ -8,11 +8,17 @@ the database's work ledger (``video_qa.pipeline``), not in a result backend.
 Tasks carry only ids. ``ingest`` -> a group of ``analyze_clip`` (cpu queue: speech, on-screen
 text) and ``see_clip`` (gpu queue: the vision-language model) for every clip -> ``finalize``,
 queued by whichever clip part finishes last (decided in the database, see pipeline's doc).
+``videoqa.answer_question`` (gpu queue) answers a stored question (``ask_sender``).
+
+Imports go one way: this module imports ``workers.tasks`` and ``workers.liveness`` and hands them
+the settings and ``send_items``; neither imports this module.
 """
 
 from __future__ import annotations
 
 import logging
+
+from collections.abc import Callable
 
 from celery import Celery, group
 
@@ -20,6 +26,7 @@ import workers.broker  # noqa: F401 - registers the embedded transport
 from video_qa.config import Settings
 from video_qa.models import ItemPart
 from video_qa.pipeline import ItemRef
+from workers import liveness, tasks
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +37,8 @@ TASK_FOR_PART = {
     ItemPart.finalize.value: "videoqa.finalize",
 }
 QUEUES = ("cpu", "gpu")
-MAX_RETRIES = 5
+ASK_QUEUE = "gpu"
+MAX_RETRIES = 5  # transient errors (database, broker) of one task
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -51,17 +59,16 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         task_default_queue="cpu",
-        task_routes={name: {"queue": "gpu" if part == ItemPart.see.value else "cpu"} for part, name in TASK_FOR_PART.items()},
+        task_routes={**{name: {"queue": "gpu" if part == ItemPart.see.value else "cpu"}
+                        for part, name in TASK_FOR_PART.items()}, tasks.ASK_TASK: {"queue": ASK_QUEUE}},
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         worker_send_task_events=False,
         worker_enable_remote_control=not settings.embedded_broker,  # the SQLite transport has no fanout
     )
     app.videoqa_settings = settings  # type: ignore[attr-defined]
-    from workers import tasks, liveness
-
-    tasks.register(app)
-    liveness.install(app)
+    tasks.register(app, settings, send_items, MAX_RETRIES)
+    liveness.install(app, settings, send_items)
     return app
 
 
@@ -75,6 +82,16 @@ def send_items(app: Celery, refs: list[ItemRef]) -> None:
     ]
     group(signatures).apply_async()
     log.debug("sent %s", ", ".join(r.label() for r in refs))
+
+
+def ask_sender(app: Celery) -> Callable[[int], None]:
+    """``send(question_id)``: the ask task on the gpu queue, for ``video_qa.services.questions.ask``."""
+
+    def send(question_id: int) -> None:
+        app.signature(tasks.ASK_TASK, args=(int(question_id),), queue=ASK_QUEUE, immutable=True).apply_async()
+        log.debug("sent question %d to the %s queue", question_id, ASK_QUEUE)
+
+    return send
 
 
 def settings_of(app: Celery) -> Settings:

@@ -1,5 +1,9 @@
 """A real `videoqa serve` and Debian's Chromium driven by Playwright (no browser download), plus the
-checks the UI tests share: that a click seeks the pane's <video> and that it plays."""
+checks the UI tests share: that a click seeks the pane's <video> and that it plays.
+
+Browser tests get Playwright from ``require_browser()`` (never ``pytest.importorskip``) and carry the
+``browser`` marker: without Playwright or Chromium they are skipped on a developer's machine and fail
+under CI (``CI=true``), so a CI run cannot pass without running them."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.factories.processes import REPO, multipart_file
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,6 +23,36 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("VIDEOQA_TEST_ARTIFACTS", REPO / "test-artifacts"))
 SEEK_TOLERANCE = 0.5
+
+
+def under_ci() -> bool:
+    """Is this a CI run (``CI`` set to anything but empty, 0, false or no, as CI services set it)?"""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_browser() -> list[str]:
+    """What the browser tests need and this machine lacks (empty when they can run)."""
+    missing = []
+    try:
+        import playwright.sync_api  # noqa: F401 - a test dependency (pyproject's test extra)
+    except ImportError as error:
+        missing.append(f"Playwright is not installed ({error})")
+    if not Path(CHROMIUM).is_file():
+        missing.append(f"{CHROMIUM} is missing (scripts/install.sh installs Debian's chromium)")
+    return missing
+
+
+def require_browser() -> Any:
+    """``playwright.sync_api`` when the browser tests can run; else a skip, or under CI a failure."""
+    missing = missing_browser()
+    if missing:
+        reason = "browser tests cannot run: " + "; ".join(missing)
+        if under_ci():
+            pytest.fail(f"{reason} (CI is set: a browser test that does not run is a failure)", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+    from playwright import sync_api
+
+    return sync_api
 
 
 def get_json(url: str, auth: str | None = None) -> Any:
@@ -83,3 +119,41 @@ def click_and_assert_seek(page: Any, button: Any, pane: str) -> float:
                           "v.currentSrc]; }", selector)
     assert state[0] == video_id and state[1] is False and state[2].endswith(f"/api/v1/videos/{video_id}/media"), state
     return landed
+
+
+def bulk_library(database_url: str, videos: int, moments: int, path: str, duration: float = 600.0,
+                 failed_every: int = 10) -> list[int]:
+    """``videos`` rows (every ``failed_every``-th failed, with a reason) and ``moments`` moments spread
+    over them, inserted with SQLAlchemy core in a few statements (a library of 1,000 in about a second).
+    Every row points at ``path`` (a real file in the allowed folders). Returns the new ids, oldest first."""
+    from sqlalchemy import insert, select
+
+    from video_qa.db import engine_for
+    from video_qa.models import Moment, Video
+
+    engine = engine_for(database_url)
+    with engine.begin() as conn:
+        first = (conn.scalar(select(Video.id).order_by(Video.id.desc()).limit(1)) or 0) + 1
+        rows = [{"id": first + i, "title": f"{'harbour' if i % 2 else 'lecture'} recording {i:04d}", "path": path,
+                 "sha256": f"{first + i:064x}", "size": 1000 + i, "duration": duration, "fps": 30.0, "width": 640,
+                 "height": 360, "codec": "h264", "has_audio": True,
+                 "status": "failed" if failed_every and i % failed_every == 0 else "ready",
+                 "error": f"recording {i:04d}.mp4: no video stream" if failed_every and i % failed_every == 0 else None,
+                 "summary": f"Recording {i} of the harbour: cranes, ships and a long talk about the budget."}
+                for i in range(videos)]
+        conn.execute(insert(Video), rows)
+        per = max(1, moments // max(1, videos))
+        batch = []
+        for i in range(videos):
+            for j in range(per):
+                start = j * duration / per
+                batch.append({"video_id": first + i, "clip_index": -1, "kind": ("speech", "text", "event")[j % 3],
+                              "seq": j, "start": start, "end": start + 2.0, "text": f"moment {j} of recording {i}",
+                              "meta": {"start_uncertainty": 0.3, "end_uncertainty": 0.3}})
+            if len(batch) >= 20_000:
+                conn.execute(insert(Moment), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(Moment), batch)
+    engine.dispose()
+    return [r["id"] for r in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -49,3 +51,17 @@ def moment_rows(engine: Engine, video_id: int) -> list[tuple[object, ...]]:
             for m in session.scalars(select(Moment).where(Moment.video_id == video_id)
                                      .order_by(Moment.kind, Moment.clip_index, Moment.seq))
         ]
+
+
+def request(engine: Engine, settings: Settings, video_id: int) -> list[ItemRef]:
+    """Ask for the video's ingest again and run everything it sends; returns what ran."""
+    with unit_of_work(engine) as session:
+        _, refs = request_ingest(session, video_id, settings)
+    return drain(engine, settings, refs)
+
+
+def dead_pid() -> int:
+    """The pid of a process of this machine that has ended (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

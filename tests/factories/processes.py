@@ -41,14 +41,14 @@ def videoqa_env(**settings: object) -> dict[str, str]:
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "video_qa.cli", *args], env=env, cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "videoqa_cli", *args], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=timeout)
 
 
 def start_cli(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen[bytes]:
     """A CLI process in its own process group (so a kill reaches its children too)."""
     handle = log.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "video_qa.cli", *args], env=env, cwd=REPO, stdout=handle,
+    return subprocess.Popen([sys.executable, "-m", "videoqa_cli", *args], env=env, cwd=REPO, stdout=handle,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 

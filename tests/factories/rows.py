@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from video_qa.models import Clip, Job, Moment, Video
+from video_qa.models import Clip, Job, Moment, Question, Video
 
 _counter = itertools.count(1)
 
@@ -57,3 +57,12 @@ def make_moment(session: Session, video: Video, clip: Clip | None = None, **fiel
     session.add(moment)
     session.flush()
     return moment
+
+
+def make_question(session: Session, video: Video, **fields: Any) -> Question:
+    values: dict[str, Any] = {"question": "when does the van arrive?"}
+    values.update(fields)
+    question = Question(video_id=video.id, **values)
+    session.add(question)
+    session.flush()
+    return question

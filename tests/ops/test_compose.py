@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from video_qa.cli import build_parser
+from videoqa_cli.main import build_parser
 from video_qa.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,3 +137,20 @@ def test_the_validator_rejects_what_compose_rejects() -> None:
     assert bad != good
     with pytest.raises(ValueError, match="stop_grace_periodd"):
         PyOptions(apply_merge=True).from_yaml(bad)
+
+
+def test_the_web_app_needs_no_gpu_and_sends_questions_to_the_gpu_worker(compose: dict[str, Any]) -> None:
+    """The web service reserves no GPU; it has the same model setting as the GPU worker and a broker
+    server, so its asks go to the gpu queue (``answers_remotely``) instead of loading the model."""
+    from video_qa.services.questions import answers_remotely
+
+    services = compose["services"]
+    assert "deploy" not in services["web"] and "VIDEOQA_DEVICE" not in services["web"]["environment"]
+    web_env, gpu_env = services["web"]["environment"], services["worker-gpu"]["environment"]
+    assert web_env["VIDEOQA_VLM_MODEL"] == gpu_env["VIDEOQA_VLM_MODEL"] == "auto"
+    web = Settings(vlm_model=web_env["VIDEOQA_VLM_MODEL"], broker_url=web_env["VIDEOQA_BROKER_URL"])
+    assert answers_remotely(web)
+    assert parse_videoqa(services["worker-gpu"]["command"]).queues == "gpu"
+    operations = (REPO / "docs" / "operations.md").read_text()
+    assert "no GPU: it sends questions to `worker-gpu`" in operations
+    assert "answers to questions (`ask`)" in operations

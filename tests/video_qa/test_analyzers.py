@@ -7,7 +7,7 @@ import pytest
 
 from model.sources import BackendUnavailable
 from video_qa.analyzers import check_backends, describe_backends
-from video_qa.cli import main
+from videoqa_cli.main import main
 from video_qa.config import load_settings
 
 

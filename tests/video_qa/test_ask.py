@@ -1,31 +1,36 @@
-"""Ask: retrieval -> spans -> exact frames -> the model; citations in absolute time."""
+"""Ask: retrieval -> moments by their own time -> spans -> exact frames -> the model; citations in
+absolute time, inside the span they cite."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from model.vlm import Answer, Span, answer_from_text
 from tests.factories.media import speech_and_caption_video
+from tests.factories.moments import Spec, write_moments
 from tests.factories.pipeline import ingest, quiet_settings
+from tests.factories.rows import make_video
 from video_qa.analyzers import Backends, get_backends, get_embedder
-from video_qa.ask import NO_MODEL, ask, span_plans, spans_for
+from video_qa.ask import NO_MODEL, AskSpan, Retrieved, answer, cite, retrieve, span_plans, spans_for
 from video_qa.db import unit_of_work
 from video_qa.media.probe import probe
-from video_qa.models import Question
 from video_qa.search import Hit
 
 SPEECH_AT = 14.0
-
-
-@pytest.fixture()
-def talk(tmp_path: Path, engine: Engine) -> tuple[int, Path]:
-    settings = quiet_settings(tmp_path, speech_model="bundled", embed_model="bundled", clip_seconds=10.0)
-    path = speech_and_caption_video(tmp_path / "talk.mp4", seconds=20, speech=(SPEECH_AT, "the quarterly budget is approved"),
-                                    caption=(2.0, 5.0, "EXIT 12"))
-    return ingest(engine, settings, path)[0], path
+INVOICE = (88.0, 95.0)
+UNRELATED = [  # eight moments around the invoice, none about it
+    Spec("welcome", "text", 0.0, 358.0, "QUARTERLY REVIEW 2026"),
+    Spec("talk", "speech", 80.0, 100.0, "and then we moved on to the travel plans for the spring"),
+    Spec("page", "text", 86.0, 97.0, "page 3 of 12"),
+    Spec("walk", "event", 84.0, 99.0, "a person walks past the window"),
+    Spec("logo", "text", 60.0, 120.0, "ACME CORPORATION"),
+    Spec("clock", "text", 89.0, 90.0, "10:42"),
+    Spec("coffee", "speech", 94.0, 98.0, "shall we get a coffee before the next meeting"),
+    Spec("chapter", "chapter", 60.0, 120.0, "Travel plans"),
+]
 
 
 class RecordingModel:
@@ -36,36 +41,111 @@ class RecordingModel:
     def __init__(self, raw: str) -> None:
         self.raw = raw
         self.spans: list[Span] = []
+        self.context = ""
 
     def answer(self, question: str, spans: list[Span], context: str = "") -> Answer:
         self.spans, self.context = spans, context
         return answer_from_text(self.raw, spans, self.name)
 
 
+@pytest.fixture()
+def talk(tmp_path: Path, engine: Engine) -> tuple[int, Path]:
+    settings = quiet_settings(tmp_path, speech_model="bundled", embed_model="bundled", clip_seconds=10.0)
+    path = speech_and_caption_video(tmp_path / "talk.mp4", seconds=20, speech=(SPEECH_AT, "the quarterly budget is approved"),
+                                    caption=(2.0, 5.0, "EXIT 12"))
+    return ingest(engine, settings, path)[0], path
+
+
+@pytest.fixture(scope="module")
+def invoice_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """100 s, 25 fps, the invoice number on screen from 88 to 95 s."""
+    return speech_and_caption_video(tmp_path_factory.mktemp("invoice") / "invoice.mp4", seconds=100, audio=False,
+                                    caption=(*INVOICE, "INVOICE 4711"))
+
+
+@pytest.fixture()
+def invoice_video(engine: Engine, invoice_file: Path, tmp_path: Path) -> int:
+    """A ready video whose precise invoice moment sits among eight unrelated, overlapping ones."""
+    embedder = get_embedder(quiet_settings(tmp_path, embed_model="bundled"))
+    info = probe(invoice_file)
+    with unit_of_work(engine) as session:
+        video = make_video(session, path=str(invoice_file), title="invoice.mp4", duration=info.duration,
+                           probe=info.to_dict(), status="ready")
+        write_moments(session, video, [Spec("invoice", "text", *INVOICE, "INVOICE 4711"), *UNRELATED], embedder)
+        return video.id
+
+
+def _ask(engine: Engine, settings, video_id: int, question: str, backends: Backends):  # type: ignore[no-untyped-def]
+    with unit_of_work(engine) as session:
+        prepared = retrieve(session, engine, video_id, question, backends.embedder)
+    return prepared, answer(prepared, settings, backends.vlm)
+
+
+def test_a_precise_moment_is_retrieved_by_its_own_time_among_unrelated_ones(engine: Engine, invoice_video: int,
+                                                                            tmp_path: Path) -> None:
+    settings = quiet_settings(tmp_path, embed_model="bundled")
+    prepared, result = _ask(engine, settings, invoice_video, "When is the invoice shown?",
+                            Backends(None, None, None, get_embedder(settings)))
+    first = result.moments[0]
+    assert (first["start"], first["end"]) == (pytest.approx(88.0, abs=0.1), pytest.approx(95.0, abs=0.1))
+    assert first["text"] == "INVOICE 4711" and first["source"] == "retrieved"
+    # every listed moment is one stored moment by its own time, never a span stretched over neighbours
+    stored = {(s.start, s.end) for s in [Spec("invoice", "text", *INVOICE, ""), *UNRELATED]}
+    assert all((m["start"], m["end"]) in stored for m in result.moments)
+    # the span the model would see is made by the invoice moment, padded, not by the 0-358 s text
+    assert prepared.spans == [AskSpan(85.0, 98.0, prepared.retrieved[0])]
+
+
+@pytest.mark.parametrize(("cited", "expected"), [
+    ("[span 1, 2 to 4 seconds]", (87.0, 89.0)),  # span-relative -> its own absolute time
+    ("[span 1, 0 to 0 seconds]", INVOICE),  # 0-0: the span's best moment by its own time
+    ("[span 1, 50 to 55 seconds]", INVOICE),  # outside the 13-s span: the same
+    ("[span 1, 11 to 40 seconds]", (96.0, 98.0)),  # runs past the span: clamped to the span, not the video
+])
+def test_a_citation_lands_inside_the_span_it_cites(engine: Engine, invoice_video: int, tmp_path: Path,
+                                                   cited: str, expected: tuple[float, float]) -> None:
+    settings = quiet_settings(tmp_path, embed_model="bundled")
+    model = RecordingModel(f"The invoice is shown here {cited}.")
+    _, result = _ask(engine, settings, invoice_video, "When is the invoice shown?",
+                     Backends(model, None, None, get_embedder(settings)))
+    assert model.spans[0].start == pytest.approx(85.0, abs=0.05) and model.spans[0].fps == 2.0
+    citations = [m for m in result.moments if m["source"] == "cited"]
+    assert [(c["start"], c["end"]) for c in citations] == [(pytest.approx(expected[0], abs=0.05),
+                                                            pytest.approx(expected[1], abs=0.05))]
+    assert "INVOICE 4711" in model.context
+    fell_back = expected == INVOICE
+    assert any("best matching moment" in n for n in result.notes) == fell_back
+    assert not any("dropped" in n for n in result.notes)
+
+
+def test_cite_clamps_to_the_span_and_falls_back_to_its_best_moment() -> None:
+    best = Hit(1, "t", 8.0, 9.0, "text", "x", "x", 1.0)
+    span = AskSpan(0.0, 12.0, best)
+    assert cite(span, 0.0, 0.0, 0.0) == (8.0, 9.0, True)  # the upload whose citations all said 0:00
+    assert cite(span, 0.0, 2.0, 3.5) == (2.0, 3.5, False)
+    assert cite(span, 0.0, 10.0, 30.0) == (10.0, 12.0, False)
+    assert cite(span, 0.0, 13.0, 14.0) == (8.0, 9.0, True)
+
+
 def test_citations_are_mapped_from_span_time_to_video_time(talk, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     video_id, _ = talk
     settings = quiet_settings(tmp_path, embed_model="bundled")
     model = RecordingModel("The budget was approved [span 1, 2 to 4 seconds].")
-    backends = Backends(model, None, None, get_embedder(settings))
-    with unit_of_work(engine) as session:
-        result = ask(session, engine, settings, video_id, "when is the budget approved?", backends)
+    _, result = _ask(engine, settings, video_id, "when is the budget approved?",
+                     Backends(model, None, None, get_embedder(settings)))
     span = model.spans[0]
     assert span.fps == 2.0 and span.start == pytest.approx(SPEECH_AT - 3.0, abs=1.0)
     cited = [m for m in result.moments if m["source"] == "cited"]
     assert cited == [{"start": pytest.approx(span.start + 2.0), "end": pytest.approx(span.start + 4.0),
                       "kind": "cited", "text": "span 1", "source": "cited"}]
     assert "quarterly budget" in model.context.lower()
-    with unit_of_work(engine) as session:
-        stored = session.scalars(select(Question)).one()
-        assert stored.answer == result.answer and stored.question == "when is the budget approved?"
 
 
 def test_the_tiny_twin_answers_with_citations_inside_the_video(talk, engine: Engine, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                tiny_model_dir: Path) -> None:
     video_id, path = talk
     settings = quiet_settings(tmp_path, embed_model="bundled", vlm_model=str(tiny_model_dir))
-    with unit_of_work(engine) as session:
-        result = ask(session, engine, settings, video_id, "what is approved?", get_backends(settings))
+    _, result = _ask(engine, settings, video_id, "what is approved?", get_backends(settings))
     assert result.test_model and result.answer is not None and "meaningless" in " ".join(result.notes)
     duration = probe(path).duration
     assert all(0.0 <= m["start"] <= m["end"] <= duration for m in result.moments)
@@ -74,16 +154,20 @@ def test_the_tiny_twin_answers_with_citations_inside_the_video(talk, engine: Eng
 def test_without_a_model_the_best_moments_come_back(talk, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     video_id, _ = talk
     settings = quiet_settings(tmp_path, embed_model="bundled")
-    with unit_of_work(engine) as session:
-        result = ask(session, engine, settings, video_id, "quarterly budget", get_backends(settings))
+    _, result = _ask(engine, settings, video_id, "quarterly budget", get_backends(settings))
     assert result.answer is None and result.notes == [NO_MODEL]
     assert result.moments[0]["start"] == pytest.approx(SPEECH_AT, abs=1.0)
 
 
 def test_spans_are_padded_clamped_merged_and_bounded(tmp_path: Path) -> None:
-    hit = lambda a, b: Hit(1, "t", a, b, "speech", "x", "x", 1.0)  # noqa: E731
-    assert spans_for([hit(1.0, 2.0), hit(4.0, 5.0), hit(50.0, 51.0)], duration=52.0) == [(0.0, 8.0), (47.0, 52.0)]
-    assert len(spans_for([hit(t, t + 1) for t in range(0, 100, 10)], duration=200.0)) == 3
+    moment = lambda a, b, matched=1: Retrieved(int(a), a, b, "speech", "x", 1.0, matched)  # noqa: E731
+    first, second, third = moment(1.0, 2.0), moment(4.0, 5.0), moment(50.0, 51.0)
+    assert spans_for([first, second, third], duration=52.0) == [(0.0, 8.0, first), (47.0, 52.0, third)]
+    assert len(spans_for([moment(t, t + 1) for t in range(0, 100, 10)], duration=200.0)) == 3
+    # a moment that matched no word of the question neither makes a span nor stretches one
+    unrelated = moment(3.0, 30.0, matched=0)
+    assert spans_for([first, unrelated], duration=52.0) == [(0.0, 5.0, first)]
+    assert spans_for([unrelated], duration=52.0) == [(0.0, 33.0, unrelated)]
     settings = quiet_settings(tmp_path)
     video = speech_and_caption_video(tmp_path / "v.mp4", seconds=8, audio=False)
     plans = span_plans([(0.0, 8.0), (0.0, 4.0)], probe(video), settings)

@@ -3,18 +3,27 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from tests.factories.media import ENCODERS, ffmpeg
 from tests.factories.rows import make_video
-from video_qa.cli import main
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
+from video_qa.stages import probe_and_plan
+from videoqa_cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
 
 
-def test_help_lists_commands() -> None:
-    out = subprocess.run([sys.executable, "-m", "video_qa.cli", "--help"], capture_output=True, text=True, check=True)
-    assert "migrate" in out.stdout and "videos" in out.stdout
+def test_help_lists_commands_without_loading_the_heavy_layers() -> None:
+    out = subprocess.run([sys.executable, "-m", "videoqa_cli", "--help"], capture_output=True, text=True, check=True,
+                         cwd=REPO)
+    assert "migrate" in out.stdout and "videos" in out.stdout and "serve" in out.stdout
+    loaded = subprocess.run([sys.executable, "-c", "import sys, videoqa_cli.main; print(sorted(sys.modules))"],
+                            capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert "'celery'" not in loaded and "'web'" not in loaded and "'torch'" not in loaded
 
 
 def test_migrate_then_videos_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,7 +75,10 @@ def test_probe_and_plan_commands(tmp_path, capsys) -> None:  # type: ignore[no-u
     assert (info["width"], info["height"], info["duration"]) == (320, 180, 4.0)
     assert main(["plan", str(path), "--json"]) == 0
     clips = json.loads(capsys.readouterr().out)
-    assert [(c["start"], c["end"], c["fps"], c["frames"]) for c in clips] == [(0.0, 4.0, 2.0, 8)]
+    _, by_ingest = probe_and_plan(path, get_settings())  # the sampling policy itself is tested in media
+    assert [(c["start"], c["end"]) for c in clips] == [(0.0, 4.0)]
+    assert [(c["fps"], c["frames"]) for c in clips] == [(c.fps, c.frames) for c in by_ingest]
+    assert clips[0]["frames"] == round(4.0 * clips[0]["fps"])
 
 
 def test_probe_bad_file_names_it(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -89,10 +101,40 @@ def test_describe_with_the_tiny_model_says_so(tmp_path, monkeypatch, capsys, tin
     out = json.loads(captured.out)
     assert out["test_model"] is True and "test model" in out["model"]
     assert "meaningless" in captured.err
-    assert out["clip"]["fps"] == 2.0
+    _, by_ingest = probe_and_plan(path, get_settings())
+    assert (out["clip"]["start"], out["clip"]["end"], out["clip"]["fps"]) == (0.0, 6.0, by_ingest[0].fps)
     assert all(0.0 <= e["start"] <= e["end"] <= 6.0 for e in out["events"])
 
 
 def test_describe_without_a_model_names_the_setting(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["describe", str(tmp_path / "x.mp4")]) == 2
     assert "VIDEOQA_VLM_MODEL" in capsys.readouterr().err
+
+
+def still_then_busy(path: Path) -> Path:
+    """8 s: a still grey picture for 4 s (almost no bits), then a moving test pattern for 4 s."""
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x180:r=25:d=4", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=4",
+           "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", *ENCODERS["h264"], str(path))
+    return path
+
+
+def test_plan_and_describe_choose_the_plan_ingest_makes(tmp_path, monkeypatch, capsys, tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    from video_qa.media import plan, probe
+
+    path = still_then_busy(tmp_path / "still then busy.mp4")
+    monkeypatch.setenv("VIDEOQA_CLIP_SECONDS", "4")
+    monkeypatch.setenv("VIDEOQA_VLM_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("VIDEOQA_VLM_MAX_NEW_TOKENS", "4")
+    monkeypatch.setenv("VIDEOQA_DEVICE", "cpu")
+    get_settings.cache_clear()
+    settings = get_settings()
+    _, by_ingest = probe_and_plan(path, settings)  # what the ingest runner plans with
+    ingest_clip0 = json.loads(json.dumps(by_ingest[0].to_dict()))
+    assert main(["plan", str(path), "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert main(["describe", str(path), "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)["clip"]
+    assert planned[0] == ingest_clip0 and described == ingest_clip0
+    assert (described["start"], described["end"]) == (0.0, 4.0)
+    # the activity measure decides for this video: planned without it, the still clip 0 is sampled faster
+    assert described["fps"] < plan(probe(path), settings)[0].fps

@@ -9,13 +9,23 @@ from sqlalchemy import Engine
 
 from tests.factories.rows import make_moment, make_video
 from video_qa.db import unit_of_work
-from video_qa.export import cue_time, export
+from video_qa import export as export_module
+from video_qa import timecode
+from video_qa.export import export, to_srt, to_vtt
+
+
+def test_cues_are_written_by_the_one_time_formatter() -> None:
+    assert export_module.cue_time is timecode.cue_time  # no second copy of the arithmetic
 
 
 def test_cue_times_by_value() -> None:
-    assert cue_time(3723.4567) == "01:02:03.457"
-    assert cue_time(0.0006, ",") == "00:00:00,001"
-    assert cue_time(59.9999) == "00:01:00.000"
+    moments = [(0.0, 0.0, "start"), (59.95, 3599.9996, "carry to the hour"), (3723.4567, 3725.0, "later")]
+    assert to_vtt(moments).splitlines() == [
+        "WEBVTT", "",
+        "1", "00:00:00.000 --> 00:00:00.001", "start", "",  # a cue shorter than a millisecond is given one
+        "2", "00:00:59.950 --> 01:00:00.000", "carry to the hour", "",
+        "3", "01:02:03.457 --> 01:02:05.000", "later"]
+    assert to_srt(moments).splitlines()[4:6] == ["2", "00:00:59,950 --> 01:00:00,000"]
 
 
 def test_transcript_and_chapters(engine: Engine) -> None:

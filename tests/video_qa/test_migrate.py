@@ -6,6 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from video_qa import migrate
 from video_qa.config import load_settings
@@ -115,3 +116,40 @@ def test_server_database_must_be_migrated(blank_url: str) -> None:
     settings = load_settings(database_url=blank_url)
     with pytest.raises(migrate.SchemaOutOfDate, match="videoqa migrate"):
         migrate.prepare_database(settings)
+
+
+def test_0006_keeps_rows_counts_no_takeovers_and_marks_old_answers_done(blank_url: str) -> None:
+    """Rows written before 0006: a work item has taken over nothing, a stored answer is ``done``,
+    a question's status is one of the four; jobs lose task_id and attempts (and get them back)."""
+    migrate.upgrade(blank_url, "0005_moment_embeddings")
+    engine = make_engine(blank_url)
+    now = "2026-11-23 00:00:00+00:00"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO videos (id, title, path, sha256, size, status, created_at, updated_at) "
+                              "VALUES (1, 't', '/x.mp4', :h, 1, 'ready', :now, :now)"), {"h": "a" * 64, "now": now})
+            conn.execute(text("INSERT INTO jobs (id, video_id, status, stage, progress, attempts, task_id, "
+                              "created_at, updated_at) VALUES (4, 1, 'done', 'done', 1.0, 1, NULL, :now, :now)"),
+                         {"now": now})
+            conn.execute(text("INSERT INTO work_items (id, video_id, clip_index, part, status, attempts) "
+                              "VALUES (5, 1, -1, 'ingest', 'done', 7)"))
+            conn.execute(text("INSERT INTO questions (id, video_id, question, answer, moments, created_at) "
+                              "VALUES (6, 1, 'who?', 'the pilot', '[{\"start\": 1.5}]', :now)"), {"now": now})
+        migrate.upgrade(blank_url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT attempts, takeovers FROM work_items")).all() == [(7, 0)]
+            assert conn.execute(text("SELECT status, error, started_at, finished_at, meta FROM questions")).all() == [
+                ("done", None, None, None, None)]
+            assert {c["name"] for c in inspect(conn).get_columns("jobs")} & {"task_id", "attempts"} == set()
+            assert conn.execute(text("SELECT file_mtime FROM videos")).all() == [(None,)]
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE questions SET status = 'lost'"))
+        with engine.begin() as conn:  # the moments a question cited are untouched
+            assert "1.5" in str(conn.execute(text("SELECT moments FROM questions")).scalar())
+        migrate.downgrade(blank_url, "0005_moment_embeddings")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT id, attempts, task_id FROM jobs")).all() == [(4, 1, None)]
+            assert conn.execute(text("SELECT question, answer FROM questions")).all() == [("who?", "the pilot")]
+            assert conn.execute(text("SELECT count(*) FROM videos")).scalar() == 1
+    finally:
+        engine.dispose()

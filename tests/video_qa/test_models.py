@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.factories.rows import make_clip, make_job, make_moment, make_video
+from tests.factories.rows import make_clip, make_job, make_moment, make_question, make_video
 from video_qa.db import unit_of_work
-from video_qa.models import Clip, Job, Moment, MomentEmbedding, Video
+from video_qa.models import Clip, Job, Moment, MomentEmbedding, Question, Video, utcnow
 
 
 def test_round_trip_keeps_values(engine: Engine) -> None:
@@ -89,6 +89,7 @@ def test_moment_key_unique(engine: Engine) -> None:
         (make_clip, {"start": 10.0, "end": 10.0}),
         (make_clip, {"sample_fps": 0.0}),
         (make_job, {"progress": 1.5}),
+        (make_question, {"status": "lost"}),
     ],
 )
 def test_check_constraints(engine: Engine, factory, fields) -> None:  # type: ignore[no-untyped-def]
@@ -97,17 +98,33 @@ def test_check_constraints(engine: Engine, factory, fields) -> None:  # type: ig
             factory(session, make_video(session), **fields)
 
 
+def test_a_question_is_an_answer_given_unless_queued_for_a_worker(engine: Engine) -> None:
+    with unit_of_work(engine) as session:
+        video = make_video(session, file_mtime=1_700_000_000.25)
+        answered = make_question(session, video, answer="at 1:02", moments=[{"start": 62.0, "end": 64.5}])
+        queued = make_question(session, video, status="queued", meta={"notes": ["no speech"]})
+        ids, video_id = (answered.id, queued.id), video.id
+    with unit_of_work(engine) as session:
+        answered, queued = (session.get(Question, i) for i in ids)
+        assert (answered.status, answered.moments, answered.error) == ("done", [{"start": 62.0, "end": 64.5}], None)
+        assert (queued.status, queued.answer, queued.moments, queued.finished_at) == ("queued", None, [], None)
+        assert (answered.meta, queued.meta) == (None, {"notes": ["no speech"]})
+        queued.status, queued.error, queued.finished_at = "failed", "the model is not loaded", utcnow()
+        assert session.get(Video, video_id).file_mtime == 1_700_000_000.25
+
+
 def test_foreign_keys_cascade(engine: Engine) -> None:
     with unit_of_work(engine) as session:
         video = make_video(session)
         clip = make_clip(session, video)
         make_moment(session, video, clip)
         make_job(session, video)
+        make_question(session, video)
         video_id = video.id
     with engine.begin() as conn:  # delete below the ORM: the database's own cascade must act
         conn.execute(Video.__table__.delete().where(Video.id == video_id))
     with unit_of_work(engine) as session:
-        for model in (Clip, Moment, Job):
+        for model in (Clip, Moment, Job, Question):
             assert session.scalars(select(model)).all() == []
 
 

@@ -38,6 +38,16 @@ def test_paths_outside_the_roots_are_refused(archive: Path, tmp_path: Path) -> N
     assert check_allowed(archive / "talks" / "2026" / "a.mp4", settings).name == "a.mp4"
 
 
+def test_a_refusal_names_only_the_given_path_and_logs_the_roots(archive: Path, tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    settings = load_settings(archive_roots=str(archive), data_dir=tmp_path / "data")
+    with pytest.raises(RegistrationRefused) as refused:
+        check_allowed("../secret/clip.mp4", settings)
+    assert str(refused.value) == "../secret/clip.mp4: outside the archive roots; add its folder to VIDEOQA_ARCHIVE_ROOTS"
+    assert refused.value.outside
+    assert str(archive) in caplog.text and str(settings.resolved_media_dir) in caplog.text  # for the operator
+
+
 def test_folders_are_walked_for_media_only(archive: Path) -> None:
     settings = load_settings(archive_roots=str(archive))
     files, refused = expand([archive / "talks", archive / "missing"], settings)

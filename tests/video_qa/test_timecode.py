@@ -1,12 +1,16 @@
+"""The one time formatter, by value: labels for people (``format_time``) and subtitle cue times
+(``cue_time``), including the carries where rounding reaches the next minute or hour."""
+
 import pytest
 
-from video_qa.timecode import format_time
+from video_qa.timecode import cue_time, format_time
 
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0:00:00.0"), (0.04, "0:00:00.0"), (0.05, "0:00:00.1"), (59.96, "0:01:00.0"), (3723.45, "1:02:03.5"),
-     (36000.0, "10:00:00.0"), (None, "-")],
+    [(0, "0:00:00.0"), (0.04, "0:00:00.0"), (0.05, "0:00:00.1"), (59.95, "0:01:00.0"), (59.96, "0:01:00.0"),
+     (3599.94, "0:59:59.9"), (3599.95, "1:00:00.0"), (3599.96, "1:00:00.0"), (3600.0, "1:00:00.0"),
+     (3723.45, "1:02:03.5"), (36000.0, "10:00:00.0"), (360000.04, "100:00:00.0"), (None, "-")],
 )
 def test_format_time(seconds, text) -> None:  # type: ignore[no-untyped-def]
     assert format_time(seconds) == text
@@ -15,3 +19,26 @@ def test_format_time(seconds, text) -> None:  # type: ignore[no-untyped-def]
 def test_negative_rejected() -> None:
     with pytest.raises(ValueError):
         format_time(-0.1)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "vtt", "srt"),
+    [(0, "00:00:00.000", "00:00:00,000"),
+     (0.0006, "00:00:00.001", "00:00:00,001"),
+     (0.0625, "00:00:00.062", "00:00:00,062"),  # an exact half millisecond goes to the even one
+     (59.95, "00:00:59.950", "00:00:59,950"),
+     (59.9999, "00:01:00.000", "00:01:00,000"),
+     (3599.96, "00:59:59.960", "00:59:59,960"),
+     (3599.9996, "01:00:00.000", "01:00:00,000"),
+     (3723.4567, "01:02:03.457", "01:02:03,457"),
+     (360000.0, "100:00:00.000", "100:00:00,000"),
+     (-0.2, "00:00:00.000", "00:00:00,000")],  # nothing before the start
+)
+def test_cue_time(seconds: float, vtt: str, srt: str) -> None:
+    assert cue_time(seconds) == vtt
+    assert cue_time(seconds, ",") == srt
+
+
+def test_cue_time_needs_a_time() -> None:
+    with pytest.raises(ValueError, match="None"):
+        cue_time(None)

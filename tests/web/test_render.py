@@ -1,5 +1,7 @@
-"""The app's HTML by value: times on buttons, timeline geometry, escaping of every text that came
-from a file, a recogniser or a model, the progress bar, and the model banner."""
+"""The app's HTML by value: times on buttons (one format, start and end, the uncertainty), timeline
+geometry and clusters, every seek path's attributes, failed videos without a player, the library
+page, the moments list's paging, escaping of every text that came from a file, a recogniser or a
+model, the progress bar, and the model banner."""
 
 from __future__ import annotations
 
@@ -79,8 +81,8 @@ def test_search_marks_become_mark_elements_and_nothing_else() -> None:
     hit = {"video_id": 2, "title": "t", "start": 4.0, "end": 5.0, "kind": "speech", "text": "",
            "marked": "the [quarterly] <b>[budget]</b>"}
     html = render.search_results([hit], "search", "quarterly budget")
-    assert re.search(r'<div class="vqa-hit-text">the <mark>quarterly</mark> &lt;b&gt;<mark>budget</mark>&lt;/b&gt;</div>',
-                     html)
+    assert re.search(r'<div class="vqa-hit-text vqa-seekable"[^>]*>the <mark>quarterly</mark> &lt;b&gt;<mark>budget</mark>'
+                     r'&lt;/b&gt;</div>', html)
 
 
 def test_progress_shows_stage_and_percent_then_ready() -> None:
@@ -97,3 +99,91 @@ def test_banner_names_the_missing_or_tiny_model(tiny_model_dir: Path, tmp_path: 
     real.mkdir()
     (real / "config.json").write_text('{"model_type": "qwen2_5_vl"}')
     assert model_notice(load_settings(vlm_model=str(real))) is None
+
+
+def test_one_time_format_start_and_end_and_the_uncertainty() -> None:
+    assert render.span({"start": 88.0, "end": 95.0, "start_uncertainty": 0.3, "end_uncertainty": 0.3}) == "0:01:28–0:01:35"
+    # precise to a tenth: the tenth is shown; 1 s or more: "±N s"
+    assert render.span({"start": 3.46, "end": 5.0, "start_uncertainty": 0.04, "end_uncertainty": 0.1}) == \
+        "0:00:03.5–0:00:05.0"
+    assert render.span({"start": 242.2, "end": 250.9, "start_uncertainty": 1.0, "end_uncertainty": 2.6}) == \
+        "0:04:02 ±1 s–0:04:10 ±3 s"
+    assert render.span({"start": 59.96, "end": 61.0}) == "0:01:00.0–0:01:01.0"  # unknown (0.0): exact times
+    (_, attrs), = Tags(render.moment_button(4, {"start": 242.2, "end": 250.9, "start_uncertainty": 1.0,
+                                                "end_uncertainty": 0.5}, "library")).tags
+    assert attrs["data-t"] == "242.200" and attrs["title"] == "0:04:02.2–0:04:10.9"
+    # durations: the same h:mm:ss (no "0:06:00.0")
+    table = render.library_table([{"id": 1, "title": "t", "status": "ready", "duration": 360.0, "summary": ""}])
+    assert "<td class=\"vqa-col-duration\">0:06:00</td>" in table
+    assert "0:06:00.0" not in render.video_detail({"id": 1, "title": "t", "status": "ready", "duration": 360.0}, [], "l")
+
+
+def test_a_result_seeks_from_its_thumbnail_title_time_and_text_and_loads_its_thumbnail_lazily() -> None:
+    hit = {"video_id": 9, "title": "Dock", "start": 12.5, "end": 15.0, "kind": "text", "marked": "[EXIT] 12",
+           "start_uncertainty": 1.5, "end_uncertainty": 0.5}
+    tags = Tags(render.search_results([hit], "search", "exit")).tags
+    seekers = [(t, a) for t, a in tags if "data-seek" in a]
+    assert {a["class"].split()[0] for _, a in seekers} == {"vqa-thumb", "vqa-hit-title", "vqa-time", "vqa-hit-text"}
+    assert all(a["data-t"] == "12.500" and a["data-video"] == "9" and a["data-pane"] == "search" for _, a in seekers)
+    (img,) = [a for t, a in tags if t == "img"]
+    assert "src" not in img and img["data-src"] == "/api/v1/videos/9/thumbnail?t=12.500" and img["loading"] == "lazy"
+    assert "0:00:12 ±2 s–0:00:15" in render.search_results([hit], "search", "exit")
+
+
+def test_timeline_merges_close_moments_into_one_cluster_that_seeks_to_the_first() -> None:
+    # 229 one-second captions every 1.5 s over 6 minutes: bars 0.4 % apart merge; two far apart stay single
+    dense = [{"kind": "text", "start": 10 + 1.5 * i, "end": 11 + 1.5 * i, "text": f"line {i}"} for i in range(100)]
+    lone = [{"kind": "text", "start": 300.0, "end": 302.0, "text": "THE END"}]
+    groups = render.clusters(dense + lone, 0.0, 360.0)
+    assert [len(g) for g in groups] == [100, 1]
+    tags = Tags(render.timeline(5, 360.0, dense + lone, "library")).tags
+    bars = [a for t, a in tags if t == "button"]
+    assert [b["data-t"] for b in bars] == ["10.000", "300.000"]
+    assert bars[0]["class"] == "vqa-bar vqa-text vqa-cluster"
+    assert bars[0]["title"].startswith("100 moments 0:00:10–0:02:39\n0:00:10  line 0\n0:00:11  line 1")
+    assert bars[0]["title"].endswith("… and 88 more")
+    assert bars[1]["title"] == "0:05:00.0–0:05:02.0  THE END"
+    # zoomed in (what seek.js draws): the same rule splits them again
+    assert len(render.clusters(dense, 10.0, 40.0)) == 20
+
+
+def test_the_last_bar_stays_inside_the_lane_and_an_empty_lane_says_why() -> None:
+    assert render.bar_geometry(119.99, 120.0, 0.0, 120.0) == (99.4, 0.6)
+    assert render.bar_geometry(-5.0, 200.0, 0.0, 120.0) == (0.0, 100.0)
+    moments = [{"kind": "text", "start": 119.95, "end": 120.0, "text": "bye"}]
+    html = render.timeline(3, 120.0, moments, "library", {"event": "no vision model configured", "speech": "no speech found"})
+    (bar,) = [a for t, a in Tags(html).tags if t == "button"]
+    assert bar["style"] == "left:99.400%;width:0.600%"
+    assert "no vision model configured" in html and "no speech found" in html
+    assert 'data-kind="text"' in html and "vqa-zoom-level" in html
+
+
+def test_a_failed_video_has_no_player_and_its_row_is_marked_with_the_reason() -> None:
+    html = render.player(3, "sliver", "library", status="failed", error="sliver.mkv: absurd dimensions")
+    assert "<video" not in html and "This video cannot be played: " in html and "absurd dimensions" in html
+    assert "<video" in render.player(3, "talk", "library", status="ready")
+    table = render.library_table([{"id": 3, "title": "sliver", "status": "failed", "error": "absurd dimensions",
+                                   "duration": None}, {"id": 2, "title": "talk", "status": "ready", "duration": 20.0}],
+                                 total=120, offset=50)
+    rows = {a["data-video"]: a for t, a in Tags(table).tags if t == "tr" and "data-video" in a}
+    assert rows["3"]["class"] == "vqa-row vqa-row-failed" and rows["2"]["class"] == "vqa-row"
+    assert all(r["data-open"] == "1" for r in rows.values())
+    assert "51–52 of 120 videos" in table and "absurd dimensions" in table
+    assert "No video matches" in render.library_table([], 0, 0, filtered=True)
+
+
+def test_the_moments_list_shows_one_page_and_offers_each_kind() -> None:
+    moments = [{"kind": "speech" if i % 3 else "text", "start": float(i), "end": i + 0.5, "text": f"m{i}"}
+               for i in range(120)]
+    html = render.moment_list(1, moments, "library")
+    items = [a for t, a in Tags(html).tags if t == "li"]
+    assert len(items) == 120 and sum("hidden" not in a for a in items) == render.MOMENTS_PAGE
+    assert "page 1 of 3" in html and '<option value="text">text (40)</option>' in html
+    texts = [a for t, a in Tags(html).tags if t == "span" and "data-seek" in a]
+    assert texts[5]["data-t"] == "5.000"  # the text seeks too
+
+
+def test_progress_says_what_is_happening() -> None:
+    text = "".join(Tags(render.progress("processing", "analyzing", 0.33)).text)
+    assert "analyzing · 33 %" in text and "hearing, reading and watching its clips" in text
+    assert "already in the library as #4" in render.progress("ready", "", 1.0, note="a.mp4 is already in the library as #4")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import (CHROMIUM, CHROMIUM_ARGS, choose, click_and_assert_seek, get_json,
+from tests.factories.browser import (require_browser, CHROMIUM, CHROMIUM_ARGS, choose, click_and_assert_seek, get_json,
                                      open_tab, screenshot, upload)
 from tests.factories.media import silent_video, sliver_video, speech_and_caption_video
 from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
@@ -22,11 +22,14 @@ from tests.factories.rows import make_moment
 from video_qa.db import engine_for, unit_of_work
 from video_qa.models import Video
 
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_browser()
+pytestmark = pytest.mark.browser
 
 SPEECH = (3.0, "the quarterly budget is approved")
 CAPTION = (10.0, 16.0, "EXIT 12")
 HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
+CLOCK = r"\d+:\d\d:\d\d(\.\d)?( ±\d+ s)?"
+SPAN = CLOCK + "–" + CLOCK  # every moment shows its start and end
 HOSTILE_TEXT = "<script>window.__pwned = 1</script><img src=y onerror=\"window.__pwned = 2\"> ${1+1} {{value}} pwned"
 
 
@@ -94,7 +97,7 @@ def test_upload_progress_ready_ask_and_an_answer_moment_seeks(page: Any, app: di
     assert "test model" in notes  # the UI says the text is meaningless
     times = answer.locator(".vqa-time")
     labels = [times.nth(i).inner_text() for i in range(times.count())]
-    assert all(re.fullmatch(r"\d+:\d\d:\d\d", label) for label in labels), labels
+    assert all(re.fullmatch(SPAN, label) for label in labels), labels
     # the answer's moments (a real model's citations first; the tiny model cites nothing useful), then the
     # retrieved ones: the speech moment is among them, at its time
     speech = answer.locator("li", has=page.locator(".vqa-kind", has_text=re.compile("^speech$")))
@@ -130,8 +133,15 @@ def test_search_result_opens_its_video_at_the_moment(page: Any, talk: int) -> No
     assert abs(float(button.get_attribute("data-t")) - SPEECH[0]) < 1.0
     thumb = hit.locator("img.vqa-thumb")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=20_000)
+    assert re.fullmatch(SPAN, button.inner_text()), button.inner_text()
     click_and_assert_seek(page, button, "search")
     assert page.locator('.vqa-player-title[data-pane="search"]').inner_text() == "talk"
+    page.locator('video.vqa-player[data-pane="search"]').evaluate("v => { v.pause(); v.currentTime = 15; }")
+    click_and_assert_seek(page, thumb, "search")  # the thumbnail seeks
+    page.locator('video.vqa-player[data-pane="search"]').evaluate("v => { v.pause(); v.currentTime = 15; }")
+    click_and_assert_seek(page, hit.locator(".vqa-hit-text"), "search")  # and the text
+    response = page.request.get(thumb.get_attribute("src"))
+    assert "immutable" in response.headers["cache-control"] and response.headers["etag"]
     screenshot(page, "search")
 
 
@@ -144,7 +154,7 @@ def test_library_timeline_chapters_downloads_and_a_failed_video(page: Any, app: 
     table = page.locator("#vqa-library-table")
     table.locator(f'tr[data-video="{talk}"]').wait_for(timeout=20_000)
     assert "ready" in table.locator(f'tr[data-video="{talk}"]').inner_text()
-    choose(page, "#vqa-choose", f"#{talk},")
+    table.locator(f'tr[data-video="{talk}"] td.vqa-col-title').click()  # a click on the row opens it
     detail = page.locator("#vqa-detail .vqa-detail")
     detail.wait_for(timeout=20_000)
     assert detail.get_attribute("data-video") == str(talk)
@@ -163,15 +173,28 @@ def test_library_timeline_chapters_downloads_and_a_failed_video(page: Any, app: 
     assert page.request.get(app["base"] + links["All moments (JSON)"]).json()
     screenshot(page, "library")
 
+    row = table.locator(f'tr[data-video="{broken_id}"]')
+    row.wait_for(timeout=20_000)  # the table refreshes by itself
+    assert "vqa-row-failed" in row.get_attribute("class") and "absurd dimensions" in row.inner_text()
     choose(page, "#vqa-choose", f"#{broken_id},")
     failed = page.locator(f'#vqa-detail .vqa-detail[data-video="{broken_id}"] .vqa-failed')
     failed.wait_for(timeout=20_000)
     assert "sliver" in failed.inner_text() and "absurd dimensions" in failed.inner_text()  # file and reason
+    assert page.locator('#vqa-library-player video').count() == 0  # no player that cannot play
+    assert "cannot be played" in page.locator("#vqa-library-player").inner_text()
     retry = page.locator("#vqa-retry")
-    assert retry.is_visible()
+    assert retry.is_visible() and retry.inner_text().strip() == "Retry"
+    failed_job = get_json(f"{app['base']}/api/v1/videos/{broken_id}/job")["job"]["id"]
+    page.evaluate("() => { window.__statuses = []; new MutationObserver(() => { const d = document.querySelector("
+                  "'#vqa-detail .vqa-detail'); if (d) window.__statuses.push(d.dataset.status); })"
+                  ".observe(document.querySelector('#vqa-detail'), {childList: true, subtree: true}); }")
     retry.click()
-    wait_until(lambda: (get_json(f"{app['base']}/api/v1/videos/{broken_id}/job") or {}).get("job", {}).get("attempts", 0) >= 1
+    wait_until(lambda: ((get_json(f"{app['base']}/api/v1/videos/{broken_id}/job") or {}).get("job") or {}).get("id", 0) > failed_job
                and get_json(f"{app['base']}/api/v1/videos/{broken_id}")["status"] == "failed", 60, 0.5, "the retry to run")
+    # the detail follows the retry by itself (no Refresh): failed again, with its reason
+    page.wait_for_function("() => window.__statuses.length > 0 && window.__statuses[window.__statuses.length - 1] === 'failed'"
+                           " && document.querySelector('#vqa-detail .vqa-failed')", timeout=30_000)
+    assert "absurd dimensions" in page.locator("#vqa-detail .vqa-failed").inner_text()
     assert page.dialogs == []
 
 
@@ -235,3 +258,105 @@ def test_with_login_the_page_needs_credentials_and_works_with_them(browser: Any,
         context.close()
     finally:
         kill_group(server, 15)
+
+
+@pytest.fixture(scope="module")
+def dense(app: dict[str, Any]) -> int:
+    """A 2-minute ready video with a dense on-screen-text lane (100 readings 0.5 s apart, 0.2 s each),
+    two speech moments, two chapters and no events: rows written straight into the database."""
+    (app["root"] / "data" / "media").mkdir(parents=True, exist_ok=True)
+    path = silent_video(app["root"] / "data" / "media" / "dense.mp4", seconds=120)
+    engine = engine_for(app["db"])
+    with unit_of_work(engine) as session:
+        video = Video(title="dense lecture", path=str(path), sha256="d" * 64, size=path.stat().st_size,
+                      duration=120.0, fps=25.0, width=320, height=240, codec="h264", has_audio=False, status="ready")
+        session.add(video)
+        session.flush()
+        for i in range(100):
+            make_moment(session, video, None, kind="text", seq=i, start=2.0 + 0.5 * i, end=2.2 + 0.5 * i,
+                        text=f"caption {i}", meta={"start_uncertainty": 0.5, "end_uncertainty": 0.5})
+        make_moment(session, video, None, kind="speech", seq=0, start=70.0, end=74.0, text="welcome to the harbour",
+                    meta={"start_uncertainty": 0.3, "end_uncertainty": 0.3})
+        make_moment(session, video, None, kind="speech", seq=1, start=119.0, end=120.0, text="goodbye",
+                    meta={"start_uncertainty": 1.2, "end_uncertainty": 0.3})
+        make_moment(session, video, None, kind="chapter", seq=0, start=0.0, end=60.0, text="Captions")
+        make_moment(session, video, None, kind="chapter", seq=1, start=60.0, end=120.0, text="The talk")
+        video_id = video.id
+    engine.dispose()
+    return video_id
+
+
+def test_every_seek_path_of_the_library_and_a_dense_timeline(page: Any, dense: int) -> None:
+    open_tab(page, "Library")
+    page.locator(f'#vqa-library-table tr[data-video="{dense}"]').click()
+    detail = page.locator(f'#vqa-detail .vqa-detail[data-video="{dense}"]')
+    detail.wait_for(timeout=20_000)
+    assert detail.locator(".vqa-meta").inner_text().startswith("ready · 0:02:00")
+    # chapter: its time button and its title
+    chapter = detail.locator(".vqa-chapters li").nth(1)
+    assert chapter.locator(".vqa-time").inner_text() == "0:01:00.0–0:02:00.0"
+    click_and_assert_seek(page, chapter.locator(".vqa-chapter-text"), "library")
+    # the text lane at the whole video: one cluster bar that lists its moments and plays the first
+    text_lane = detail.locator('.vqa-lane[data-kind="text"]')
+    (cluster,) = text_lane.locator("button.vqa-bar").all()
+    assert "vqa-cluster" in cluster.get_attribute("class") and cluster.get_attribute("title").startswith("100 moments")
+    assert abs(click_and_assert_seek(page, cluster, "library") - 2.0) <= 0.5
+    assert "no events found" in detail.locator('.vqa-lane[data-kind="event"]').inner_text()
+    # zoomed to the first 30 s: every caption its own bar, each playing from its own start
+    detail.locator(".vqa-zoom-level").evaluate("el => { el.value = 100; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    bars = text_lane.locator("button.vqa-bar")
+    assert bars.count() >= 56 and "vqa-cluster" not in (bars.nth(9).get_attribute("class") or "")
+    assert bars.nth(9).get_attribute("data-t") == "6.500" and bars.nth(9).get_attribute("title").startswith("0:00:06–")
+    landed = click_and_assert_seek(page, bars.nth(9), "library")
+    assert abs(landed - 6.5) <= 0.5
+    assert detail.locator(".vqa-zoom-window").inner_text() == "0:00:00–0:00:30"
+    # panned to the end: the last bar ends inside the lane
+    detail.locator(".vqa-zoom-pan").evaluate("el => { el.value = 1000; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    speech_lane = detail.locator('.vqa-lane[data-kind="speech"]')
+    last = speech_lane.locator("button.vqa-bar").last
+    assert last.get_attribute("data-t") == "119.000"
+    edges = page.evaluate("([b, t]) => [b.getBoundingClientRect().right, t.getBoundingClientRect().right]",
+                          [last.element_handle(), speech_lane.locator(".vqa-lane-track").element_handle()])
+    assert edges[0] <= edges[1] + 0.5, edges
+    click_and_assert_seek(page, last, "library")
+    # the moments list: one page of 50, filtered by kind; a moment's text seeks
+    listing = detail.locator(".vqa-moment-list")
+    assert listing.locator("li:visible").count() == 50 and "page 1 of 3" in listing.inner_text()
+    listing.locator(".vqa-mnext").click()
+    assert listing.locator("li:visible").first.locator(".vqa-moment-text").inner_text() == "caption 50"
+    listing.locator(".vqa-mkind").select_option("speech")
+    assert listing.locator("li:visible").count() == 2 and "page 1 of 1" in listing.inner_text()
+    goodbye = listing.locator("li:visible").last
+    assert goodbye.locator(".vqa-time").inner_text() == "0:01:59 ±1 s–0:02:00"
+    click_and_assert_seek(page, goodbye.locator(".vqa-moment-text"), "library")
+    assert page.evaluate("() => document.documentElement.scrollHeight") < 4000
+    screenshot(page, "library-dense")
+
+
+def test_on_a_phone_nothing_scrolls_sideways_and_the_player_stays_in_view(browser: Any, app: dict[str, Any],
+                                                                          talk: int) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(app["base"] + "/")
+        page.wait_for_selector("#vqa-upload")
+        banner = page.locator("#vqa-banner details")
+        banner.locator("summary").click()  # the banner folds to one line
+        assert banner.get_attribute("open") is None and banner.bounding_box()["height"] < 60
+        for tab in ("Library", "Search"):
+            open_tab(page, tab)
+            page.wait_for_timeout(500)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, tab
+        page.locator("#vqa-query textarea").fill("quarterly budget")
+        page.locator("#vqa-search").click()
+        hit = page.locator("#vqa-results .vqa-hit").first
+        hit.wait_for(timeout=30_000)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        screenshot(page, "search-phone")
+        hit.locator(".vqa-hit-text").tap()
+        video = page.locator('video.vqa-player[data-pane="search"]')
+        page.wait_for_function("v => v.currentTime > 0", arg=video.element_handle(), timeout=20_000)
+        box = video.bounding_box()
+        assert box["y"] >= -1 and box["y"] + box["height"] <= 844 + 1, box
+    finally:
+        context.close()

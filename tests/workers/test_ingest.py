@@ -38,9 +38,9 @@ def _check_ready_video(engine: Engine, video_id: int) -> None:
         assert budget and budget[0].start == pytest.approx(SPEECH_AT, abs=1.0)
         text = [m for m in session.scalars(select(Moment).where(Moment.video_id == video_id, Moment.kind == "text"))
                 if "EXIT" in m.text.upper()]
-        interval = 2.0  # on-screen text is sampled at 0.5 fps
-        assert text and CAPTION[0] <= text[0].start <= CAPTION[0] + interval
-        assert CAPTION[1] - interval <= max(m.end for m in text) <= CAPTION[1]
+        interval = 2.0  # on-screen text is sampled at 0.5 fps: its times are true within one interval
+        assert text and abs(min(m.start for m in text) - CAPTION[0]) <= interval
+        assert abs(max(m.end for m in text) - CAPTION[1]) <= interval
         assert all(m.vector is not None for m in speech)
         job = session.scalars(select(Job).where(Job.video_id == video_id).order_by(Job.id.desc())).first()
         assert job.progress == 1.0 and job.status == "done"

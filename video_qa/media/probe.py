@@ -1,4 +1,4 @@
-"""What a media file is: streams, size, rotation, frame rate, duration (ffprobe via ffmpeg-python).
+"""What a media file is: streams, size, rotation, frame rate, duration (ffprobe, its exit status checked).
 
 The time origin of everything downstream is the video stream's start (``start_pts`` in
 ``time_base`` units); ``Probe.seconds(pts)`` is the one conversion from stream ticks to seconds.
@@ -6,8 +6,10 @@ The time origin of everything downstream is the video stream's start (``start_pt
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -15,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import av
-import ffmpeg
 
-from video_qa.media.errors import MediaError
+from video_qa.media.errors import MediaError, MediaToolError
 
 log = logging.getLogger(__name__)
 
@@ -92,33 +93,96 @@ _SIGNATURES = (
     (0, (b"\x1aE\xdf\xa3", b"RIFF", b"OggS", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"\x30\x26\xb2\x75")),
 )
 
+FFPROBE = "ffprobe"  # found on PATH
+# ffprobe's words for data it cannot parse (libavformat's invalid-data and end-of-file errors and the
+# demuxers' own): with a known container signature that is damage, without one a file of another kind
+_DATA_ERRORS = ("invalid data found", "end of file", "moov atom not found", "error reading header",
+                "could not find codec parameters")
+_NO_FILE = "no such file or directory"
+_DENIED = ("permission denied", "operation not permitted")
+_DIRECTORY = "is a directory"
+_TAG = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[mov,mp4,... @ 0x55e1...] "
+
 
 def _has_media_signature(path: Path) -> bool:
-    """Does the file start like a known container (then a failure means damage, not a wrong file)?"""
-    with path.open("rb") as f:
-        head = f.read(12)
+    """Does the file start like a known container (then a failure means damage, not a wrong file)?
+    A file that cannot be opened for reading is a ``MediaError`` saying why."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError as error:
+        raise MediaError(path, f"cannot read the file ({(error.strerror or str(error)).lower()})") from error
     return any(head[offset:].startswith(magic) for offset, magics in _SIGNATURES for magic in magics)
 
 
-def _ffprobe(path: Path) -> dict[str, Any]:
+def _messages(stderr: str, path: Path) -> list[str]:
+    """ffprobe's error lines without the demuxer's tag and the file's path, each once, in order."""
+    out: list[str] = []
+    for line in stderr.splitlines():
+        line = _TAG.sub("", line.strip())
+        if line.startswith(str(path)):
+            line = line[len(str(path)):].lstrip(": ")
+        if line and line not in out:
+            out.append(line)
+    return out
+
+
+def _failure(path: Path, status: int, messages: list[str], signature: bool) -> MediaError:
+    """The reason for a failed ffprobe run, from its exit status and what it wrote to stderr."""
+    detail = "; ".join(messages[-3:])
+    said = " ".join(messages).lower()
+    if status < 0:
+        return MediaToolError(path, f"ffprobe was stopped by signal {-status}" + (f" ({detail})" if detail else ""))
+    if status in (126, 127):  # the loader's or shell's "cannot execute" (a missing library, say)
+        return MediaToolError(path, f"ffprobe cannot be run (exit status {status}: {detail or 'no message'})")
+    if _NO_FILE in said:
+        return MediaError(path, "no such file")
+    if any(word in said for word in _DENIED):
+        return MediaError(path, "cannot read the file (permission denied)")
+    if _DIRECTORY in said:
+        return MediaError(path, "not a regular file (a directory)")
+    if any(word in said for word in _DATA_ERRORS):
+        if signature:
+            return MediaError(path, f"truncated or corrupt data ({detail})")
+        return MediaError(path, f"not a media file ({messages[-1]})")
+    return MediaError(path, f"ffprobe failed with exit status {status} ({detail or 'no message'})")
+
+
+def _run_ffprobe(path: Path, args: list[str], signature: bool) -> str:
+    """The output of ``ffprobe -v error ARGS PATH``; a non-zero exit status, a missing ffprobe or one
+    stopped by a signal is a ``MediaError`` with the reason (``MediaToolError`` when not the file's)."""
+    cmd = [FFPROBE, "-v", "error", *args, str(path)]
     try:
-        return ffmpeg.probe(str(path))
-    except ffmpeg.Error as error:
-        detail = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        reason = detail[-1] if detail else "ffprobe failed"
-        reason = reason.replace(str(path), "").strip(": ")
-        if _has_media_signature(path):
-            raise MediaError(path, f"truncated or corrupt data ({reason})") from error
-        raise MediaError(path, f"not a media file ({reason})") from error
+        result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    except FileNotFoundError as error:
+        raise MediaToolError(path, "ffprobe is not installed (not found on PATH)") from error
+    except PermissionError as error:
+        raise MediaToolError(path, f"ffprobe cannot be run ({error})") from error
+    if result.returncode != 0:
+        error = _failure(path, result.returncode, _messages(result.stderr, path), signature)
+        log.warning("ffprobe %s failed (exit status %s): %s", path, result.returncode, result.stderr.strip()[-500:])
+        raise error
+    return result.stdout
+
+
+def _ffprobe(path: Path, signature: bool) -> dict[str, Any]:
+    out = _run_ffprobe(path, ["-show_format", "-show_streams", "-of", "json"], signature)
+    try:
+        info = json.loads(out)
+    except ValueError as error:
+        raise MediaError(path, "ffprobe's report is unreadable (not JSON)") from error
+    return info if isinstance(info, dict) else {}
 
 
 def _packets(path: Path, read_interval: str | None) -> list[tuple[int, int]]:
-    """(pts, duration) ticks of video packets in ``read_interval`` (demux only, no decode)."""
-    cmd = ["ffprobe", "-v", "error", "-select_streams", "v:0"]
+    """(pts, duration) ticks of video packets in ``read_interval`` (demux only, no decode). Damage
+    inside the file still ends with exit status 0 (the packets before it are kept); a failed or
+    stopped scan raises, since a partial list would give a wrong duration."""
+    args = ["-select_streams", "v:0"]
     if read_interval:
-        cmd += ["-read_intervals", read_interval]
-    cmd += ["-show_entries", "packet=pts,duration", "-of", "csv=p=0", str(path)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+        args += ["-read_intervals", read_interval]
+    args += ["-show_entries", "packet=pts,duration", "-of", "csv=p=0"]
+    out = _run_ffprobe(path, args, signature=True)  # only after the headers were read: a media file
     rows = []
     for line in out.split():
         pts, _, duration = line.partition(",")
@@ -161,16 +225,18 @@ def _video_streams(info: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def read_headers(path: str | Path) -> dict[str, Any]:
-    """The container's headers (ffprobe; no packet scan, so cheap for any size): a regular, non-empty
-    media file with a video stream, or ``MediaError``. Uploads are checked with this at the door."""
+    """The container's headers (ffprobe; no packet scan, so cheap for any size): a regular, non-empty,
+    readable media file with a video stream, or ``MediaError``. Uploads are checked with this at the door."""
     path = Path(path)
     if not path.exists():
         raise MediaError(path, "no such file")
+    if path.is_dir():
+        raise MediaError(path, "not a regular file (a directory)")
     if not path.is_file():
         raise MediaError(path, "not a regular file")
     if path.stat().st_size == 0:
         raise MediaError(path, "empty file (0 bytes)")
-    info = _ffprobe(path)
+    info = _ffprobe(path, _has_media_signature(path))
     if not _video_streams(info):
         kind = "audio only" if any(s.get("codec_type") == "audio" for s in info.get("streams", [])) else "no streams"
         raise MediaError(path, f"no video stream ({kind})")

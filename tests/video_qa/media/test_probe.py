@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ probe_module = importlib.import_module("video_qa.media.probe")
 
 from tests.factories.media import ffmpeg, index_video, tone_video
 from video_qa.media import MediaError, probe
+from video_qa.media.errors import MediaToolError
 
 
 def test_probe_values(media_dir: Path) -> None:
@@ -41,18 +44,104 @@ def test_seconds_is_exact_from_the_stream_start(media_dir: Path) -> None:
 
 
 def test_bad_inputs_name_file_and_reason(tmp_path: Path, media_dir: Path) -> None:
-    cases = {}
-    cases["missing.mp4"] = ("no such file", None)
-    cases["empty.mp4"] = ("empty file", b"")
-    cases["notes.mp4"] = ("not a media file", b"just some text, renamed\n" * 50)
+    source = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    whole = source.read_bytes()
+    cases: dict[str, tuple[str, bytes | None]] = {
+        "missing.mp4": ("no such file", None),
+        "empty.mp4": ("empty file (0 bytes)", b""),
+        "notes.mp4": ("not a media file (Invalid data found when processing input)", b"just some text, renamed\n" * 50),
+        # the index (moov) is at the end: half the file has the signature and no index
+        "truncated.mp4": ("truncated or corrupt data (moov atom not found; Invalid data found when processing input)",
+                          whole[: len(whole) // 2]),
+    }
     for name, (reason, content) in cases.items():
         path = tmp_path / name
         if content is not None:
             path.write_bytes(content)
-        with pytest.raises(MediaError, match=reason) as info:
+        with pytest.raises(MediaError) as info:
             probe(path)
-        assert str(path) in str(info.value)
-        assert info.value.path == str(path)
+        assert info.value.reason == reason, name
+        assert info.value.path == str(path) and str(info.value) == f"{path}: {reason}"
+        assert info.value.permanent is True
+
+
+def test_a_directory_is_not_a_video(tmp_path: Path) -> None:
+    folder = tmp_path / "clips.mp4"
+    folder.mkdir()
+    with pytest.raises(MediaError) as info:
+        probe(folder)
+    assert info.value.reason == "not a regular file (a directory)"
+
+
+def test_an_unreadable_file_says_so(tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as root, where chmod 000 still reads: ffprobe and Python's open are refused as the
+    kernel would refuse them for another account."""
+    path = tmp_path / "secret.mp4"
+    path.write_bytes(index_video(media_dir / "index_30.mp4", rate="30", seconds=24).read_bytes())
+    fake_ffprobe(tmp_path / "bin", monkeypatch, "secret.mp4", 'echo "$last: Permission denied" >&2; exit 1')
+    real_open = Path.open
+
+    def refuse(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(MediaError) as info:
+        probe(path)
+    assert info.value.reason == "cannot read the file (permission denied)"
+
+
+def test_ffprobe_missing_from_path(tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(MediaToolError) as info:
+        probe(source)
+    assert info.value.reason == "ffprobe is not installed (not found on PATH)"
+    assert info.value.permanent is False  # the server's problem, not the file's
+
+
+def fake_ffprobe(folder: Path, monkeypatch: pytest.MonkeyPatch, when: str, then: str) -> None:
+    """An ``ffprobe`` first on PATH that runs ``then`` (shell) when its arguments contain ``when``,
+    else the real ffprobe."""
+    real = shutil.which("ffprobe")
+    assert real
+    folder.mkdir()
+    script = folder / "ffprobe"
+    script.write_text(f'#!/bin/sh\nfor last; do :; done\ncase "$*" in *{when}*) {then} ;; esac\nexec {real} "$@"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize(
+    ("when", "then", "error", "reason"),
+    [
+        # ffprobe itself refused the file (the server's ffprobe runs under another account, say)
+        ("-show_streams", 'echo "$last: Permission denied" >&2; exit 1', MediaError,
+         "cannot read the file (permission denied)"),
+        # the packet scan is stopped: a partial scan would give a wrong duration
+        ("packet=pts,duration", "kill -9 $$", MediaToolError, "ffprobe was stopped by signal 9"),
+        # the loader cannot start it: not the file's fault, whatever "No such file" it says
+        ("-show_streams", 'echo "ffprobe: error while loading shared libraries: libavdevice.so.59: cannot open '
+         'shared object file: No such file or directory" >&2; exit 127', MediaToolError,
+         "ffprobe cannot be run (exit status 127: ffprobe: error while loading shared libraries: libavdevice.so.59: "
+         "cannot open shared object file: No such file or directory)"),
+        # a failure that says nothing about the data is not called damage
+        ("packet=pts,duration", 'echo "Cannot allocate memory" >&2; exit 1', MediaError,
+         "ffprobe failed with exit status 1 (Cannot allocate memory)"),
+    ],
+)
+def test_ffprobe_exit_status_and_stderr_decide_the_reason(
+        tmp_path: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        when: str, then: str, error: type[MediaError], reason: str) -> None:
+    source = index_video(media_dir / "index_30.mp4", rate="30", seconds=24)
+    fake_ffprobe(tmp_path / "bin", monkeypatch, when, then)
+    with pytest.raises(MediaError) as info:
+        probe(source)
+    assert type(info.value) is error
+    assert info.value.reason == reason
 
 
 def test_audio_only_has_no_video_stream(tmp_path: Path) -> None:

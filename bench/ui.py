@@ -1,0 +1,181 @@
+"""Web UI benchmark: how fast a person gets to the second, in Debian's Chromium (Playwright, no
+browser download) against a real `videoqa serve` (embedded SQLite, no worker, no models).
+
+    .venv/bin/python bench/ui.py [--runs 3] [--videos 1000] [--moments 100000] [--no-write]
+
+- First play from Search: 20 result videos (a 60-s 1280x720 H.264 file each, distinct rows), a
+  search that lists 20 hits, then a click on the first hit's time at once (its thumbnails are
+  still loading) until the <video> fires `playing`. Cold: the thumbnail cache on disk is emptied
+  before each run; warm: it holds every thumbnail. A fresh browser context each run (no browser
+  cache). Median of the runs.
+- Library first paint: the library holds ``--videos`` videos and ``--moments`` moments
+  (bulk-inserted with SQLAlchemy core); from navigation start until the Library tab's first rows
+  are on screen, and from a click on a row until its detail (timeline, moments list) is shown.
+
+Writes its table into docs/benchmarks.md (block ``ui``). Targets: first play <= 1.5 s, Library
+first paint <= 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from docwrite import write_block  # noqa: E402
+
+from tests.factories.browser import CHROMIUM, CHROMIUM_ARGS, bulk_library, get_json  # noqa: E402
+from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until  # noqa: E402
+
+FIRST_PLAY_TARGET = 1.5
+LIBRARY_TARGET = 2.0
+HITS = 20
+
+
+def make_video(path: Path, seconds: int = 60) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}",
+                    "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+def seed_search(db: str, media: Path) -> None:
+    """20 videos, each with one speech moment that matches the query, at different times."""
+    from sqlalchemy import insert
+
+    from video_qa.db import engine_for
+    from video_qa.models import Moment, Video
+
+    source = make_video(media / "harbour.mp4")
+    engine = engine_for(db)
+    with engine.begin() as conn:
+        for i in range(HITS):
+            path = media / f"harbour-{i:02d}.mp4"
+            shutil.copyfile(source, path)
+            video_id = conn.execute(insert(Video).values(
+                title=f"harbour {i:02d}", path=str(path), sha256=f"{i + 1:064x}", size=path.stat().st_size,
+                duration=60.0, fps=25.0, width=1280, height=720, codec="h264", has_audio=False,
+                status="ready")).inserted_primary_key[0]
+            conn.execute(insert(Moment).values(video_id=video_id, clip_index=-1, kind="speech", seq=0,
+                                               start=5.0 + 2 * i, end=8.0 + 2 * i,
+                                               text=f"the harbour crane lifts container {i}",
+                                               meta={"start_uncertainty": 0.3, "end_uncertainty": 0.3}))
+    engine.dispose()
+
+
+FIRST_PLAY_JS = """() => new Promise((resolve) => {
+  const button = document.querySelector('#vqa-results .vqa-hit .vqa-time');
+  const video = document.querySelector('video.vqa-player[data-pane="search"]');
+  const t0 = performance.now();
+  video.addEventListener('playing', () => resolve(performance.now() - t0), {once: true});
+  button.click();
+})"""
+
+
+def first_play(browser: Any, base: str) -> float:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(base + "/")
+        page.wait_for_selector("#vqa-upload")
+        page.get_by_role("tab", name="Search").click()
+        page.locator("#vqa-query textarea").fill("harbour crane")
+        page.locator("#vqa-search").click()
+        page.wait_for_function(f"() => document.querySelectorAll('#vqa-results .vqa-hit').length >= {HITS}",
+                               timeout=60_000)
+        page.wait_for_timeout(50)  # the thumbnails start loading
+        return float(page.evaluate(FIRST_PLAY_JS)) / 1000
+    finally:
+        context.close()
+
+
+def library_paint(browser: Any, base: str) -> tuple[float, float]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(base + "/")
+        page.get_by_role("tab", name="Library").click()
+        page.wait_for_selector("#vqa-library-table tr[data-video]", timeout=60_000)
+        painted = page.evaluate("() => performance.now()") / 1000
+        row = page.locator("#vqa-library-table tr[data-video]").nth(3)
+        video_id = row.get_attribute("data-video")
+        started = time.perf_counter()
+        row.locator("td.vqa-col-title").click()
+        page.wait_for_selector(f'#vqa-detail .vqa-detail[data-video="{video_id}"] .vqa-moment-list', timeout=60_000)
+        return painted, time.perf_counter() - started
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--videos", type=int, default=1000)
+    parser.add_argument("--moments", type=int, default=100_000)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    root = Path(tempfile.mkdtemp(prefix="videoqa-bench-ui-"))
+    data = root / "data"
+    media = data / "media"
+    media.mkdir(parents=True)
+    port = free_port()
+    env = videoqa_env(data_dir=data, web_port=port, speech_model="off", ocr="false", embed_model="off", vlm_model="")
+    server = start_cli(env, "serve", "--no-worker", log=root / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    db = f"sqlite:///{data / 'videoqa.db'}"
+    try:
+        wait_until(lambda: get_json(f"{base}/healthz"), 90, 0.5, "the server")
+        seed_search(db, media)
+        cold, warm = [], []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for _ in range(args.runs):
+                shutil.rmtree(data / "thumbs", ignore_errors=True)
+                cold.append(first_play(browser, base))
+            for _ in range(args.runs):
+                warm.append(first_play(browser, base))
+            started = time.perf_counter()
+            bulk_library(db, args.videos, args.moments, str(media / "harbour.mp4"), duration=60.0)
+            loaded = time.perf_counter() - started
+            paints, opens = [], []
+            for _ in range(args.runs):
+                paint, opened = library_paint(browser, base)
+                paints.append(paint)
+                opens.append(opened)
+            browser.close()
+    finally:
+        kill_group(server, 15)
+    rows = [("first play from Search, cold thumbnail cache", cold, FIRST_PLAY_TARGET),
+            ("first play from Search, warm thumbnail cache", warm, FIRST_PLAY_TARGET),
+            (f"Library first paint ({args.videos:,} videos, {args.moments:,} moments)", paints, LIBRARY_TARGET),
+            ("Library: click a row until its detail is shown", opens, None)]
+    lines = [f"Run {date.today().isoformat()} on {os.cpu_count()} CPU cores (shared), Chromium headless, "
+             f"`videoqa serve --no-worker` on SQLite; median of {args.runs} runs "
+             f"(bulk insert of the library: {loaded:.1f} s).", "",
+             "| measure | median s | runs s | target | met |", "| --- | --- | --- | --- | --- |"]
+    for name, values, target in rows:
+        median = statistics.median(values)
+        met = "-" if target is None else ("yes" if median <= target else "no")
+        lines.append(f"| {name} | {median:.2f} | {', '.join(f'{v:.2f}' for v in values)} | "
+                     f"{'-' if target is None else f'≤ {target} s'} | {met} |")
+    body = "\n".join(lines)
+    print(body)
+    if not args.no_write:
+        write_block("ui", "Web UI (`bench/ui.py`)", body)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

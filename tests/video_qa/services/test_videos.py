@@ -1,0 +1,45 @@
+"""A video as every client shows it, its moments in time order, and the changed-on-disk check."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.factories.rows import make_clip, make_moment, make_video
+from video_qa.db import unit_of_work
+from video_qa.services.videos import VideoNotFound, list_videos, open_video, video_moments
+
+
+def test_changed_on_disk_compares_size_and_time_and_a_missing_file_counts(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"\0" * 1000)
+    stat = path.stat()
+    with unit_of_work(engine) as session:
+        recorded = make_video(session, path=str(path), size=1000, file_mtime=stat.st_mtime).id
+        size_only = make_video(session, path=str(path), size=1000, file_mtime=None).id  # registered, not analysed
+        gone = make_video(session, path=str(tmp_path / "gone.mp4"), size=1000).id
+    with unit_of_work(engine) as session:
+        assert [open_video(session, i)["changed_on_disk"] for i in (recorded, size_only, gone)] == [False, False, True]
+        assert [v["changed_on_disk"] for v in list_videos(session)] == [None, None, None]
+    os.utime(path, (stat.st_atime, stat.st_mtime + 2))
+    with unit_of_work(engine) as session:
+        assert [open_video(session, i)["changed_on_disk"] for i in (recorded, size_only)] == [True, False]
+
+
+def test_moments_in_time_order_and_unknown_videos(engine: Engine) -> None:
+    with unit_of_work(engine) as session:
+        video = make_video(session)
+        clip = make_clip(session, video, start=0.0, end=60.0)
+        make_moment(session, video, clip, kind="text", start=12.5, end=14.0, text="EXIT 12")
+        make_moment(session, video, clip, kind="speech", start=3.25, end=5.0, text="hello")
+        make_moment(session, video, None, kind="chapter", start=0.0, end=60.0, text="All")
+        video_id = video.id
+    with unit_of_work(engine) as session:
+        assert [(m["start"], m["kind"]) for m in video_moments(session, video_id)] == [
+            (0.0, "chapter"), (3.25, "speech"), (12.5, "text")]
+        assert [m["text"] for m in video_moments(session, video_id, "speech")] == ["hello"]
+        with pytest.raises(VideoNotFound, match="^no video 999$"):
+            video_moments(session, 999)

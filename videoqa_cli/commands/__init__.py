@@ -1,0 +1,1 @@
+"""Handlers of the ``videoqa`` commands: ``handler(settings, args) -> exit status``."""

@@ -1,0 +1,92 @@
+"""``videoqa videos``, ``search``, ``ask`` and ``export``: what is in the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from video_qa.config import Settings
+from video_qa.db import unit_of_work
+from video_qa.migrate import prepare_database
+from video_qa.search import Filters
+from video_qa.services.videos import list_videos, search_hits
+from video_qa.timecode import format_time
+
+VIDEO_FIELDS = ("id", "title", "status", "duration", "width", "height", "error", "created_at")
+HIT_FIELDS = ("video_id", "title", "start", "end", "start_uncertainty", "end_uncertainty", "kind", "text", "score",
+              "changed_on_disk")
+
+
+def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
+    engine = prepare_database(settings)
+    with unit_of_work(engine) as session:
+        videos = list_videos(session)
+    if args.json:
+        print(json.dumps([{k: v[k] for k in VIDEO_FIELDS} for v in videos], indent=2))
+        return 0
+    if not videos:
+        print("no videos")
+        return 0
+    for v in videos:
+        print(f"{v['id']:>5}  {v['status']:<10}  {format_time(v['duration']):>12}  {v['title']}")
+    return 0
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.analyzers import get_embedder
+
+    engine = prepare_database(settings)
+    filters = Filters(video_id=args.video, kinds=tuple(args.kind or ()))
+    with unit_of_work(engine) as session:
+        hits = search_hits(session, engine, args.query, get_embedder(settings), filters, args.limit)
+    if args.json:
+        print(json.dumps([{k: h[k] for k in HIT_FIELDS} for h in hits], indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no matching moments")
+    for h in hits:
+        changed = "  (file changed on disk since it was analysed)" if h["changed_on_disk"] else ""
+        print(f"{h['video_id']:>5}  {format_time(h['start']):>10} - {format_time(h['end']):<10} {h['kind']:<8} "
+              f"{h['title']}: {h['marked']}{changed}")
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Answered here, or by a worker of the gpu queue in server mode with a vision model (waited for)."""
+    from video_qa.analyzers import get_backends
+    from video_qa.services import questions
+    from workers.app import ask_sender, make_celery
+
+    engine = prepare_database(settings)
+    send_ask = ask_sender(make_celery(settings)) if questions.answers_remotely(settings) else None
+    try:
+        result = questions.ask(engine, settings, send_ask, args.video_id, args.question,
+                               lambda: get_backends(settings))
+    except (LookupError, ValueError, questions.AnswerFailed, questions.AnswerTimedOut) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"answer": result.answer, "model": result.model, "test_model": result.test_model,
+                          "moments": result.moments, "notes": result.notes}, indent=2, ensure_ascii=False))
+        return 0
+    if result.test_model:
+        print("WARNING: a tiny random-weight test model is in use; its text is meaningless.", file=sys.stderr)
+    print(result.answer if result.answer is not None else "(no answer: " + "; ".join(result.notes) + ")")
+    for m in result.moments:
+        print(f"  {format_time(m['start'])} - {format_time(m['end'])}  [{m['source']}] {m['text']}")
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.export import export
+
+    engine = prepare_database(settings)
+    with unit_of_work(engine) as session:
+        try:
+            content, _ = export(session, args.video_id, args.name)
+        except (LookupError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    sys.stdout.write(content if content.endswith("\n") else content + "\n")
+    return 0

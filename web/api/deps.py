@@ -1,0 +1,85 @@
+"""What the routes depend on: the settings, the engine, the queueing callables (all set on the app
+by ``install_api``), a session per request, and the video a path names (404 if unknown)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi import Path as PathParam
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from video_qa.config import Settings
+from video_qa.db import unit_of_work
+from video_qa.models import Video
+from video_qa.services.intake import Send
+from video_qa.services.questions import SendAsk
+
+API_PREFIX = "/api/v1"
+MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
+VideoId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def send(request: Request) -> Send:
+    return request.app.state.send  # type: ignore[no-any-return]
+
+
+def send_ask(request: Request) -> SendAsk | None:
+    return request.app.state.send_ask  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+EngineDep = Annotated[Engine, Depends(engine)]
+SendDep = Annotated[Send, Depends(send)]
+SendAskDep = Annotated[SendAsk | None, Depends(send_ask)]
+
+
+def session(engine: EngineDep) -> Iterator[Session]:
+    """The request's unit of work: committed when the route returns, rolled back when it raises,
+    closed before the response is sent."""
+    with unit_of_work(engine) as s:
+        yield s
+
+
+SessionDep = Annotated[Session, Depends(session, scope="function")]
+
+
+def video(video_id: VideoId, session: SessionDep) -> Video:
+    found = session.get(Video, video_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no video {video_id}")
+    return found
+
+
+VideoDep = Annotated[Video, Depends(video)]
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    id: int
+    path: str
+    duration: float | None
+
+
+def video_file(video_id: VideoId, engine: EngineDep) -> VideoFile:
+    """Where a video's file is, read in a unit of work of its own that ends before the file is
+    served or decoded (a page of search results asks for many thumbnails at once)."""
+    with unit_of_work(engine) as s:
+        found = s.get(Video, video_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no video {video_id}")
+        return VideoFile(found.id, found.path, found.duration)
+
+
+VideoFileDep = Annotated[VideoFile, Depends(video_file)]

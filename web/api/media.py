@@ -1,0 +1,56 @@
+"""/api/v1/videos/{id}/media (the file itself; range requests work) and .../thumbnail, served only
+from the allowed folders. Thumbnails are made once and kept under ``<data_dir>/thumbs``; they are
+served with an ETag and a long ``Cache-Control`` so a page of results costs the server nothing the
+second time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from video_qa.config import Settings
+from video_qa.media.errors import MediaError
+from video_qa.media.thumbs import cached_thumbnail
+from video_qa.registry import RegistrationRefused, check_allowed
+from web.api.deps import API_PREFIX, SettingsDep, VideoFileDep
+
+router = APIRouter(prefix=API_PREFIX + "/videos/{video_id}", tags=["videos"])
+
+THUMB_CACHE_CONTROL = "private, max-age=86400, immutable"
+
+
+def thumbs_dir(settings: Settings) -> Path:
+    return settings.data_dir / "thumbs"
+
+
+@router.get("/media")
+def media(video: VideoFileDep, settings: SettingsDep) -> FileResponse:
+    """The video file itself (range requests work), only from the allowed folders."""
+    try:
+        resolved = check_allowed(video.path, settings)
+    except RegistrationRefused as error:
+        raise HTTPException(status_code=403, detail=f"video {video.id} is not inside the allowed folders") from error
+    return FileResponse(resolved)
+
+
+@router.get("/thumbnail")
+def thumbnail(video: VideoFileDep, settings: SettingsDep, request: Request,
+              t: Annotated[float, Query(ge=0, le=1e7)] = 0.0) -> Response:
+    """A JPEG of the frame near ``t`` (rounded to 100 ms), made on the first request and cached."""
+    try:
+        resolved = check_allowed(video.path, settings)
+        path = cached_thumbnail(thumbs_dir(settings), video.id, resolved,
+                                min(t, max(0.0, (video.duration or 0.0) - 0.05)))
+    except RegistrationRefused as error:
+        raise HTTPException(status_code=403, detail=f"video {video.id} is not inside the allowed folders") from error
+    except MediaError as error:
+        raise HTTPException(status_code=409, detail=f"video {video.id}: {error.reason}") from error
+    stat = path.stat()
+    etag = f'"{video.id}-{path.stem}-{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    headers = {"Cache-Control": THUMB_CACHE_CONTROL, "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(path, media_type="image/jpeg", headers=headers)
