@@ -1,1 +1,1 @@
-"""VideoQA model package (see shared DESIGN.md)."""
+"""The model layer: vision-language model, speech, on-screen text, embeddings (docs/architecture.md)."""

@@ -1,1 +1,1 @@
-"""VideoQA web package (see shared DESIGN.md)."""
+"""The web layer: the JSON API (web/api/) and the Gradio app (docs/architecture.md)."""
