@@ -53,6 +53,8 @@ ASK_FPS = 2.0
 MAX_SPANS = 3
 MAX_SPAN_SECONDS = 60.0
 NO_MODEL = "No vision-language model is configured (VIDEOQA_VLM_MODEL), so no answer was written; these are the best matching moments."
+NO_MODEL_NO_MATCH = ("No vision-language model is configured (VIDEOQA_VLM_MODEL), so no answer was written, and no "
+                     "moment of this video matches the question.")
 TEST_MODEL_NOTE = "a tiny random-weight test model wrote this answer: its text is meaningless"
 
 
@@ -258,9 +260,10 @@ def answer(prepared: Prepared, settings: Settings, vlm: Any) -> AskResult:
     """The model's answer over the prepared spans; touches no database."""
     retrieved = [r.to_dict() for r in prepared.retrieved]
     if vlm is None:
-        return AskResult(None, None, None, False, retrieved, [NO_MODEL])
+        return AskResult(None, None, None, False, retrieved, [NO_MODEL if retrieved else NO_MODEL_NO_MATCH])
     if prepared.probe is None or prepared.status != VideoStatus.ready.value:
-        note = f"video {prepared.video_id} is not ready ({prepared.status}); these are the best matching moments."
+        matches = "these are the best matching moments" if retrieved else "no moment matches the question yet"
+        note = f"video {prepared.video_id} is not ready ({prepared.status}); {matches}."
         return AskResult(None, None, None, False, retrieved, [note])
     probe = Probe.from_dict(prepared.probe)
     notes: list[str] = []

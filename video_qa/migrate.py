@@ -61,10 +61,11 @@ def prepare_database(settings: "Settings") -> Engine:
 
     url = settings.resolved_database_url
     engine = engine_for(url)
-    if not settings.database_url:
-        upgrade(url)
-        return engine
     current, head = current_revision(engine), head_revision(url)
+    if not settings.database_url:
+        if current != head:  # (an up-to-date database is left alone: no Alembic run, no log lines)
+            upgrade(url)
+        return engine
     if current != head:
         raise SchemaOutOfDate(
             f"database {engine.url.render_as_string(hide_password=True)} is at revision {current or 'none'}, "

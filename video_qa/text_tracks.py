@@ -35,6 +35,7 @@ GATE_LEVEL = 12.0  # a cell whose mean grey changed by more than this (0-255) ch
 GATE_FULL = 0.45  # a changed region larger than this share of the frame is read whole
 GATE_PAD = 16  # pixels around a changed region read on its own
 CHANGING_MIN = 3  # distinct texts at one place before it is a changing region
+BLEND_SHARE = 0.9  # share of a transition frame's letters that come from the texts on either side
 
 
 # ---- noise
@@ -257,7 +258,38 @@ def build_tracks(samples: list[list[Reading]]) -> list[Track]:
             used_t.add(ti)
             live[ti].sightings.append((i, readings[ri]))
         tracks += [Track([(i, r)]) for ri, r in enumerate(readings) if ri not in used_r]
-    return _collapse_changing(tracks)
+    return _collapse_changing(_drop_blends(tracks))
+
+
+def _letters(text: str) -> Counter[str]:
+    return Counter(ch for ch in fold(text) if ch.isalnum())
+
+
+def is_blend(text: str, before: str, after: str) -> bool:
+    """``text`` reads as the letters of ``before`` and ``after`` shuffled together (a frame in the
+    middle of a slide transition, where both texts are drawn over each other): nearly all its
+    letters come from the two texts, and it is neither of them."""
+    letters, pool = _letters(text), _letters(before) + _letters(after)
+    if sum(letters.values()) < 6 or max(text_similarity(text, before), text_similarity(text, after)) >= SIMILARITY:
+        return False
+    shared = sum(min(n, pool[ch]) for ch, n in letters.items())
+    return shared >= BLEND_SHARE * sum(letters.values())
+
+
+def _drop_blends(tracks: list[Track]) -> list[Track]:
+    """A text read on one sample only, at the place where one track ended on the sample before
+    and another begins on the sample after, made of their letters: a transition frame, not text
+    that was ever shown (a crossfade of two slide titles reads "QHUARNTGEBIUYDRGLEATN")."""
+    out = []
+    for t in tracks:
+        if len(t.sightings) == 1:
+            i, r = t.sightings[0]
+            ended = [u for u in tracks if u is not t and u.last == i - 1 and intersects(u.latest.box, r.box)]
+            begun = [u for u in tracks if u is not t and u.first == i + 1 and intersects(u.sightings[0][1].box, r.box)]
+            if any(is_blend(r.text, u.text, v.text) for u in ended for v in begun):
+                continue
+        out.append(t)
+    return out
 
 
 def _collapse_changing(tracks: list[Track]) -> list[Track]:

@@ -14,7 +14,7 @@ from tests.factories.moments import Spec, write_moments
 from tests.factories.pipeline import ingest, quiet_settings
 from tests.factories.rows import make_video
 from video_qa.analyzers import Backends, get_backends, get_embedder
-from video_qa.ask import NO_MODEL, AskSpan, Retrieved, answer, cite, retrieve, span_plans, spans_for
+from video_qa.ask import NO_MODEL, NO_MODEL_NO_MATCH, AskSpan, Retrieved, answer, cite, retrieve, span_plans, spans_for
 from video_qa.db import unit_of_work
 from video_qa.media.probe import probe
 from video_qa.search import Hit
@@ -173,3 +173,10 @@ def test_spans_are_padded_clamped_merged_and_bounded(tmp_path: Path) -> None:
     plans = span_plans([(0.0, 8.0), (0.0, 4.0)], probe(video), settings)
     assert sum(p.tokens for p in plans) <= settings.max_clip_tokens
     assert all(p.frames % 2 == 0 and p.frames >= 4 and (4 / p.fps).is_integer() for p in plans)
+
+
+def test_without_a_model_a_question_nothing_matches_says_so(talk, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    video_id, _ = talk
+    settings = quiet_settings(tmp_path, embed_model="bundled")
+    _, result = _ask(engine, settings, video_id, "xylophone quantum", get_backends(settings))
+    assert result.answer is None and result.moments == [] and result.notes == [NO_MODEL_NO_MATCH]

@@ -138,3 +138,17 @@ def test_plan_and_describe_choose_the_plan_ingest_makes(tmp_path, monkeypatch, c
     assert (described["start"], described["end"]) == (0.0, 4.0)
     # the activity measure decides for this video: planned without it, the still clip 0 is sampled faster
     assert described["fps"] < plan(probe(path), settings)[0].fps
+
+
+def test_ingest_without_wait_says_when_no_worker_will_take_it(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories.media import silent_video
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    silent_video(videos / "quiet.mp4", seconds=2)
+    monkeypatch.setenv("VIDEOQA_ARCHIVE_ROOTS", str(videos))
+    get_settings.cache_clear()
+    assert main(["ingest", str(videos)]) == 0
+    out = capsys.readouterr()
+    assert "no worker is running" in out.err and "--wait" in out.err
+    assert "processing" in out.out and "quiet.mp4" in out.out

@@ -320,3 +320,28 @@ def test_ingest_records_the_files_size_and_modification_time(tmp_path: Path, eng
     video_id, _ = ingest(engine, settings, path)
     video = _video(engine, video_id)
     assert (video.size, video.file_mtime) == (path.stat().st_size, 1_700_000_000.25)
+
+
+def test_a_duplicate_message_for_a_part_running_in_this_process_does_nothing(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker's threads share its name: a second thread taking a duplicate message of the part
+    the first is running must not run it again beside it."""
+    from video_qa.pipeline import runners
+
+    settings = quiet_settings(tmp_path)
+    video_id, _ = ingest(engine, settings, silent_video(tmp_path / "six.mp4", seconds=6))
+    ref = ItemRef(video_id, 0, "hear_read")
+    _set_item(engine, video_id, 0, "hear_read", status="queued", worker=None)
+    runs: list[list[ItemRef]] = []
+    real = runners.RUNNERS["hear_read"]
+
+    def runner(engine_, ref_, settings_, backends_):  # type: ignore[no-untyped-def]
+        runs.append(run_item(engine_, ref_, WORKER, settings_, backends_))  # the duplicate, meanwhile
+        return real(engine_, ref_, settings_, backends_)
+
+    monkeypatch.setitem(runners.RUNNERS, "hear_read", runner)
+    run_item(engine, ref, WORKER, settings, lambda: get_backends(settings))
+    assert runs == [[]]  # the duplicate did nothing
+    item = _items(engine, video_id)[(0, "hear_read")]
+    assert (item.status, item.attempts) == ("done", 2)  # claimed once by the ingest, once here

@@ -113,4 +113,4 @@ def test_a_whisper_segment_with_a_long_pause_is_two_speech_moments_with_their_ow
     assert [(m.start, m.end, m.text) for m in moments] == [
         (4.59, 6.8, "Welcome aboard."), (30.2, 32.7, "Lock it."), (40.0, 41.5, "Hello.")]
     assert [w[2] for w in moments[1].meta["words"]] == [" Lock", " it."]
-    assert all(m.meta["start_uncertainty"] == m.meta["end_uncertainty"] == 0.3 for m in moments)
+    assert all(m.meta["start_uncertainty"] == m.meta["end_uncertainty"] == 0.5 for m in moments)

@@ -17,7 +17,7 @@ from video_qa.media import probe, read_frames
 from video_qa.media.plan import ClipPlan, sampling_plan
 from video_qa.moments import NewMoment
 from video_qa.stages import read_text
-from video_qa.text_tracks import build_tracks, clean, clip_text_moments, is_noise, read_samples, stitch
+from video_qa.text_tracks import build_tracks, clean, clip_text_moments, is_blend, is_noise, read_samples, stitch
 
 SIZE = (640, 360)
 Deck = tuple[list[NewMoment], list[dict[str, int]]]
@@ -207,3 +207,18 @@ def test_the_decks_chapters_are_its_slides_with_their_titles(deck: Deck) -> None
         assert chapter.start - chapter.meta["start_uncertainty"] <= truth + 1e-6
     summary = extractive_summary([], text)
     assert "QUARTERLY PLAN" in summary and "…" not in summary.split("On screen:")[1][:200]
+
+
+def test_a_slide_transition_frame_is_not_text() -> None:
+    # two titles cross-fade at 30 s (samples every 2 s): the frame at 30 reads both shuffled together
+    old, new = reading("QUARTERLY PLAN"), reading("HIRING BUDGET", x=110)
+    blend = reading("QHUARNTGEBIUYDRGLEATN", x=90, w=340)
+    samples = [[old]] * 15 + [[blend]] + [[new]] * 15
+    times = [2.0 * i for i in range(31)]
+    moments = clip_text_moments(samples, times, 0.0, 62.0, 0, 2.0, (640, 360), 0.6)
+    assert [(m.text, m.start) for m in moments] == [("QUARTERLY PLAN", 0.0), ("HIRING BUDGET", 32.0)]
+    # a new text on one sample only between two others stays when it is not made of their letters
+    samples[15] = [reading("FIRE EXIT 3", x=90, w=340)]
+    assert "FIRE EXIT 3" in [m.text for m in clip_text_moments(samples, times, 0.0, 62.0, 0, 2.0, (640, 360), 0.6)]
+    assert is_blend("ABLEPTHAALAEPNOCRT", "ALPHA REPORT", "BETA LAUNCH")
+    assert not is_blend("ALPHA REPORT", "ALPHA REPORT", "BETA LAUNCH")

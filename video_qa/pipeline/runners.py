@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,18 @@ from video_qa.logs import log_context
 from video_qa.media.errors import MediaError
 from video_qa.media.plan import ClipPlan
 from video_qa.media.probe import Probe
-from video_qa.models import Clip, ClipStatus, ItemPart, ItemStatus, Moment, MomentKind, Video, WorkItem, utcnow
+from video_qa.models import (
+    Clip,
+    ClipStatus,
+    ItemPart,
+    ItemStatus,
+    Moment,
+    MomentKind,
+    Video,
+    VideoStatus,
+    WorkItem,
+    utcnow,
+)
 from video_qa.moments import replace_moments
 from video_qa.pipeline.failures import EXPECTED_ERRORS, reason
 from video_qa.pipeline.ledger import (
@@ -58,6 +70,12 @@ log = logging.getLogger(__name__)
 Backends = Any  # video_qa.analyzers.Backends
 Runner = Callable[[Engine, ItemRef, Settings, Callable[[], Backends]], list[ItemRef]]
 
+# Items this process is running now. A worker's threads share its name, and the claim lets a
+# worker take back an item it holds (its own redelivered message after a failed release), so a
+# duplicate message picked up by a second thread would otherwise run the same part twice at once.
+_in_flight: set[tuple[str, ItemRef]] = set()
+_in_flight_lock = threading.Lock()
+
 
 def run_item(engine: Engine, ref: ItemRef, worker: str, settings: Settings,
              backends: Callable[[], Backends]) -> list[ItemRef]:
@@ -65,9 +83,19 @@ def run_item(engine: Engine, ref: ItemRef, worker: str, settings: Settings,
     work that is gone (``failures.EXPECTED_ERRORS``) fails the video with the reason and returns
     normally; transient errors are raised for a retry; any other error is a bug: the video fails
     as an unexpected error and the error is raised, with its traceback in the log."""
-    with log_context(video_id=ref.video_id, clip=None if ref.clip_index == VIDEO_LEVEL else ref.clip_index,
-                     part=ref.part, job_id=_job_id(engine, ref.video_id)):
-        return _run_item(engine, ref, worker, settings, backends)
+    key = (engine.url.render_as_string(hide_password=True), ref)
+    with _in_flight_lock:
+        if key in _in_flight:
+            log.info("%s: already running in this process; the duplicate message does nothing", ref.label())
+            return []
+        _in_flight.add(key)
+    try:
+        with log_context(video_id=ref.video_id, clip=None if ref.clip_index == VIDEO_LEVEL else ref.clip_index,
+                         part=ref.part, job_id=_job_id(engine, ref.video_id)):
+            return _run_item(engine, ref, worker, settings, backends)
+    finally:
+        with _in_flight_lock:
+            _in_flight.discard(key)
 
 
 def _job_id(engine: Engine, video_id: int) -> int | None:
@@ -300,6 +328,9 @@ def _after_clip_part(session: Session, ref: ItemRef, clip_id: int) -> list[ItemR
         # a clip part redone after finalize (a takeover that raced it): the stitched text and the
         # chapters it made are stale, so finalize runs again once every clip part is done
         final.status, final.error, final.worker = ItemStatus.waiting.value, None, None
+        video = session.get(Video, ref.video_id)
+        if video is not None and video.status == VideoStatus.ready.value:
+            video.status = VideoStatus.processing.value  # ready again when finalize has run
         session.flush()
     progress(session, ref.video_id)
     return queue_finalize_if_complete(session, ref.video_id)

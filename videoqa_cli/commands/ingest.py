@@ -99,6 +99,9 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     ids = intake.video_ids
     if args.wait and ids:
         _follow(engine, settings, app, ids, args.concurrency)
+    elif ids and not _any_worker_alive(engine, settings):
+        print("queued, but no worker is running: the videos wait until `videoqa serve` or `videoqa worker` "
+              "starts (or run this command again with --wait)", file=sys.stderr)
     statuses = _statuses(engine, ids)
     rows = [{"id": s.video_id, "path": s.path, "status": s.status, "error": s.error,
              "duplicate": s.video_id in intake.duplicates} for s in statuses]
