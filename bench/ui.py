@@ -2,6 +2,7 @@
 browser download) against a real `videoqa serve` (embedded SQLite, no worker, no models).
 
     .venv/bin/python bench/ui.py [--runs 3] [--videos 1000] [--moments 100000] [--no-write]
+    .venv/bin/python bench/ui.py --screenshots docs/screenshots
 
 - First play from Search: 20 result videos (a 60-s 1280x720 H.264 file each, distinct rows), a
   search that lists 20 hits, then a click on the first hit's time at once (its thumbnails are
@@ -99,11 +100,13 @@ def first_play(browser: Any, base: str) -> float:
         context.close()
 
 
-def library_paint(browser: Any, base: str) -> tuple[float, float]:
+def library_paint(browser: Any, base: str) -> tuple[float, float, float]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
         page.goto(base + "/")
+        page.wait_for_selector("#vqa-tabs")
+        shell = page.evaluate("() => performance.now()") / 1000
         page.get_by_role("tab", name="Library").click()
         page.wait_for_selector("#vqa-library-table tr[data-video]", timeout=60_000)
         painted = page.evaluate("() => performance.now()") / 1000
@@ -112,8 +115,84 @@ def library_paint(browser: Any, base: str) -> tuple[float, float]:
         started = time.perf_counter()
         row.locator("td.vqa-col-title").click()
         page.wait_for_selector(f'#vqa-detail .vqa-detail[data-video="{video_id}"] .vqa-moment-list', timeout=60_000)
-        return painted, time.perf_counter() - started
+        return shell, painted, time.perf_counter() - started
     finally:
+        context.close()
+
+
+def seed_demo(db: str, media: Path) -> dict[str, int]:
+    """For the screenshots: a ready talk (speech, on-screen text with its uncertainty, chapters), a
+    failed upload, and a 6-minute lecture whose text lane holds 229 captions (the issue's case)."""
+    from sqlalchemy import insert
+
+    from video_qa.db import engine_for
+    from video_qa.models import Moment, Video
+
+    source = media / "harbour.mp4"
+    ids: dict[str, int] = {}
+    engine = engine_for(db)
+    with engine.begin() as conn:
+        def video(key: str, **values: Any) -> int:
+            values = {"path": str(source), "sha256": f"{len(ids) + 900:064x}", "size": source.stat().st_size,
+                      "fps": 25.0, "width": 1280, "height": 720, "codec": "h264", "has_audio": True, **values}
+            ids[key] = int(conn.execute(insert(Video).values(**values)).inserted_primary_key[0])
+            return ids[key]
+
+        def moments(video_id: int, rows: list[tuple[str, float, float, str, float]]) -> None:
+            conn.execute(insert(Moment), [{"video_id": video_id, "clip_index": -1, "kind": k, "seq": i, "start": a,
+                                           "end": b, "text": t, "meta": {"start_uncertainty": u, "end_uncertainty": u}}
+                                          for i, (k, a, b, t, u) in enumerate(rows)])
+
+        talk = video("talk", title="Quarterly review", duration=60.0, status="ready",
+                     summary="The quarterly budget is approved; the new harbour crane arrives in May.")
+        moments(talk, [("chapter", 0.0, 30.0, "Budget", 0.0), ("chapter", 30.0, 60.0, "The new crane", 0.0),
+                       ("speech", 3.0, 6.4, "the quarterly budget is approved", 0.3),
+                       ("speech", 31.2, 35.0, "the harbour crane arrives in May", 0.3),
+                       ("text", 10.0, 16.0, "EXIT 12", 1.5), ("text", 40.0, 52.0, "HARBOUR CRANE 2027", 0.5),
+                       ("event", 20.0, 24.0, "a man points at a chart", 0.2)])
+        video("failed", title="sliver", duration=None, status="failed", width=None, height=None, codec=None,
+              error="sliver.mkv: absurd dimensions (1×480): not a video a player can show")
+        lecture = video("lecture", title="Lecture: harbour logistics", duration=360.0, status="ready",
+                        summary="Six minutes on cranes, containers and schedules, with a caption on every slide.")
+        rows = [("chapter", 120.0 * c, 120.0 * (c + 1), title, 0.0)
+                for c, title in enumerate(["Cranes", "Containers", "Schedules"])]
+        rows += [("text", 5.0 + 1.5 * i, 6.0 + 1.5 * i, f"caption line {i}", 0.5) for i in range(229)]
+        rows += [("speech", 20.0 * i + 3, 20.0 * i + 9, f"the harbour lecture, part {i}", 0.3) for i in range(18)]
+        moments(lecture, rows)
+    engine.dispose()
+    return ids
+
+
+def screenshots(browser: Any, base: str, ids: dict[str, int], out: Path) -> None:
+    """Each tab at 1280 and 390 px: Upload & Ask with a ready video, the Library with the dense
+    lecture and with the failed video, Search with results and a result playing."""
+    out.mkdir(parents=True, exist_ok=True)
+    for width, suffix in ((1280, ""), (390, "-390")):
+        phone = width < 600
+        context = browser.new_context(viewport={"width": width, "height": 900 if not phone else 844},
+                                      is_mobile=phone, has_touch=phone)
+        page = context.new_page()
+        page.goto(base + "/")
+        page.wait_for_selector("#vqa-upload")
+        page.locator("#vqa-pick input").click()
+        page.get_by_role("option").filter(has_text=f"#{ids['talk']},").first.click()
+        page.wait_for_selector("#vqa-ask-progress [data-status=ready]")
+        page.screenshot(path=str(out / f"upload-and-ask{suffix}.png"), full_page=True)
+        page.get_by_role("tab", name="Library").click()
+        for key, name in (("lecture", "library"), ("failed", "library-failed")):
+            page.locator(f'#vqa-library-table tr[data-video="{ids[key]}"] td.vqa-col-title').click()
+            page.wait_for_selector(f'#vqa-detail .vqa-detail[data-video="{ids[key]}"]')
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(out / f"{name}{suffix}.png"), full_page=True)
+        page.get_by_role("tab", name="Search").click()
+        page.locator("#vqa-query textarea").fill("harbour crane")
+        page.locator("#vqa-search").click()
+        page.wait_for_selector("#vqa-results .vqa-hit")
+        page.locator("#vqa-results .vqa-hit .vqa-hit-text").first.click()
+        page.wait_for_function("() => document.querySelector('video.vqa-player[data-pane=\"search\"]').currentTime > 0.5")
+        page.wait_for_function("() => [...document.querySelectorAll('img.vqa-thumb')].slice(0, 5)"
+                               ".every(i => i.complete && i.naturalWidth > 0)", timeout=60_000)
+        page.screenshot(path=str(out / f"search{suffix}.png"), full_page=not phone)
         context.close()
 
 
@@ -123,6 +202,8 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=1000)
     parser.add_argument("--moments", type=int, default=100_000)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--library-only", action="store_true", help="skip first play (implies --no-write)")
+    parser.add_argument("--screenshots", type=Path, help="only write screenshots of each tab into this folder")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -138,43 +219,57 @@ def main() -> None:
     try:
         wait_until(lambda: get_json(f"{base}/healthz"), 90, 0.5, "the server")
         seed_search(db, media)
+        if args.screenshots:
+            ids = seed_demo(db, media)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                screenshots(browser, base, ids, args.screenshots)
+                browser.close()
+            return
         cold, warm = [], []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for _ in range(args.runs):
+            for _ in range(0 if args.library_only else args.runs):
                 shutil.rmtree(data / "thumbs", ignore_errors=True)
                 cold.append(first_play(browser, base))
-            for _ in range(args.runs):
+            for _ in range(0 if args.library_only else args.runs):
                 warm.append(first_play(browser, base))
             started = time.perf_counter()
             bulk_library(db, args.videos, args.moments, str(media / "harbour.mp4"), duration=60.0)
             loaded = time.perf_counter() - started
-            paints, opens = [], []
+            shells, paints, opens = [], [], []
             for _ in range(args.runs):
-                paint, opened = library_paint(browser, base)
+                shell, paint, opened = library_paint(browser, base)
+                shells.append(shell)
                 paints.append(paint)
                 opens.append(opened)
             browser.close()
     finally:
         kill_group(server, 15)
+        shutil.rmtree(root, ignore_errors=True)
     rows = [("first play from Search, cold thumbnail cache", cold, FIRST_PLAY_TARGET),
             ("first play from Search, warm thumbnail cache", warm, FIRST_PLAY_TARGET),
             (f"Library first paint ({args.videos:,} videos, {args.moments:,} moments)", paints, LIBRARY_TARGET),
+            ("of which: the Gradio page itself (navigation start until its tabs exist)", shells, None),
+            ("of which: the Library's rows once the page is up", [p - s for p, s in zip(paints, shells)], None),
             ("Library: click a row until its detail is shown", opens, None)]
-    lines = [f"Run {date.today().isoformat()} on {os.cpu_count()} CPU cores (shared), Chromium headless, "
+    load = os.getloadavg()[0]
+    lines = [f"Run {date.today().isoformat()} on {os.cpu_count()} CPU cores (shared; load average {load:.1f} at the end), "
+             "Chromium headless, "
              f"`videoqa serve --no-worker` on SQLite; median of {args.runs} runs "
              f"(bulk insert of the library: {loaded:.1f} s).", "",
              "| measure | median s | runs s | target | met |", "| --- | --- | --- | --- | --- |"]
     for name, values, target in rows:
+        if not values:
+            continue
         median = statistics.median(values)
         met = "-" if target is None else ("yes" if median <= target else "no")
         lines.append(f"| {name} | {median:.2f} | {', '.join(f'{v:.2f}' for v in values)} | "
                      f"{'-' if target is None else f'≤ {target} s'} | {met} |")
     body = "\n".join(lines)
     print(body)
-    if not args.no_write:
+    if not args.no_write and not args.library_only:
         write_block("ui", "Web UI (`bench/ui.py`)", body)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

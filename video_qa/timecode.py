@@ -3,6 +3,9 @@
 - ``format_time``: ``h:mm:ss.s`` (UI, API, CLI, prompts), tenths rounded half up; ``-`` for unknown.
 - ``cue_time``: ``hh:mm:ss.mmm`` (WebVTT) or ``hh:mm:ss,mmm`` (SRT) cue times, rounded to the nearest
   millisecond (Python's ``round``: an exact half goes to the even millisecond); negative is 0.
+- ``clock_time`` / ``clock_span``: the web app's one format, ``h:mm:ss`` (``format_time`` cut to
+  whole seconds), a tenth only when the moment's uncertainty is under 0.25 s, `` ±N s`` when it is
+  1 s or more; ``start–end`` for a moment.
 
 Both round once, to whole units (tenths or milliseconds), and only then split the units into hours,
 minutes and seconds, so a carry (59.96 s -> ``0:01:00.0``) is never written as ``0:00:60.0``.

@@ -306,7 +306,8 @@ def video_detail(video: dict[str, Any], moments: Sequence[dict[str, Any]], pane:
     size = f' · {video["width"]}×{video["height"]}' if video.get("width") else ""
     parts = [f'<div class="vqa-detail" data-video="{vid}" data-status="{esc(video["status"])}">',
              f'<h3 class="vqa-detail-title">{esc(video["title"])}</h3>',
-             f'<div class="vqa-meta">{esc(video["status"])} · {esc(clock_time(video.get("duration")))}{esc(size)}</div>']
+             f'<div class="vqa-meta">{esc(video["status"])}'
+             f'{" · " + esc(clock_time(video["duration"])) if video.get("duration") else ""}{esc(size)}</div>']
     if video["status"] == "failed":
         parts.append(f'<div class="vqa-failed">Failed: <span class="vqa-error">{esc(video.get("error") or "unknown reason")}</span></div>')
     elif video["status"] != "ready":

@@ -209,6 +209,10 @@ class Handlers:
         table = render.library_table(videos, total, page * PAGE_SIZE, bool(text or status in STATUSES))
         return table, gr.Dropdown(choices=choices, value=selected or None), page
 
+    def first_load(self, selected: int | None, text: str | None = None, status: str | None = None) -> tuple[Any, ...]:
+        """At page load, in one round trip: the library's first page and the ready videos to ask about."""
+        return (*self.library(selected, text, status, 0), self.ready_choices())
+
     def library_table(self, text: str | None = None, status: str | None = None, page: int = 0) -> str:
         videos, total, page = self._page(text, status, page)
         return render.library_table(videos, total, page * PAGE_SIZE, bool(text or status in STATUSES))
@@ -334,7 +338,6 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
 
         opened = [state, progress, ask_player, chat, timer]
         upload.upload(h.upload, [upload, state], [*opened, upload], show_progress="hidden")
-        ui.load(h.ready_choices, None, pick)
         pick.input(h.pick, [pick, state], opened)
         timer.tick(h.poll, state, [progress, timer, pick], show_progress="hidden")
         for trigger in (ask_button.click, question.submit):
@@ -342,8 +345,8 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
 
         library_outputs = [table, choose, page]
         filters = [choose, filter_text, filter_status]
-        ui.load(h.library, filters, library_outputs)
-        library_tab.select(h.library, [*filters, page], library_outputs)
+        ui.load(h.first_load, filters, [*library_outputs, pick], show_progress="hidden")
+        library_tab.select(h.library, [*filters, page], library_outputs, show_progress="hidden")
         refresh.click(h.library, [*filters, page], library_outputs)
         for trigger in (filter_text.submit, filter_status.input):
             trigger(h.filtered, filters, library_outputs)

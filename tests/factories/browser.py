@@ -157,3 +157,14 @@ def bulk_library(database_url: str, videos: int, moments: int, path: str, durati
             conn.execute(insert(Moment), batch)
     engine.dispose()
     return [r["id"] for r in rows]
+
+
+def park(page: Any, pane: str, t: float) -> None:
+    """Pause the pane's video at ``t`` and wait for that seek to end (so the next click's seek is
+    the only one ``click_and_assert_seek`` sees)."""
+    page.evaluate("""([pane, t]) => new Promise((resolve) => {
+      const v = document.querySelector(`video.vqa-player[data-pane="${pane}"]`);
+      v.pause();
+      v.addEventListener('seeked', () => resolve(), {once: true});
+      v.currentTime = t;
+    })""", [pane, t])

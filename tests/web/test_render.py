@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from video_qa.config import load_settings
+from video_qa.timecode import clock_time
 from web import render
 from web.ui import model_notice
 
@@ -109,6 +110,9 @@ def test_one_time_format_start_and_end_and_the_uncertainty() -> None:
     assert render.span({"start": 242.2, "end": 250.9, "start_uncertainty": 1.0, "end_uncertainty": 2.6}) == \
         "0:04:02 ±1 s–0:04:10 ±3 s"
     assert render.span({"start": 59.96, "end": 61.0}) == "0:01:00.0–0:01:01.0"  # unknown (0.0): exact times
+    assert [clock_time(3599.96), clock_time(3599.94), clock_time(1.0, 0.25), clock_time(1.0, 0.249)] == \
+        ["1:00:00", "0:59:59", "0:00:01", "0:00:01.0"]
+    assert [clock_time(5, 1.49), clock_time(5, 1.5), clock_time(None)] == ["0:00:05 ±1 s", "0:00:05 ±2 s", "-"]
     (_, attrs), = Tags(render.moment_button(4, {"start": 242.2, "end": 250.9, "start_uncertainty": 1.0,
                                                 "end_uncertainty": 0.5}, "library")).tags
     assert attrs["data-t"] == "242.200" and attrs["title"] == "0:04:02.2–0:04:10.9"
@@ -144,7 +148,7 @@ def test_timeline_merges_close_moments_into_one_cluster_that_seeks_to_the_first(
     assert bars[0]["title"].endswith("… and 88 more")
     assert bars[1]["title"] == "0:05:00.0–0:05:02.0  THE END"
     # zoomed in (what seek.js draws): the same rule splits them again
-    assert len(render.clusters(dense, 10.0, 40.0)) == 20
+    assert len(render.clusters(dense, 10.0, 40.0)) == 21  # starts 10.0, 11.5, … 40.0
 
 
 def test_the_last_bar_stays_inside_the_lane_and_an_empty_lane_says_why() -> None:

@@ -1,9 +1,13 @@
 """The Gradio app in a real browser: Debian's Chromium driven by Playwright against a real
 `videoqa serve` (embedded SQLite, the tiny random-weight vision model, its in-process worker).
 
-Upload → live progress → ready → ask → click a cited moment: the <video> lands within 0.5 s of
-the moment and plays. The same from a search result and from the library's timeline. Hostile
-titles and moment texts render as literal text. Screenshots of each tab go to test-artifacts/."""
+Upload → live progress → ready → ask → click a cited moment (its time and its text): the <video>
+lands within 0.5 s of the moment and plays. The same from a search result's time, thumbnail and
+text, a library row, the timeline (bars, a cluster, after zooming), chapters and the moments list
+(paged, filtered by kind). A failed video: its row marked with the reason, no player, a Retry
+whose status comes back by itself. At 390 px: no sideways scroll, the banner folds, the player
+stays in view. Hostile titles and moment texts render as literal text. Screenshots of each tab
+go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -14,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import (require_browser, CHROMIUM, CHROMIUM_ARGS, choose, click_and_assert_seek, get_json,
-                                     open_tab, screenshot, upload)
+from tests.factories.browser import (require_browser, CHROMIUM, CHROMIUM_ARGS, bulk_library, choose, click_and_assert_seek,
+                                     get_json, open_tab, park, screenshot, upload)
 from tests.factories.media import silent_video, sliver_video, speech_and_caption_video
 from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
 from tests.factories.rows import make_moment
@@ -102,10 +106,13 @@ def test_upload_progress_ready_ask_and_an_answer_moment_seeks(page: Any, app: di
     # retrieved ones: the speech moment is among them, at its time
     speech = answer.locator("li", has=page.locator(".vqa-kind", has_text=re.compile("^speech$")))
     assert "crane" in speech.first.inner_text().lower(), answer.inner_text()
+    speech_text = speech.first.locator(".vqa-moment-text")
     speech = speech.first.locator(".vqa-time")
     assert abs(float(speech.get_attribute("data-t")) - 6.0) < 1.0, answer.inner_text()
     click_and_assert_seek(page, answer.locator(".vqa-time").first, "ask")
     click_and_assert_seek(page, speech, "ask")
+    park(page, "ask", 14.0)
+    click_and_assert_seek(page, speech_text, "ask")  # the cited moment's text seeks too
     screenshot(page, "upload-and-ask")
     assert page.dialogs == []
 
@@ -120,7 +127,7 @@ def test_a_file_that_is_not_a_video_is_refused_at_upload_with_its_name(page: Any
     assert page.locator('video.vqa-player[data-pane="ask"]').get_attribute("data-video") is None
 
 
-def test_search_result_opens_its_video_at_the_moment(page: Any, talk: int) -> None:
+def test_search_result_opens_its_video_at_the_moment(page: Any, app: dict[str, Any], talk: int) -> None:
     open_tab(page, "Search")
     page.locator("#vqa-query textarea").fill("quarterly budget")
     page.locator("#vqa-search").click()
@@ -136,11 +143,11 @@ def test_search_result_opens_its_video_at_the_moment(page: Any, talk: int) -> No
     assert re.fullmatch(SPAN, button.inner_text()), button.inner_text()
     click_and_assert_seek(page, button, "search")
     assert page.locator('.vqa-player-title[data-pane="search"]').inner_text() == "talk"
-    page.locator('video.vqa-player[data-pane="search"]').evaluate("v => { v.pause(); v.currentTime = 15; }")
+    park(page, "search", 15.0)
     click_and_assert_seek(page, thumb, "search")  # the thumbnail seeks
-    page.locator('video.vqa-player[data-pane="search"]').evaluate("v => { v.pause(); v.currentTime = 15; }")
+    park(page, "search", 15.0)
     click_and_assert_seek(page, hit.locator(".vqa-hit-text"), "search")  # and the text
-    response = page.request.get(thumb.get_attribute("src"))
+    response = page.request.get(app["base"] + thumb.get_attribute("src"))
     assert "immutable" in response.headers["cache-control"] and response.headers["etag"]
     screenshot(page, "search")
 
@@ -153,9 +160,10 @@ def test_library_timeline_chapters_downloads_and_a_failed_video(page: Any, app: 
     open_tab(page, "Library")
     table = page.locator("#vqa-library-table")
     table.locator(f'tr[data-video="{talk}"]').wait_for(timeout=20_000)
+    table.locator(f'tr[data-video="{broken_id}"]').wait_for(timeout=20_000)  # the list as it will stay
     assert "ready" in table.locator(f'tr[data-video="{talk}"]').inner_text()
     table.locator(f'tr[data-video="{talk}"] td.vqa-col-title').click()  # a click on the row opens it
-    detail = page.locator("#vqa-detail .vqa-detail")
+    detail = page.locator(f'#vqa-detail .vqa-detail[data-video="{talk}"]')
     detail.wait_for(timeout=20_000)
     assert detail.get_attribute("data-video") == str(talk)
     assert detail.locator(".vqa-chapters li").count() >= 1
@@ -341,8 +349,11 @@ def test_on_a_phone_nothing_scrolls_sideways_and_the_player_stays_in_view(browse
         page.goto(app["base"] + "/")
         page.wait_for_selector("#vqa-upload")
         banner = page.locator("#vqa-banner details")
-        banner.locator("summary").click()  # the banner folds to one line
-        assert banner.get_attribute("open") is None and banner.bounding_box()["height"] < 60
+        banner.wait_for()
+        page.wait_for_function("() => !document.querySelector('#vqa-banner details').open")  # folded on a phone
+        assert banner.bounding_box()["height"] < 60
+        banner.locator("summary").click()  # and opens with a tap
+        assert "tiny random-weight" in banner.inner_text() and banner.get_attribute("open") is not None
         for tab in ("Library", "Search"):
             open_tab(page, tab)
             page.wait_for_timeout(500)
@@ -360,3 +371,45 @@ def test_on_a_phone_nothing_scrolls_sideways_and_the_player_stays_in_view(browse
         assert box["y"] >= -1 and box["y"] + box["height"] <= 844 + 1, box
     finally:
         context.close()
+
+
+def test_a_library_of_1000_videos_pages_filters_and_opens_rows(browser: Any, tmp_path: Path) -> None:
+    port = free_port()
+    env = videoqa_env(data_dir=tmp_path / "data", web_port=port, speech_model="off", ocr="false", embed_model="off",
+                      vlm_model="")
+    server = start_cli(env, "serve", "--no-worker", log=tmp_path / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get_json(f"{base}/healthz"), 60, 0.5, "the server")
+        (tmp_path / "data" / "media").mkdir(parents=True, exist_ok=True)
+        clip = silent_video(tmp_path / "data" / "media" / "clip.mp4", seconds=4)
+        ids = bulk_library(f"sqlite:///{tmp_path / 'data' / 'videoqa.db'}", 1000, 20_000, str(clip), duration=4.0)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(base + "/")
+        open_tab(page, "Library")
+        table = page.locator("#vqa-library-table")
+        table.locator("tr[data-video]").first.wait_for(timeout=30_000)
+        assert table.locator("tr[data-video]").count() == 50 and "1–50 of 1,000 videos" in table.inner_text()
+        assert table.locator("tr[data-video]").first.get_attribute("data-video") == str(ids[-1])  # newest first
+        page.locator("#vqa-lib-next").click()
+        page.wait_for_function("() => document.querySelector('#vqa-library-table').innerText.includes('51–100 of 1,000')")
+        assert table.locator("tr[data-video]").first.get_attribute("data-video") == str(ids[-51])
+        page.locator("#vqa-lib-filter textarea").fill("harbour recording 099")
+        page.locator("#vqa-lib-filter textarea").press("Enter")
+        page.wait_for_function("() => document.querySelector('#vqa-library-table').innerText.includes('1–5 of 5 videos')")
+        choose(page, "#vqa-lib-status", "failed")
+        page.wait_for_function("() => document.querySelector('#vqa-library-table').innerText.includes('of 0') || "
+                               "document.querySelector('#vqa-library-table').innerText.includes('No video matches')")
+        page.locator("#vqa-lib-filter textarea").fill("")
+        page.locator("#vqa-lib-filter textarea").press("Enter")
+        page.wait_for_function("() => document.querySelector('#vqa-library-table').innerText.includes('1–50 of 100 videos')")
+        row = table.locator("tr.vqa-row-failed").nth(2)
+        assert "no video stream" in row.inner_text()
+        video_id = row.get_attribute("data-video")
+        row.locator("td.vqa-col-title").click()
+        page.locator(f'#vqa-detail .vqa-detail[data-video="{video_id}"] .vqa-failed').wait_for(timeout=20_000)
+        assert page.locator("#vqa-library-player video").count() == 0
+        context.close()
+    finally:
+        kill_group(server, 15)

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -23,6 +24,7 @@ from video_qa.media import thumbs
 from video_qa.migrate import prepare_database
 from video_qa.models import Video
 from video_qa.pipeline import ItemRef
+from video_qa.services.videos import video_moments
 from web.server import create_app
 from web.ui import Handlers
 
@@ -90,12 +92,13 @@ def test_library_pages_filters_and_opens_a_row(engine: Engine, tmp_path: Path) -
     assert re.findall(r'<tr data-video="(\d+)"', table) == [str(ids[7])]
     assert "No video matches" in h.filtered(None, "nothing like this", "all")[0]
 
-    # a click on a row (seek.js writes "<id>:<click time>" into the hidden box) opens that video
-    player, detail, retry, timer, choose = h.open_row(f"{ids[0]}:1733000000000")
+    # a click on a row (the table's script sends {"video": id} with a click event) opens that video
+    player, detail, retry, timer, choose = h.open_row(gr.EventData(None, {"video": str(ids[0])}))
     assert f'data-video="{ids[0]}"' in detail and choose["value"] == ids[0]
     assert "<video" not in player and "This video cannot be played: " in player  # failed: no player
     assert retry.visible is True and timer.active is False
-    player, detail, *_ = h.open_row(f"{ids[1]}:1")
+    player, detail, *_ = h.open_row(gr.EventData(None, {"video": str(ids[1])}))
+    assert all(out == gr.skip() for out in h.open_row(gr.EventData(None, {"video": "x"})))  # not an id: nothing
     assert "<video" in player and "no vision model configured" in detail
 
 
@@ -163,3 +166,18 @@ def test_thumbnails_are_made_once_and_served_with_caching_headers(tmp_path: Path
         assert client.get(f"/api/v1/videos/{video_id}/thumbnail", params={"t": 1.2}).status_code == 200
         assert made == [1.2, 1.2]
     get_settings.cache_clear()
+
+
+def test_a_moments_uncertainty_reaches_the_page(engine: Engine, tmp_path: Path) -> None:
+    with unit_of_work(engine) as session:
+        video = make_video(session, title="Slides", status="ready", duration=300.0)
+        make_moment(session, video, None, kind="text", start=242.2, end=250.9, text="QUARTERLY PLAN",
+                    meta={"start_uncertainty": 1.2345, "end_uncertainty": 0.4})
+        make_moment(session, video, None, kind="speech", seq=1, start=10.0, end=12.0, text="hello", meta=None)
+        video_id = video.id
+    with unit_of_work(engine) as session:
+        rows = {m["text"]: m for m in video_moments(session, video_id)}
+    assert (rows["QUARTERLY PLAN"]["start_uncertainty"], rows["QUARTERLY PLAN"]["end_uncertainty"]) == (1.234, 0.4)
+    assert (rows["hello"]["start_uncertainty"], rows["hello"]["end_uncertainty"]) == (0.0, 0.0)
+    _, detail, _, _ = Handlers(load_settings(data_dir=tmp_path / "d"), engine, lambda refs: None).select(video_id)
+    assert ">0:04:02 ±1 s–0:04:10<" in detail and ">0:00:10.0–0:00:12.0<" in detail

@@ -85,9 +85,11 @@
     if (rect.top < 0 || rect.bottom > window.innerHeight) video.scrollIntoView({ block: "nearest" });
   }
 
-  function markRow(row) {  // the table's own script (web/ui.py) opens the video
+  function markRow(row) {  // the table's own script (web/ui.py) opens the video; bring its player up
     document.querySelectorAll("tr.vqa-row-open").forEach(function (r) { r.classList.remove("vqa-row-open"); });
     row.classList.add("vqa-row-open");
+    var player = document.getElementById("vqa-library-player");
+    if (player) player.scrollIntoView({ block: "start" });
   }
 
   // ---- timeline
@@ -192,9 +194,26 @@
     if (list && event.target.matches(".vqa-mkind")) pageMoments(list, 0);
   });
 
+  // A file the browser cannot play: say so under the player instead of leaving an empty box.
+  document.addEventListener("error", function (event) {
+    var video = event.target;
+    if (!video.matches || !video.matches("video.vqa-player") || !video.error) return;
+    var note = video.parentElement.querySelector(".vqa-play-error") || document.createElement("div");
+    note.className = "vqa-failed vqa-play-error";
+    note.setAttribute("role", "status");
+    note.textContent = "This browser cannot play this video (media error " + video.error.code + ").";
+    video.insertAdjacentElement("afterend", note);
+  }, true);
+
   // New HTML from the server: thumbnails to load, and a player rendered with data-start (the
   // library opened at a time) starts there once.
+  var bannerFolded = false;
   function scan() {
+    var banner = document.querySelector("details.vqa-banner");
+    if (banner && !bannerFolded) {  // on a phone the banner starts folded to one line
+      bannerFolded = true;
+      if (window.innerWidth < 640) banner.open = false;
+    }
     document.querySelectorAll("img[data-src]:not([data-queued])").forEach(function (img) {
       img.dataset.queued = "1";
       if (seen) seen.observe(img); else { thumbQueue.push(img); }
