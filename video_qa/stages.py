@@ -35,7 +35,8 @@ from video_qa.media.plan import ClipPlan, clip_edges, sampling_plan
 from video_qa.media.probe import Probe
 from video_qa.models import Clip, ItemPart, Moment, MomentKind, Video, WorkItem
 from video_qa.moments import EMBEDDING_DTYPE, NewMoment, embed_moments, replace_moments
-from video_qa.text_tracks import clip_text_moments, read_samples, stitch
+from video_qa.text_gate import read_samples
+from video_qa.text_tracks import clip_text_moments, stitch
 
 log = logging.getLogger(__name__)
 

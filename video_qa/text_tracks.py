@@ -1,5 +1,5 @@
 """On-screen text: readings -> (noise out) -> tracks -> one ``text`` moment per track, with honest
-intervals; change-gated reading; stitching tracks across clip boundaries. See docs/moments.md.
+intervals; stitching tracks across clip boundaries (change-gated reading: ``text_gate``). See docs/moments.md.
 
 Times are the presentation times of the sampled frames (seconds from the stream's start). A
 track's moment starts at its first sighting (a seek there shows the text); the text appeared at
@@ -15,11 +15,10 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 
 from model.ocr import Reading, fold
 from video_qa.moments import NewMoment
@@ -30,10 +29,6 @@ SIMILARITY = 0.8  # fold-similarity at which two readings are the same text (OCR
 MAX_GAP = 1  # samples a track may miss (an OCR miss) and still continue
 SHORT_SCORE = 0.85  # text of 3 characters or fewer needs at least this confidence
 MINORITY_SCRIPT = 0.1  # a script with under this share of a clip's letters is noise there
-GATE_GRID = (128, 72)  # grayscale thumbnail compared between samples
-GATE_LEVEL = 12.0  # a cell whose mean grey changed by more than this (0-255) changed
-GATE_FULL = 0.45  # a changed region larger than this share of the frame is read whole
-GATE_PAD = 16  # pixels around a changed region read on its own
 CHANGING_MIN = 3  # distinct texts at one place before it is a changing region
 BLEND_SHARE = 0.9  # share of a transition frame's letters that come from the texts on either side
 
@@ -78,81 +73,6 @@ def clean(samples: list[list[Reading]], min_score: float) -> list[list[Reading]]
     """Each sample's readings without noise (the script rule looks at the whole clip)."""
     scripts = dominant_scripts([r for s in samples for r in s if len(r.text) > 3 and r.score >= SHORT_SCORE])
     return [[r for r in s if not is_noise(r, min_score, scripts)] for s in samples]
-
-
-# ---- change-gated reading
-
-def thumbnail(frame: np.ndarray) -> np.ndarray:
-    import cv2  # opencv ships with rapidocr
-
-    gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-    return cv2.resize(gray, GATE_GRID, interpolation=cv2.INTER_AREA).astype(np.float32)
-
-
-def changed_region(ref: np.ndarray, cur: np.ndarray, size: tuple[int, int],
-                   keep: Sequence[Reading] = ()) -> tuple[int, int, int, int] | None | str:
-    """None when nothing changed, "full" when much did, else the pixel region (x0, y0, x1, y1)
-    that changed, grown to whole lines already read there."""
-    mask = np.abs(cur - ref) > GATE_LEVEL
-    if not mask.any():
-        return None
-    w, h = size
-    gx, gy = w / GATE_GRID[0], h / GATE_GRID[1]
-    ys, xs = np.nonzero(mask)
-    x0, y0 = xs.min() * gx - GATE_PAD, ys.min() * gy - GATE_PAD
-    x1, y1 = (xs.max() + 1) * gx + GATE_PAD, (ys.max() + 1) * gy + GATE_PAD
-    for r in keep:  # a line partly inside is read again whole
-        if intersects(r.box, (x0, y0, x1, y1)):
-            x0, y0 = min(x0, r.box[0] - GATE_PAD), min(y0, r.box[1] - GATE_PAD)
-            x1, y1 = max(x1, r.box[2] + GATE_PAD), max(y1, r.box[3] + GATE_PAD)
-    x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))
-    if (x1 - x0) * (y1 - y0) > GATE_FULL * w * h:
-        return "full"
-    return x0, y0, x1, y1
-
-
-@dataclass
-class GateStats:
-    samples: int = 0
-    read: int = 0  # read whole
-    partial: int = 0  # only a changed region read
-    skipped: int = 0  # unchanged: readings carried
-
-    def as_dict(self) -> dict[str, int]:
-        return {"samples": self.samples, "read": self.read, "partial": self.partial, "skipped": self.skipped}
-
-
-def read_samples(read: Callable[..., list[Reading]], frames: Sequence[np.ndarray], gate: bool = True,
-                 ) -> tuple[list[list[Reading]], GateStats]:
-    """Readings per frame; with ``gate``, a frame unchanged since what was last read is not read
-    again (its readings are carried, so its tracks are extended), and a frame changed in one
-    region is read only there. ``read(frame, region=None)`` is ``ScreenText.read_frame``."""
-    stats = GateStats()
-    out: list[list[Reading]] = []
-    ref: np.ndarray | None = None
-    for frame in frames:
-        stats.samples += 1
-        h, w = frame.shape[:2]
-        thumb = thumbnail(frame) if gate else None
-        region = "full" if ref is None or thumb is None else changed_region(ref, thumb, (w, h), out[-1])
-        if region is None:
-            stats.skipped += 1
-            out.append(out[-1])
-            continue
-        if region == "full":
-            stats.read += 1
-            out.append(read(frame))
-            ref = thumb
-            continue
-        x0, y0, x1, y1 = region  # type: ignore[misc]
-        stats.partial += 1
-        kept = [r for r in out[-1] if not intersects(r.box, (x0, y0, x1, y1))]
-        out.append(kept + read(frame, region=(x0, y0, x1, y1)))
-        gx, gy = GATE_GRID[0] / w, GATE_GRID[1] / h
-        cy0, cy1, cx0, cx1 = int(y0 * gy), int(np.ceil(y1 * gy)), int(x0 * gx), int(np.ceil(x1 * gx))
-        ref = ref.copy()  # type: ignore[union-attr]
-        ref[cy0:cy1, cx0:cx1] = thumb[cy0:cy1, cx0:cx1]  # type: ignore[index]
-    return out, stats
 
 
 # ---- tracks

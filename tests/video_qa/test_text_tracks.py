@@ -17,7 +17,8 @@ from video_qa.media import probe, read_frames
 from video_qa.media.plan import ClipPlan, sampling_plan
 from video_qa.moments import NewMoment
 from video_qa.stages import read_text
-from video_qa.text_tracks import build_tracks, clean, clip_text_moments, is_blend, is_noise, read_samples, stitch
+from video_qa.text_gate import read_samples
+from video_qa.text_tracks import clean, clip_text_moments, is_blend, is_noise, stitch
 
 SIZE = (640, 360)
 Deck = tuple[list[NewMoment], list[dict[str, int]]]
