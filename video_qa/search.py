@@ -523,27 +523,29 @@ def relevant(every_word: list[int], some_words: list[int], by_vector: list[tuple
 
 
 def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP, max_seconds: float = MERGE_MAX_SECONDS) -> list[Hit]:
-    """Hits of one video that overlap or lie less than ``gap`` seconds apart become one: their
+    """Hits of one video and one kind that overlap or lie less than ``gap`` seconds apart become one: their
     union in time (no second more), best score and kind, joined text, all moments and kinds. A
     merged hit never grows past ``max_seconds``: the next match starts a hit of its own.
 
     Every hit given must match the query on its own (``search`` passes only ``relevant`` ones), so
     no unrelated neighbour can stretch a hit. Chapters span whole stretches: they never merge (see
-    ``collapse_chapters``). The hits given are left as they were."""
+    ``collapse_chapters``). Kinds never merge with each other: a sentence said while a slide is
+    shown keeps its own time (the slide's hit would otherwise seek to the slide's start). The hits
+    given are left as they were."""
     merged: list[Hit] = []
-    last: Hit | None = None
+    last_of: dict[tuple[int, str], Hit] = {}
     for hit in sorted(hits, key=lambda h: (h.video_id, h.start, h.end)):
         hit = dataclasses.replace(hit, moment_ids=list(hit.moment_ids), kinds=list(hit.kinds),
                                   parts=list(hit.own_parts()))
         if hit.kind == MomentKind.chapter.value:
             merged.append(hit)
             continue
-        if (last is not None and last.video_id == hit.video_id and hit.start <= last.end + gap
-                and max(last.end, hit.end) - last.start <= max_seconds):
+        last = last_of.get((hit.video_id, hit.kind))
+        if last is not None and hit.start <= last.end + gap and max(last.end, hit.end) - last.start <= max_seconds:
             _absorb(last, hit)
             continue
         merged.append(hit)
-        last = hit
+        last_of[(hit.video_id, hit.kind)] = hit
     return rank_hits(collapse_chapters(merged))
 
 

@@ -217,18 +217,22 @@ def library_table(videos: Iterable[dict[str, Any]], total: int | None = None, of
 def clusters(moments: Sequence[Mapping[str, Any]], lo: float, hi: float,
              merge: float = MERGE_FRACTION) -> list[list[Mapping[str, Any]]]:
     """Moments overlapping ``[lo, hi]`` grouped in time order: a moment that starts within
-    ``merge`` of the visible range after the group's end joins the group (seek.js does the same)."""
+    ``merge`` of the visible range after the group's last start joins the group (seek.js does the
+    same). Starts, not extents: a caption shown while a long slide title is on screen keeps a bar
+    of its own, drawn over the title's (``drawing_order``), so each can be clicked."""
     gap = merge * (hi - lo)
     groups: list[list[Mapping[str, Any]]] = []
-    end = -1.0
     for m in sorted((m for m in moments if m["end"] >= lo and m["start"] <= hi), key=lambda m: (m["start"], m["end"])):
-        if groups and m["start"] <= end + gap:
+        if groups and m["start"] <= groups[-1][-1]["start"] + gap:
             groups[-1].append(m)
-            end = max(end, m["end"])
         else:
             groups.append([m])
-            end = m["end"]
     return groups
+
+
+def drawing_order(groups: list[list[Mapping[str, Any]]]) -> list[list[Mapping[str, Any]]]:
+    """Longest first (stable): a shorter bar lying over a longer one is drawn later, on top."""
+    return sorted(groups, key=lambda g: -(max(m["end"] for m in g) - g[0]["start"]))
 
 
 def bar_geometry(start: float, end: float, lo: float, hi: float) -> tuple[float, float]:
@@ -261,7 +265,7 @@ def timeline(video_id: int, duration: float, moments: Sequence[dict[str, Any]], 
     for kind, label in LANES:
         mine = [m for m in moments if m["kind"] == kind]
         bars = []
-        for group in clusters(mine, 0.0, duration):
+        for group in drawing_order(clusters(mine, 0.0, duration)):
             left, width = bar_geometry(group[0]["start"], max(m["end"] for m in group), 0.0, duration)
             cls = f"vqa-bar vqa-{kind}" + (" vqa-cluster" if len(group) > 1 else "")
             bars.append(seek_button(video_id, group[0]["start"], pane, label="", tip=_cluster_tip(group), cls=cls,

@@ -165,16 +165,24 @@ def test_released_vector_index_is_rebuilt_from_the_database(archive_db) -> None:
     assert again[0].video_id == ids["harbour"]
 
 
-def test_adjacent_hits_of_one_video_merge() -> None:
+def test_adjacent_hits_of_one_video_and_kind_merge() -> None:
     hits = [Hit(1, "a", 10.0, 12.0, "speech", "one", "one", 0.02, [1], ["speech"]),
-            Hit(1, "a", 13.0, 15.0, "text", "two", "two", 0.03, [2], ["text"]),
+            Hit(1, "a", 13.0, 15.0, "speech", "two", "two", 0.03, [2], ["speech"]),
             Hit(1, "a", 30.0, 31.0, "speech", "far", "far", 0.01, [3], ["speech"]),
             Hit(2, "b", 12.5, 13.0, "speech", "other video", "other video", 0.015, [4], ["speech"])]
     merged = merge_adjacent(hits)
     first = merged[0]
-    assert (first.video_id, first.start, first.end, first.kind, first.score) == (1, 10.0, 15.0, "text", 0.03)
-    assert first.text == "one … two" and first.moment_ids == [1, 2] and first.kinds == ["speech", "text"]
+    assert (first.video_id, first.start, first.end, first.kind, first.score) == (1, 10.0, 15.0, "speech", 0.03)
+    assert first.text == "one … two" and first.moment_ids == [1, 2]
     assert len(merged) == 3
+
+
+def test_a_sentence_said_over_a_slide_keeps_its_own_time() -> None:
+    # both match the query, but a slide shown 51-74 s must not swallow the sentence said at 54.7 s
+    slide = Hit(1, "a", 51.48, 74.0, "text", "EMERGENCY EXITS", "", 0.03, [1], ["text"])
+    said = Hit(1, "a", 54.73, 56.05, "speech", "please wear your helmet", "", 0.02, [2], ["speech"])
+    merged = merge_adjacent([slide, said])
+    assert sorted((h.kind, h.start, h.end) for h in merged) == [("speech", 54.73, 56.05), ("text", 51.48, 74.0)]
 
 
 def test_marking_is_word_based() -> None:

@@ -191,3 +191,11 @@ def test_progress_says_what_is_happening() -> None:
     text = "".join(Tags(render.progress("processing", "analyzing", 0.33)).text)
     assert "analyzing · 33 %" in text and "hearing, reading and watching its clips" in text
     assert "already in the library as #4" in render.progress("ready", "", 1.0, note="a.mp4 is already in the library as #4")
+
+
+def test_a_caption_over_a_long_slide_title_keeps_a_bar_of_its_own_drawn_on_top() -> None:
+    title = {"kind": "text", "start": 26.0, "end": 50.5, "text": "LOADING DOCK"}
+    caption = {"kind": "text", "start": 34.0, "end": 40.5, "text": "Gate 7 closes at noon"}
+    assert [len(g) for g in render.clusters([title, caption], 20.0, 50.0)] == [1, 1]
+    bars = [a for t, a in Tags(render.timeline(5, 75.0, [title, caption], "library")).tags if t == "button"]
+    assert [b["data-t"] for b in bars] == ["26.000", "34.000"]  # the caption later in the lane: on top

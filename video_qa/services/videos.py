@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
-from video_qa.models import Moment, Video
+from video_qa.models import Moment, Video, VideoStatus
 from video_qa.pipeline import latest_job, video_status
 from video_qa.search import Filters, search, uncertainty
 
@@ -56,13 +56,15 @@ def changed_on_disk(video: Video) -> bool:
 
 
 def video_dict(session: Session, video: Video, check_disk: bool = True) -> dict[str, Any]:
-    """The video's JSON. ``changed_on_disk`` is None when not checked (``check_disk=False``)."""
+    """The video's JSON. ``changed_on_disk`` is None when not checked (``check_disk=False``), and
+    False while the video is being analysed (that analysis reads the file as it is now)."""
     status = video_status(session, video.id)
+    settled = video.status in (VideoStatus.ready.value, VideoStatus.failed.value)
     return {"id": video.id, "title": video.title, "status": video.status, "duration": video.duration,
             "width": video.width, "height": video.height, "codec": video.codec, "has_audio": video.has_audio,
             "error": video.error, "summary": video.summary, "created_at": video.created_at.isoformat(),
             "stage": status.stage, "progress": round(status.progress, 4),
-            "changed_on_disk": changed_on_disk(video) if check_disk else None}
+            "changed_on_disk": (changed_on_disk(video) if settled else False) if check_disk else None}
 
 
 def open_video(session: Session, video_id: int) -> dict[str, Any]:

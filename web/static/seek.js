@@ -102,13 +102,16 @@
   function drawLane(track, timeline, lo, hi) {
     var moments = JSON.parse(track.dataset.moments || "[]");
     if (!moments.length) return;
-    var gap = MERGE * (hi - lo), groups = [], end = -1;
+    var gap = MERGE * (hi - lo), groups = [];
     moments.filter(function (m) { return m[1] >= lo && m[0] <= hi; })
       .sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; })
-      .forEach(function (m) {
-        if (groups.length && m[0] <= end + gap) { groups[groups.length - 1].push(m); end = Math.max(end, m[1]); }
-        else { groups.push([m]); end = m[1]; }
+      .forEach(function (m) {  // by starts (as web/render.py clusters): an overlapped short moment keeps its bar
+        var last = groups.length ? groups[groups.length - 1] : null;
+        if (last && m[0] <= last[last.length - 1][0] + gap) last.push(m);
+        else groups.push([m]);
       });
+    var span = function (g) { return Math.max.apply(null, g.map(function (m) { return m[1]; })) - g[0][0]; };
+    groups.sort(function (a, b) { return span(b) - span(a); });  // stable: longest first, shorter drawn on top
     var kind = track.parentElement.dataset.kind, frag = document.createDocumentFragment();
     groups.forEach(function (g) {
       var gEnd = Math.max.apply(null, g.map(function (m) { return m[1]; }));

@@ -18,12 +18,15 @@ def test_changed_on_disk_compares_size_and_time_and_a_missing_file_counts(engine
     path.write_bytes(b"\0" * 1000)
     stat = path.stat()
     with unit_of_work(engine) as session:
-        recorded = make_video(session, path=str(path), size=1000, file_mtime=stat.st_mtime).id
-        size_only = make_video(session, path=str(path), size=1000, file_mtime=None).id  # registered, not analysed
-        gone = make_video(session, path=str(tmp_path / "gone.mp4"), size=1000).id
+        recorded = make_video(session, path=str(path), size=1000, file_mtime=stat.st_mtime, status="ready").id
+        size_only = make_video(session, path=str(path), size=1000, file_mtime=None, status="failed").id  # never analysed
+        gone = make_video(session, path=str(tmp_path / "gone.mp4"), size=1000, status="ready").id
+        busy = make_video(session, path=str(tmp_path / "gone.mp4"), size=1000, status="processing").id
     with unit_of_work(engine) as session:
         assert [open_video(session, i)["changed_on_disk"] for i in (recorded, size_only, gone)] == [False, False, True]
-        assert [v["changed_on_disk"] for v in list_videos(session)] == [None, None, None]
+        assert [v["changed_on_disk"] for v in list_videos(session)] == [None, None, None, None]
+        # being analysed: that analysis reads the file as it is now, so nothing to re-analyse
+        assert open_video(session, busy)["changed_on_disk"] is False
     os.utime(path, (stat.st_atime, stat.st_mtime + 2))
     with unit_of_work(engine) as session:
         assert [open_video(session, i)["changed_on_disk"] for i in (recorded, size_only)] == [True, False]
