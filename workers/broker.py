@@ -7,7 +7,7 @@ URL scheme ``embedded+sqlite:///...`` (``Settings.resolved_broker_url``).
 
 kombu keeps a delivered message with ``visible = False`` until it is deleted and has no
 redelivery for a consumer that died: work lost that way is found by the ledger's recovery
-(``video_qa.recovery``), which also prunes delivered messages.
+(``video_qa.pipeline.recovery``), which also prunes delivered messages.
 """
 
 from __future__ import annotations

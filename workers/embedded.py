@@ -15,7 +15,7 @@ import threading
 from celery import Celery
 from celery.app.trace import setup_worker_optimizations
 
-from video_qa.recovery import worker_name
+from video_qa.pipeline import worker_name
 from workers.app import QUEUES
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from video_qa.config import Settings
 from video_qa.db import engine_for
 from video_qa.pipeline import ItemRef
-from video_qa.recovery import forget_worker, heartbeat, recover
+from video_qa.pipeline import forget_worker, heartbeat, recover
 from workers.broker import EmbeddedChannel
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from video_qa.pipeline import (
     without_paths,
 )
 from video_qa.registry import register_file
-from video_qa.recovery import heartbeat, recover
+from video_qa.pipeline import heartbeat, recover
 from video_qa.analyzers import get_backends
 
 
