@@ -43,7 +43,7 @@ from video_qa.media.plan import MIN_FRAMES, ClipPlan, frame_count, frame_size, t
 from video_qa.media.probe import Probe
 from video_qa.models import Moment, MomentEmbedding, MomentKind, Video, VideoStatus
 from video_qa.moments import EMBEDDING_DTYPE
-from video_qa.search import MARK_OPEN, STOPWORDS, Filters, Hit, mark, search, words
+from video_qa.search import MARK_OPEN, STOPWORDS, Filters, Hit, mark, search, uncertainty, words
 from video_qa.timecode import format_time
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,8 @@ def own_moments(session: Session, hits: list[Hit], question: str, embedder: Any,
         chosen = [m for m in own if matched(m) > 0] or own[:1]
         for m in chosen:
             seen.add(m.id)
-            meta = m.meta or {}
             out.append(Retrieved(m.id, m.start, m.end, m.kind, m.text, hit.score, matched(m),
-                                 round(float(meta.get("start_uncertainty", 0.0)), 3),
-                                 round(float(meta.get("end_uncertainty", 0.0)), 3)))
+                                 uncertainty(m.meta, "start_uncertainty"), uncertainty(m.meta, "end_uncertainty")))
     return out[:limit]
 
 

@@ -182,6 +182,11 @@ class Settings(BaseSettings):
         return self.media_dir or self.data_dir / "media"
 
     @property
+    def thumbs_dir(self) -> Path:
+        """Thumbnails made on first request, one folder per video (``media.thumbs``)."""
+        return self.data_dir / "thumbs"
+
+    @property
     def embedded_broker(self) -> bool:
         return self.broker_url == EMBEDDED
 

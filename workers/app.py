@@ -66,7 +66,6 @@ def make_celery(settings: Settings) -> Celery:
         worker_send_task_events=False,
         worker_enable_remote_control=not settings.embedded_broker,  # the SQLite transport has no fanout
     )
-    app.videoqa_settings = settings  # type: ignore[attr-defined]
     tasks.register(app, settings, send_items, MAX_RETRIES)
     liveness.install(app, settings, send_items)
     return app
@@ -93,7 +92,4 @@ def ask_sender(app: Celery) -> Callable[[int], None]:
 
     return send
 
-
-def settings_of(app: Celery) -> Settings:
-    return app.videoqa_settings  # type: ignore[attr-defined,no-any-return]
 

@@ -15,7 +15,7 @@ from model.sources import BackendUnavailable
 from video_qa.media.errors import MediaError
 from video_qa.pipeline.ledger import VIDEO_LEVEL, ItemRef, WorkGone
 
-UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{12}_")  # web/intake.upload_target: uuid4().hex[:12] + "_"
+UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{12}_")  # video_qa/services/intake.upload_target: uuid4().hex[:12] + "_"
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/:'\"()\[\],;]+)+/?")
 
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (MediaError, BackendUnavailable, WorkGone)

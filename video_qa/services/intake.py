@@ -24,7 +24,8 @@ from video_qa.media.errors import MediaError
 from video_qa.media.probe import read_headers
 from video_qa.pipeline import ItemRef, request_ingest
 from video_qa.registry import Registration, RegistrationRefused, check_allowed, expand, register_file
-from video_qa.services.videos import get_video
+from video_qa.media.thumbs import drop_thumbnails
+from video_qa.services.videos import changed_on_disk, get_video
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,9 @@ def retry(engine: Engine, settings: Settings, send: Send, video_id: int) -> None
     """Queue a video's analysis again: a failed one resumes where it failed, a file that changed on
     disk is analysed again. ``VideoNotFound`` for an unknown id."""
     with unit_of_work(engine) as session:
-        get_video(session, video_id)
+        changed = changed_on_disk(get_video(session, video_id))
         _, refs = request_ingest(session, video_id, settings)
+    if changed:  # its thumbnails show the old file
+        drop_thumbnails(settings.thumbs_dir, video_id)
     send(refs)
-    log.info("video %d: analysis requested again", video_id)
+    log.info("video %d: analysis requested again%s", video_id, " (its file changed on disk)" if changed else "")

@@ -46,7 +46,7 @@ def describe_clip(path: str | Path, settings: Settings, clip_index: int, vlm: An
     if not 0 <= clip_index < len(clips):
         raise ClipOutOfRange(f"{path} has clips 0..{len(clips) - 1}")
     clip = clips[clip_index]
-    frames = read_frames(path, clip, p)
+    frames = read_frames(path, clip, p, prefer=settings.frame_reader)
     if not frames.frames:
         return ClipDescription(clip, getattr(vlm, "name", ""), bool(vlm.is_test_model), "", [], "",
                                [*frames.notes, f"no decodable frame in clip {clip.index}"], 0)

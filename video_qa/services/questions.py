@@ -31,6 +31,7 @@ from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.media.errors import MediaError
 from video_qa.models import Question, Video, utcnow
+from video_qa.pipeline.failures import file_name, without_paths
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +86,20 @@ def result_of(row: Question) -> AskResult:
 def _reason(error: BaseException, video: Video | None) -> str:
     """What the user is told: the error in the video's own name, never a server path."""
     if isinstance(error, (LookupError, ValueError, MediaError)):
-        message = str(error)
-        return message.replace(video.path, video.title) if video is not None else message
+        if video is None:
+            return without_paths(str(error))
+        return without_paths(str(error), video.path, file_name(video.title, video.path))
     return f"the answer failed ({type(error).__name__}); the worker's log has the details"
 
 
-def _fail(engine: Engine, question_id: int, error: BaseException) -> None:
+def _fail(engine: Engine, question_id: int, error: BaseException) -> str:
+    """Store the failure on the question; the reason as the user is told it."""
     with unit_of_work(engine) as session:
         row = session.get(Question, question_id)
         if row is None:
-            return
+            return _reason(error, None)
         row.status, row.error, row.finished_at = FAILED, _reason(error, session.get(Video, row.video_id)), utcnow()
+        return row.error
 
 
 def answer_question(engine: Engine, settings: Settings, question_id: int, backends: Any, worker: str | None = None,
@@ -116,7 +120,9 @@ def answer_question(engine: Engine, settings: Settings, question_id: int, backen
     except Exception as error:  # stored and re-raised
         if not will_retry(error):
             log.exception("question %d failed", question_id)
-            _fail(engine, question_id, error)
+            told = _fail(engine, question_id, error)
+            if isinstance(error, MediaError):  # its message names the server's path: the user's words instead
+                raise AnswerFailed(told) from error
         raise
     with unit_of_work(engine) as session:
         row = session.get(Question, question_id)

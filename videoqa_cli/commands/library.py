@@ -67,8 +67,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"answer": result.answer, "model": result.model, "test_model": result.test_model,
-                          "moments": result.moments, "notes": result.notes}, indent=2, ensure_ascii=False))
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return 0
     if result.test_model:
         print("WARNING: a tiny random-weight test model is in use; its text is meaningless.", file=sys.stderr)

@@ -1,17 +1,15 @@
 """/api/v1/videos/{id}/media (the file itself; range requests work) and .../thumbnail, served only
 from the allowed folders. Thumbnails are made once and kept under ``<data_dir>/thumbs``; they are
-served with an ETag and a long ``Cache-Control`` so a page of results costs the server nothing the
-second time."""
+served with an ETag and a five-minute ``Cache-Control`` (a file changed on disk and analysed again
+gets new thumbnails at the same URL), so a page of results costs the server little the second time."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from video_qa.config import Settings
 from video_qa.media.errors import MediaError
 from video_qa.media.thumbs import cached_thumbnail
 from video_qa.registry import RegistrationRefused, check_allowed
@@ -19,11 +17,8 @@ from web.api.deps import API_PREFIX, SettingsDep, VideoFileDep
 
 router = APIRouter(prefix=API_PREFIX + "/videos/{video_id}", tags=["videos"])
 
-THUMB_CACHE_CONTROL = "private, max-age=86400, immutable"
-
-
-def thumbs_dir(settings: Settings) -> Path:
-    return settings.data_dir / "thumbs"
+# not immutable: a file changed on disk and analysed again gets new thumbnails at the same URL
+THUMB_CACHE_CONTROL = "private, max-age=300"
 
 
 @router.get("/media")
@@ -42,7 +37,7 @@ def thumbnail(video: VideoFileDep, settings: SettingsDep, request: Request,
     """A JPEG of the frame near ``t`` (rounded to 100 ms), made on the first request and cached."""
     try:
         resolved = check_allowed(video.path, settings)
-        path = cached_thumbnail(thumbs_dir(settings), video.id, resolved,
+        path = cached_thumbnail(settings.thumbs_dir, video.id, resolved,
                                 min(t, max(0.0, (video.duration or 0.0) - 0.05)))
     except RegistrationRefused as error:
         raise HTTPException(status_code=403, detail=f"video {video.id} is not inside the allowed folders") from error

@@ -158,3 +158,16 @@ def test_a_question_needs_a_video_and_words(engine: Engine, video_id: int, tmp_p
         submit_question(engine, settings, video_id + 1000, "invoice?")
     with pytest.raises(ValueError):
         submit_question(engine, settings, video_id, "   ")
+
+
+def test_in_this_process_unreadable_media_fails_in_the_videos_own_name_too(engine: Engine, video_id: int,
+                                                                          tmp_path: Path, invoice_file: Path) -> None:
+    settings = quiet_settings(tmp_path, embed_model="bundled", vlm_model="auto")  # embedded: answered here
+    invoice_file.rename(invoice_file.with_suffix(".gone"))
+    try:
+        with pytest.raises(AnswerFailed) as failed:
+            ask(engine, settings, None, video_id, "invoice?",
+                lambda: Backends(PoolWatchingModel(engine), None, None, get_embedder(settings)), timeout=30)
+    finally:
+        invoice_file.with_suffix(".gone").rename(invoice_file)
+    assert "quarterly-invoice.mp4" in str(failed.value) and str(invoice_file.parent) not in str(failed.value)
