@@ -165,15 +165,7 @@ STOPWORDS = frozenset(
 )
 
 
-TEXT_RANK_CAP = 1000  # full-text matches ranked per query at most (see text_candidates)
-
-
-def text_candidates(session: Session, query_words: list[str], filters: Filters, limit: int = CANDIDATES,
-                    any_word: bool = True) -> list[int]:
-    """Moment ids by full-text rank, best first (``text_matches``: those with every word, then
-    those with some)."""
-    every, some = text_matches(session, query_words, filters, limit, any_word)
-    return every + some
+TEXT_RANK_CAP = 1000  # full-text matches ranked per query at most (see text_matches)
 
 
 def text_matches(session: Session, query_words: list[str], filters: Filters, limit: int = CANDIDATES,

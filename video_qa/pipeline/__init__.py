@@ -50,7 +50,7 @@ from video_qa.pipeline.liveness import (
 )
 from video_qa.pipeline.recovery import recover
 from video_qa.pipeline.runners import RUNNERS, run_item
-from video_qa.pipeline.status import Status, latest_job, video_status
+from video_qa.pipeline.status import Status, latest_job, video_status, video_statuses
 
 __all__ = [
     "CLIP_PARTS", "EXPECTED_ERRORS", "MAX_TAKEOVERS", "PART_FIELDS", "PLAN_FIELDS", "PROGRESS_EVERY",
@@ -58,6 +58,6 @@ __all__ = [
     "forget_worker", "get_item", "heartbeat", "heartbeat_cutoff", "is_transient", "item_counts", "ItemRef",
     "latest_job", "live_worker_names", "live_workers", "process_exists", "progress", "queue_again",
     "queue_finalize_if_complete", "reason", "record_failure", "recover", "release_claim", "request_ingest",
-    "run_item", "settings_key", "Status", "video_status", "wants_see", "without_paths", "worker_name",
+    "run_item", "settings_key", "Status", "video_status", "video_statuses", "wants_see", "without_paths", "worker_name",
     "WorkGone",
 ]

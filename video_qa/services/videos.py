@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from video_qa.models import Moment, Video, VideoStatus
-from video_qa.pipeline import latest_job, video_status
+from video_qa.pipeline import Status, latest_job, video_status, video_statuses
 from video_qa.search import Filters, search, uncertainty
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,11 @@ def changed_on_disk(video: Video) -> bool:
     return recorded is not None and abs(stat.st_mtime - recorded) > MTIME_TOLERANCE
 
 
-def video_dict(session: Session, video: Video, check_disk: bool = True) -> dict[str, Any]:
+def video_dict(session: Session, video: Video, check_disk: bool = True, status: Status | None = None) -> dict[str, Any]:
     """The video's JSON. ``changed_on_disk`` is None when not checked (``check_disk=False``), and
-    False while the video is being analysed (that analysis reads the file as it is now)."""
-    status = video_status(session, video.id)
+    False while the video is being analysed (that analysis reads the file as it is now).
+    ``status``: the video's read-model status when the caller has it (a page of videos)."""
+    status = status or video_status(session, video.id)
     settled = video.status in (VideoStatus.ready.value, VideoStatus.failed.value)
     return {"id": video.id, "title": video.title, "status": video.status, "duration": video.duration,
             "width": video.width, "height": video.height, "codec": video.codec, "has_audio": video.has_audio,
@@ -94,7 +95,9 @@ def list_videos(session: Session, newest_first: bool = False, offset: int = 0, l
     stmt = _library_filter(select(Video), text, status).order_by(order).offset(max(0, offset))
     if limit is not None:
         stmt = stmt.limit(max(0, limit))
-    return [video_dict(session, v, check_disk=False) for v in session.scalars(stmt)]
+    videos = list(session.scalars(stmt))
+    statuses = video_statuses(session, videos)  # two queries for the page, not two per video
+    return [video_dict(session, v, check_disk=False, status=statuses[v.id]) for v in videos]
 
 
 def video_titles(session: Session, status: str | None = None, limit: int = 500) -> list[tuple[int, str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
@@ -20,6 +20,7 @@ from video_qa.services.questions import SendAsk
 
 API_PREFIX = "/api/v1"
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
+Kind = Literal["event", "speech", "text", "chapter"]  # a moment's kind (video_qa.models.MomentKind)
 VideoId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 

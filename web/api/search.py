@@ -4,7 +4,7 @@ video, answered with cited moments)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
@@ -14,11 +14,10 @@ from video_qa.media.errors import MediaError
 from video_qa.search import Filters
 from video_qa.services import questions
 from video_qa.services.videos import search_hits
-from web.api.deps import API_PREFIX, MAX_ID, EngineDep, SendAskDep, SessionDep, SettingsDep, VideoFileDep
+from web.api.deps import API_PREFIX, MAX_ID, EngineDep, Kind, SendAskDep, SessionDep, SettingsDep, VideoFileDep
 
 router = APIRouter(prefix=API_PREFIX, tags=["search"])
 
-Kind = Literal["event", "speech", "text", "chapter"]
 
 
 class AskBody(BaseModel):

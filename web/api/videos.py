@@ -18,14 +18,13 @@ from video_qa.export import export
 from video_qa.registry import RegistrationRefused
 from video_qa.services import intake
 from video_qa.services.videos import job_dict, list_videos, open_video, video_moments
-from web.api.deps import API_PREFIX, EngineDep, SendDep, SessionDep, SettingsDep, VideoDep, VideoId
+from web.api.deps import API_PREFIX, EngineDep, Kind, SendDep, SessionDep, SettingsDep, VideoDep, VideoId
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=f"{API_PREFIX}/videos", tags=["videos"])
 
 CHUNK = 1024 * 1024
-Kind = Literal["event", "speech", "text", "chapter"]
 ExportName = Literal["chapters.vtt", "chapters.srt", "transcript.vtt", "transcript.srt", "moments.json"]
 
 

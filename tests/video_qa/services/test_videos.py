@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.factories.rows import make_clip, make_moment, make_video
+from tests.factories.rows import make_clip, make_job, make_moment, make_video
 from video_qa.db import unit_of_work
 from video_qa.services.videos import VideoNotFound, list_videos, open_video, video_moments
 
@@ -46,3 +46,22 @@ def test_moments_in_time_order_and_unknown_videos(engine: Engine) -> None:
         assert [m["text"] for m in video_moments(session, video_id, "speech")] == ["hello"]
         with pytest.raises(VideoNotFound, match="^no video 999$"):
             video_moments(session, 999)
+
+
+def test_a_library_page_shows_each_videos_own_stage_and_progress(engine: Engine) -> None:
+    from video_qa.models import WorkItem
+
+    with unit_of_work(engine) as session:
+        busy = make_video(session, status="processing")
+        make_job(session, busy, stage="queued")
+        make_job(session, busy, stage="analyzing")  # the latest job's stage is the one shown
+        for index, status in enumerate(("done", "done", "running", "queued")):
+            session.add(WorkItem(video_id=busy.id, clip_index=index, part="hear_read", status=status))
+        ready = make_video(session, status="ready")
+        new = make_video(session)
+        ids = (busy.id, ready.id, new.id)
+    with unit_of_work(engine) as session:
+        shown = {v["id"]: (v["stage"], v["progress"]) for v in list_videos(session)}
+        assert [shown[i] for i in ids] == [("analyzing", 0.5), ("registered", 1.0), ("registered", 0.0)]
+        # the same as one video opened on its own
+        assert [(open_video(session, i)["stage"], open_video(session, i)["progress"]) for i in ids] == [shown[i] for i in ids]
