@@ -187,6 +187,16 @@ class Settings(BaseSettings):
         return self.data_dir / "thumbs"
 
     @property
+    def index_dir(self) -> Path:
+        """The persisted vector index (``video_qa.search.vectors``), one folder per database."""
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Files derived from models once and reused (the query embedder's ONNX graph)."""
+        return self.data_dir / "models"
+
+    @property
     def embedded_broker(self) -> bool:
         return self.broker_url == EMBEDDED
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from video_qa import ivf
+from video_qa.search import ivf
 from video_qa.search import Filters, VectorIndex
 
 DIM, ROWS = 64, 30_000

@@ -115,7 +115,7 @@ def test_hostile_queries_never_error(archive_db, query: str, words_: set[str], f
 def test_the_text_query_runs_on_its_own_connection_beside_the_embedding(archive_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A clean session: the text query goes to the helper thread, with the same hits as on the
     session itself."""
-    import video_qa.search as search_module
+    import video_qa.search.service as search_module
 
     engine, ids = archive_db
     beside = _search(engine, "quarterly budget exit")
@@ -131,7 +131,7 @@ def test_the_text_query_runs_on_its_own_connection_beside_the_embedding(archive_
 
 def test_a_session_with_its_own_writes_searches_them(archive_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Uncommitted rows are invisible to another connection: such a session keeps the text query."""
-    import video_qa.search as search_module
+    import video_qa.search.service as search_module
     from video_qa.moments import NewMoment, replace_moments
 
     engine, ids = archive_db
@@ -207,7 +207,7 @@ def test_a_chapter_follows_the_precise_moment_it_contains() -> None:
 def test_full_text_ranks_a_bounded_number_of_matches_and_leaves_stop_words_to_the_vectors(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.factories.rows import make_moment, make_video
-    from video_qa import search as search_module
+    from video_qa.search import fulltext as search_module
     from video_qa.search import text_matches
 
     def text_candidates(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -1,0 +1,99 @@
+"""The search use case: the full-text query beside the query's embedding, fusion, the rows."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from video_qa.models import Moment, Video
+from video_qa.search.fulltext import text_matches
+from video_qa.search.fusion import fuse, merge_adjacent, relevant
+from video_qa.search.hits import KINDS, Filters, Hit, passes, uncertainty
+from video_qa.search.query import mark, words
+from video_qa.search.vectors import vector_candidates, vector_index, vector_similarities
+
+log = logging.getLogger(__name__)
+
+# The full-text query's work is the database's (PostgreSQL's server process, or SQLite's C code,
+# which releases the GIL), the embedding and the vector product are this process's: on a session
+# that has no transaction open, the text query runs on its own connection in a helper thread while
+# this thread embeds the query and searches the vectors. A session inside a transaction keeps the
+# text query on itself (it may hold writes of its own that another connection would not see: no
+# process-wide hook tracks writes), as does an in-memory SQLite database (another connection is
+# another database). The front ends search from a unit of work that has done nothing else yet.
+
+_text_pool: ThreadPoolExecutor | None = None
+_text_pool_lock = threading.Lock()
+
+
+def _own_connection_sees_all(session: Session, engine: Engine) -> bool:
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return False
+    if session.get_bind() is not engine:
+        return False
+    return not (session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
+def _text_alone(engine: Engine, query_words: list[str], filters: Filters) -> tuple[list[int], list[int]]:
+    with Session(engine) as own:
+        return text_matches(own, query_words, filters, any_word=False)
+
+
+def _text_meanwhile(session: Session, engine: Engine, query_words: list[str], filters: Filters
+                    ) -> Future[tuple[list[int], list[int]]] | None:
+    """The text query started on its own connection, or None where it must run on ``session``."""
+    global _text_pool
+    if not _own_connection_sees_all(session, engine):
+        return None
+    with _text_pool_lock:
+        if _text_pool is None:
+            _text_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-text")
+    return _text_pool.submit(_text_alone, engine, query_words, filters)
+
+
+def _query_vector(embedder: Any, query: str) -> np.ndarray:
+    one = getattr(embedder, "encode_query", None)
+    return one(query) if one is not None else embedder.encode([query])[0]
+
+
+def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),
+           limit: int = 20) -> list[Hit]:
+    """The best moments for ``query`` under ``filters``, merged and ranked (see module doc)."""
+    bad = [k for k in filters.kinds if k not in KINDS]
+    if bad:
+        raise ValueError(f"unknown kind {bad[0]!r}; kinds are {', '.join(KINDS)}")
+    query_words = words(query)
+    any_word = embedder is None
+    pending = _text_meanwhile(session, engine, query_words, filters) if embedder is not None else None
+    if pending is None:
+        every, some = text_matches(session, query_words, filters, any_word=any_word)
+    vector = _query_vector(embedder, query) if embedder is not None and query.strip() else None
+    for _attempt in range(2):  # a second pass after a stale vector index was dropped
+        by_vector = vector_candidates(session, engine, vector, filters)
+        if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
+            (every, some), pending = pending.result(), None
+        similarity = vector_similarities(engine, vector, some) if by_vector else {}
+        matching = relevant(every, some, by_vector, similarity)
+        scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector]).items() if i in matching}
+        if not scores:
+            return []
+        rows = session.execute(
+            select(Moment.id, Moment.video_id, Video.title, Moment.start, Moment.end, Moment.kind, Moment.text,
+                   Moment.meta, Video.created_at)
+            .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores)))
+        ).all()
+        returned = [i for i in [*dict(by_vector), *similarity] if i in matching]  # what the index answered
+        if not vector_index(engine).verify(returned, [(r.id, r.video_id, r.start) for r in rows]):
+            break
+    rows = [r for r in rows if passes(r, filters)]  # the rows as they are now, whatever an index held
+    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, query_words), scores[r.id],
+                [r.id], [r.kind], uncertainty(r.meta, "start_uncertainty"), uncertainty(r.meta, "end_uncertainty"))
+            for r in rows]
+    return merge_adjacent(hits)[:limit]
