@@ -43,7 +43,7 @@ from video_qa.media.plan import MIN_FRAMES, ClipPlan, frame_count, frame_size, t
 from video_qa.media.probe import Probe
 from video_qa.models import Moment, MomentEmbedding, MomentKind, Video, VideoStatus
 from video_qa.moments import EMBEDDING_DTYPE
-from video_qa.search import MARK_OPEN, STOPWORDS, Filters, Hit, mark, search, uncertainty, words
+from video_qa.search import STOPWORDS, Filters, Hit, highlights, search, uncertainty, words
 from video_qa.timecode import format_time
 
 log = logging.getLogger(__name__)
@@ -143,8 +143,8 @@ def own_moments(session: Session, hits: list[Hit], question: str, embedder: Any,
     query_words = [w for w in words(question) if w not in STOPWORDS]
     similarity = _similarity(session, embedder, question, ids)
 
-    def matched(m: Moment) -> int:
-        return mark(m.text, query_words).count(MARK_OPEN) - m.text.count(MARK_OPEN)
+    def matched(m: Moment) -> int:  # the moment's words that match one of the question's, by stem
+        return len(highlights(m.text, query_words))
 
     out: list[Retrieved] = []
     seen: set[int] = set()

@@ -86,8 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", action="append", choices=[k.value for k in MomentKind], help="only this kind (repeatable)")
     p.add_argument("--limit", type=int, default=20, help="most results (default 20)")
     p.add_argument("--json", action="store_true",
-                   help="print [{video_id, title, start, end, kind, text, score, changed_on_disk}]")
+                   help="print [{video_id, title, start, end, kind, text, highlights, score, changed_on_disk}]")
     p.set_defaults(handler="library:cmd_search")
+
+    p = sub.add_parser("reindex", help="rebuild the vector index of the database from its moments")
+    p.add_argument("--json", action="store_true", help="print {folder, seconds, generation, count, watermark}")
+    p.set_defaults(handler="index:cmd_reindex")
 
     p = sub.add_parser("ask", help="ask a question about one video; the answer cites moments")
     p.add_argument("video_id", type=int)
@@ -102,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="each backend, where its model comes from, whether it is available offline")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--export-query", action="store_true",
+                   help="first export the text-embedding model for the light query path (ONNX, into the data "
+                        "folder's models/; otherwise made by `serve` at start or by the first search) and check it")
     p.set_defaults(handler="media:cmd_models")
     return parser
 

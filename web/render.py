@@ -10,12 +10,10 @@ where the moment's uncertainty is under 0.25 s, `` ±N s`` where it is 1 s or mo
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from video_qa.search import MARK_CLOSE, MARK_OPEN
 from video_qa.timecode import clock_span, clock_time, format_time
 
 LANES = (("event", "Events"), ("speech", "Speech"), ("text", "On-screen text"))
@@ -31,7 +29,6 @@ MERGE_FRACTION = 0.005  # bars closer than this share of the visible range are d
 MIN_BAR = 0.6  # percent of the lane: the narrowest bar (still clickable)
 TIP_LINES = 12  # a cluster's tooltip lists at most this many moments
 MOMENTS_PAGE = 50  # the moments list shows this many at a time
-_MARKED = re.compile(re.escape(escape(MARK_OPEN)) + r"([^\[\]]*?)" + re.escape(escape(MARK_CLOSE)))
 
 
 def esc(value: object) -> str:
@@ -89,10 +86,9 @@ def moment_button(video_id: int, m: Mapping[str, Any], pane: str, title: str | N
 
 
 def seek_text(video_id: int, m: Mapping[str, Any], pane: str, text: str, cls: str,
-              title: str | None = None, marked: bool = False) -> str:
+              title: str | None = None) -> str:
     """A moment's text that seeks too (a click on the words plays the moment)."""
-    body = _marked(text) if marked else esc(text)
-    return f'<span class="{cls} vqa-seekable" {_attrs(seek_attrs(video_id, m["start"], pane, title))}>{body}</span>'
+    return f'<span class="{cls} vqa-seekable" {_attrs(seek_attrs(video_id, m["start"], pane, title))}>{esc(text)}</span>'
 
 
 def player(video_id: int | None, title: str | None, pane: str, start: float | None = None,
@@ -131,9 +127,20 @@ def progress(status: str, stage: str, fraction: float, error: str | None = None,
             f'<span class="vqa-progress-label">{esc(label)}</span>{doing}</div>')
 
 
-def _marked(text: str) -> str:
-    """Escaped text with the search's [marks] turned into <mark> (the only markup added)."""
-    return _MARKED.sub(r"<mark>\1</mark>", esc(text))
+def highlighted(text: str, offsets: Iterable[Sequence[int]]) -> str:
+    """``text`` as HTML text with the search's highlights (``(start, end)`` code-point offsets into
+    ``text``, half-open) in ``<mark>``: the only markup added; every piece of the text, marked or
+    not, is escaped, so brackets, ``<`` or ``&`` in a transcript line are shown as they are. An
+    offset pair outside the text, empty, or overlapping the previous one is skipped."""
+    parts, at = [], 0
+    for pair in offsets:
+        start, end = int(pair[0]), int(pair[1])
+        if start < at or end <= start or end > len(text):
+            continue
+        parts.append(f"{esc(text[at:start])}<mark>{esc(text[start:end])}</mark>")
+        at = end
+    parts.append(esc(text[at:]))
+    return "".join(parts)
 
 
 def conversation(history: Sequence[dict[str, Any]], video_id: int | None, pane: str) -> str:
@@ -180,7 +187,7 @@ def search_results(hits: Sequence[dict[str, Any]], pane: str, query: str) -> str
             f'<div class="vqa-hit-body"><div class="vqa-hit-title vqa-seekable" {seek}>{esc(title)}</div>'
             f'<div>{moment_button(vid, h, pane, title=title)}'
             f' <span class="vqa-kind">{esc(h["kind"])}</span>{changed}</div>'
-            f'<div class="vqa-hit-text vqa-seekable" {seek}>{_marked(h["marked"])}</div></div></div>')
+            f'<div class="vqa-hit-text vqa-seekable" {seek}>{highlighted(h["text"], h.get("highlights") or ())}</div></div></div>')
     rows.append("</div>")
     return "".join(rows)
 

@@ -19,11 +19,11 @@ import gradio as gr
 from sqlalchemy import Engine
 
 from model.tiny import is_tiny
-from video_qa.analyzers import get_backends, get_embedder, vlm_source
+from video_qa.analyzers import get_backends, vlm_source
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.media.errors import MediaError
-from video_qa.registry import RegistrationRefused
+from video_qa.registry import RegistrationRefused, get_query_embedder
 from video_qa.search import KINDS, Filters
 from video_qa.services import intake, questions
 from video_qa.services.intake import Send, UploadRefused
@@ -274,7 +274,7 @@ class Handlers:
         if not query:
             return render.search_results([], "search", "")
         with unit_of_work(self.engine) as session:
-            hits = search_hits(session, self.engine, query, get_embedder(self.settings),
+            hits = search_hits(session, self.engine, query, get_query_embedder(self.settings),
                                Filters(kinds=tuple(kinds or ())), limit=20)
         return render.search_results(hits, "search", query)
 

@@ -27,8 +27,8 @@ QUERIES = ["quarterly budget", "", "x", "the harbour crane lifts a red container
 
 
 def test_a_query_through_onnx_runtime_equals_the_pytorch_vector() -> None:
-    embedder = get_embedder(load_settings())
-    assert embedder.query_path == "onnxruntime"
+    embedder = get_embedder(load_settings())  # no models folder given: exported once, kept in memory
+    assert embedder.query_path == "onnxruntime (in memory)"
     for query in QUERIES:  # the last but one is cut at the model's 256 tokens on both paths
         assert np.abs(embedder.encode_query(query) - embedder.encode([query])[0]).max() < 1e-5
 

@@ -119,7 +119,7 @@ def test_a_citation_lands_inside_the_span_it_cites(engine: Engine, invoice_video
 
 
 def test_cite_clamps_to_the_span_and_falls_back_to_its_best_moment() -> None:
-    best = Hit(1, "t", 8.0, 9.0, "text", "x", "x", 1.0)
+    best = Hit(1, "t", 8.0, 9.0, "text", "x", [(0, 1)], 1.0)
     span = AskSpan(0.0, 12.0, best)
     assert cite(span, 0.0, 0.0, 0.0) == (8.0, 9.0, True)  # the upload whose citations all said 0:00
     assert cite(span, 0.0, 2.0, 3.5) == (2.0, 3.5, False)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,104 @@ def test_ingest_without_wait_says_when_no_worker_will_take_it(tmp_path, monkeypa
     out = capsys.readouterr()
     assert "no worker is running" in out.err and "--wait" in out.err
     assert "processing" in out.out and "quiet.mp4" in out.out
+
+
+# Runs the CLI as the console script does (main(), in a new process) and reports what it printed
+# and which packages it imported.
+CLI_SNIPPET = """
+import contextlib, io, json, sys
+from videoqa_cli.main import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, "out": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+HEAVY_PACKAGES = ("torch", "transformers", "sentence_transformers", "gradio", "celery", "faster_whisper", "rapidocr",
+                  "web", "workers")
+
+
+def run_cli_process(*argv: str) -> dict:  # type: ignore[type-arg]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOQA_LOG_LEVEL": "WARNING"}
+    done = subprocess.run([sys.executable, "-c", CLI_SNIPPET, *argv], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest.LogCaptureFixture,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.factories.moments import EVAL_VIDEOS, write_moments
+    from video_qa.analyzers import get_embedder
+    from video_qa.search import Filters
+    from video_qa.services.videos import search_hits
+    from videoqa_cli.commands.library import HIT_FIELDS
+    from videoqa_cli.commands.workers import export_query_model_meanwhile
+
+    settings = get_settings()
+    assert main(["migrate"]) == 0
+    engine = engine_for(settings.resolved_database_url)
+    heavy = get_embedder(settings)
+    with unit_of_work(engine) as session:
+        for name in ("finance", "harbour", "cooking"):
+            write_moments(session, make_video(session, title=name, status="ready"), EVAL_VIDEOS[name], heavy)
+
+    class PyTorchOnly:
+        def encode_query(self, text: str):  # type: ignore[no-untyped-def]
+            return heavy.encode([text])[0]
+
+    def fields(hits: list[dict]) -> list[tuple]:  # type: ignore[type-arg]
+        return [tuple(h[k] if k != "score" else round(h[k], 5) for k in HIT_FIELDS if k != "changed_on_disk")
+                for h in hits]
+
+    query = "when was the marketing budget approved"
+    with unit_of_work(engine) as session:
+        expected = fields(search_hits(session, engine, query, PyTorchOnly(), Filters(), 20))
+    assert expected and "marketing budget" in expected[0][HIT_FIELDS.index("text")]
+
+    capsys.readouterr()
+    assert main(["search", query, "--json"]) == 0  # no export yet: this process falls back and exports
+    assert fields(json.loads(capsys.readouterr().out)) == expected
+    assert "embedding with PyTorch once, exporting into" in caplog.text
+    assert export_query_model_meanwhile(settings) is None  # `serve` finds nothing to do
+
+    searched = run_cli_process("search", query, "--json")
+    assert fields(json.loads(searched["out"])) == expected
+    assert [m for m in HEAVY_PACKAGES if m in searched["modules"]] == []
+    assert "onnxruntime" in searched["modules"]
+    listed = run_cli_process("videos", "--json")
+    assert sorted(v["title"] for v in json.loads(listed["out"])) == ["cooking", "finance", "harbour"]
+    assert [m for m in HEAVY_PACKAGES + ("onnxruntime",) if m in listed["modules"]] == []
+
+    assert main(["models", "--export-query"]) == 0  # found and checked, not made again
+    assert "search queries   ONNX Runtime, export in" in capsys.readouterr().out
+
+
+def test_models_says_how_queries_are_embedded_before_any_export(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("search queries"))
+    assert "PyTorch until exported (no export in" in line and "--export-query" in line
+
+
+def test_serve_exports_the_query_model_in_a_background_thread() -> None:
+    from model.query_embed import check_export, export_folder
+    from video_qa.analyzers import embed_source
+    from video_qa.config import load_settings
+    from videoqa_cli.commands.workers import export_query_model_meanwhile
+
+    settings = get_settings()
+    location = embed_source(settings).location
+    assert check_export(export_folder(settings.models_dir, location), location) is not None
+    thread = export_query_model_meanwhile(settings)
+    assert thread is not None and thread.daemon
+    thread.join(timeout=300)
+    assert check_export(export_folder(settings.models_dir, location), location) is None
+    assert export_query_model_meanwhile(settings) is None  # nothing left to do
+    assert export_query_model_meanwhile(load_settings(embed_model="off")) is None
+
+
+def test_a_hit_is_shown_with_its_highlights_in_bold_on_a_terminal_only() -> None:
+    from videoqa_cli.commands.library import shown
+
+    text = "see [appendix] and the Appendix"
+    assert shown(text, [[5, 13], [23, 31]], terminal=True) == \
+        "see [\x1b[1mappendix\x1b[0m] and the \x1b[1mAppendix\x1b[0m"
+    assert shown(text, [[5, 13]], terminal=False) == text

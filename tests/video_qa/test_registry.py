@@ -72,3 +72,71 @@ def test_same_content_is_one_video_and_a_move_is_followed(archive: Path, engine:
         assert c.video_id == a.video_id and c.path == str(moved.resolve())
         assert session.scalar(select(func.count()).select_from(Video)) == 1
         assert session.get(Video, a.video_id).size == moved.stat().st_size
+
+
+# --- the query embedder -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def query_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for the query-embedder tests (an export is made once, by the first)."""
+    return tmp_path_factory.mktemp("query") / "data"
+
+
+def test_a_search_without_an_export_falls_back_once_and_exports(query_data: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    from model.query_embed import QueryEmbedder, check_export, export_folder
+    from video_qa.analyzers import get_embedder
+    from video_qa.registry import ExportOnFirstQuery, _query_embedders, get_query_embedder
+
+    settings = load_settings(embed_model="bundled", device="cpu", data_dir=query_data)
+    first = get_query_embedder(settings)
+    assert isinstance(first, ExportOnFirstQuery) and "no export in" in first.why
+    query = "when was the marketing budget approved"
+    vector = first.encode_query(query)
+    assert "embedding with PyTorch once, exporting into" in caplog.text
+    heavy = get_embedder(settings).encode([query])[0]
+    assert vector.shape == (384,) and float(np.abs(vector - heavy).max()) < 1e-4
+    folder = export_folder(settings.models_dir, get_embedder(settings).location)
+    assert check_export(folder, get_embedder(settings).location) is None  # in place for the next process
+    assert get_query_embedder(settings) is first  # one per process
+    _query_embedders.clear()  # as a new process finds it
+    light = get_query_embedder(settings)
+    assert isinstance(light, QueryEmbedder) and light.folder == folder
+    assert float(np.abs(light.encode_query(query) - heavy).max()) < 1e-4
+
+
+def test_export_query_embedder_finds_the_export_and_checks_it(query_data: Path) -> None:
+    from model.query_embed import QueryEmbedder
+    from video_qa.registry import export_query_embedder, get_query_embedder
+
+    settings = load_settings(embed_model="bundled", device="cpu", data_dir=query_data)
+    light = export_query_embedder(settings)  # the previous test's export: found, not made again
+    assert isinstance(light, QueryEmbedder) and get_query_embedder(settings) is light
+
+
+def test_no_query_embedder_when_embeddings_are_off(tmp_path: Path) -> None:
+    from video_qa.registry import export_query_embedder, get_query_embedder
+
+    settings = load_settings(embed_model="off", data_dir=tmp_path / "data")
+    assert get_query_embedder(settings) is None and export_query_embedder(settings) is None
+    assert not settings.models_dir.exists()
+
+
+def test_a_data_folder_that_cannot_hold_the_export_leaves_queries_on_pytorch(tmp_path: Path,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    from video_qa.analyzers import get_embedder
+    from video_qa.registry import get_query_embedder
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").write_text("a file where the models folder would be")  # mkdir fails: an OSError
+    settings = load_settings(embed_model="bundled", device="cpu", data_dir=data)
+    fallback = get_query_embedder(settings)
+    vector = fallback.encode_query("quarterly budget")
+    assert fallback.light() is None and "single queries stay on PyTorch" in caplog.text
+    assert np.array_equal(vector, get_embedder(settings).encode(["quarterly budget"])[0])

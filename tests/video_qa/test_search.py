@@ -21,7 +21,7 @@ from tests.factories.rows import make_video
 from video_qa.analyzers import get_embedder
 from video_qa.db import make_engine, unit_of_work
 from video_qa.models import Base
-from video_qa.search import (MERGE_MAX_SECONDS, VECTOR_FLOOR, VECTOR_MARGIN, Filters, Hit, mark, merge_adjacent,
+from video_qa.search import (MERGE_MAX_SECONDS, VECTOR_FLOOR, VECTOR_MARGIN, Filters, Hit, merge_adjacent,
                              relevant, release_vector_index, search, uncertainty, vector_index)
 
 BUDGET_AT, CRANE_AT = 3.0, 8.0  # the harbour speech 3 s after its caption: hits closer than 2 s merge
@@ -55,7 +55,9 @@ def test_a_spoken_phrase_finds_its_video_and_second(archive_db) -> None:  # type
     hits = _search(engine, "quarterly budget")
     assert hits[0].video_id == ids["finance"] and hits[0].kind == "speech"
     assert hits[0].start == pytest.approx(BUDGET_AT, abs=1.0)
-    assert "[budget]" in hits[0].marked and "[quarterly]" in hits[0].marked
+    first = hits[0]
+    assert [first.text[s:e].lower() for s, e in first.highlights] == ["quarterly", "budget"]
+    assert "[" not in first.text and first.to_dict()["highlights"] == [list(p) for p in first.highlights]
     assert hits[0].title == "finance"
 
 
@@ -166,37 +168,33 @@ def test_released_vector_index_is_rebuilt_from_the_database(archive_db) -> None:
 
 
 def test_adjacent_hits_of_one_video_and_kind_merge() -> None:
-    hits = [Hit(1, "a", 10.0, 12.0, "speech", "one", "one", 0.02, [1], ["speech"]),
-            Hit(1, "a", 13.0, 15.0, "speech", "two", "two", 0.03, [2], ["speech"]),
-            Hit(1, "a", 30.0, 31.0, "speech", "far", "far", 0.01, [3], ["speech"]),
-            Hit(2, "b", 12.5, 13.0, "speech", "other video", "other video", 0.015, [4], ["speech"])]
+    hits = [Hit(1, "a", 10.0, 12.0, "speech", "one", [(0, 3)], 0.02, [1], ["speech"]),
+            Hit(1, "a", 13.0, 15.0, "speech", "two", [(0, 3)], 0.03, [2], ["speech"]),
+            Hit(1, "a", 30.0, 31.0, "speech", "far", [(0, 3)], 0.01, [3], ["speech"]),
+            Hit(2, "b", 12.5, 13.0, "speech", "other video", [(0, 5)], 0.015, [4], ["speech"])]
     merged = merge_adjacent(hits)
     first = merged[0]
     assert (first.video_id, first.start, first.end, first.kind, first.score) == (1, 10.0, 15.0, "speech", 0.03)
     assert first.text == "one … two" and first.moment_ids == [1, 2]
+    assert [first.text[s:e] for s, e in first.highlights] == ["one", "two"]  # offsets moved with the text
     assert len(merged) == 3
 
 
 def test_a_sentence_said_over_a_slide_keeps_its_own_time() -> None:
     # both match the query, but a slide shown 51-74 s must not swallow the sentence said at 54.7 s
-    slide = Hit(1, "a", 51.48, 74.0, "text", "EMERGENCY EXITS", "", 0.03, [1], ["text"])
-    said = Hit(1, "a", 54.73, 56.05, "speech", "please wear your helmet", "", 0.02, [2], ["speech"])
+    slide = Hit(1, "a", 51.48, 74.0, "text", "EMERGENCY EXITS", [], 0.03, [1], ["text"])
+    said = Hit(1, "a", 54.73, 56.05, "speech", "please wear your helmet", [], 0.02, [2], ["speech"])
     merged = merge_adjacent([slide, said])
     assert sorted((h.kind, h.start, h.end) for h in merged) == [("speech", 54.73, 56.05), ("text", 51.48, 74.0)]
-
-
-def test_marking_is_word_based() -> None:
-    assert mark("Cranes lifted the crane", ["crane", "lift"]) == "[Cranes] [lifted] the [crane]"
-    assert mark("nothing here", []) == "nothing here"
 
 
 def test_a_chapter_follows_the_precise_moment_it_contains() -> None:
     from video_qa.search import Hit, rank_hits
 
-    chapter = Hit(1, "finance", 0.0, 10.0, "chapter", "The budget is approved.", "", 0.0328)
-    speech = Hit(1, "finance", 3.0, 5.0, "speech", "The budget is approved.", "", 0.0325)
-    elsewhere = Hit(2, "harbour", 0.0, 10.0, "chapter", "budget talk", "", 0.0327)
-    later = Hit(1, "finance", 12.0, 14.0, "speech", "budget again", "", 0.0100)
+    chapter = Hit(1, "finance", 0.0, 10.0, "chapter", "The budget is approved.", [], 0.0328)
+    speech = Hit(1, "finance", 3.0, 5.0, "speech", "The budget is approved.", [], 0.0325)
+    elsewhere = Hit(2, "harbour", 0.0, 10.0, "chapter", "budget talk", [], 0.0327)
+    later = Hit(1, "finance", 12.0, 14.0, "speech", "budget again", [], 0.0100)
     ranked = rank_hits([chapter, later, elsewhere, speech])
     # the other video's chapter contains no hit of its own video: it keeps its place by score
     assert [(h.video_id, h.kind, h.start) for h in ranked] == [
@@ -369,11 +367,11 @@ def test_the_same_sentence_is_listed_once(fresh: Engine) -> None:
 
 
 def test_a_chapter_with_other_words_or_outside_the_moment_is_kept() -> None:
-    speech = Hit(1, "a", 12.0, 14.5, "speech", "the budget is approved", "", 0.03, [1], ["speech"])
-    same_elsewhere = Hit(1, "a", 60.0, 120.0, "chapter", "The budget is approved.", "", 0.02, [2], ["chapter"])
-    titled_otherwise = Hit(1, "a", 0.0, 60.0, "chapter", "Budget talk", "", 0.02, [3], ["chapter"])
-    cut_short = Hit(2, "b", 0.0, 60.0, "chapter", "The budget is appr…", "", 0.02, [4], ["chapter"])
-    speech_b = Hit(2, "b", 5.0, 7.0, "speech", "The budget is approved", "", 0.01, [5], ["speech"])
+    speech = Hit(1, "a", 12.0, 14.5, "speech", "the budget is approved", [], 0.03, [1], ["speech"])
+    same_elsewhere = Hit(1, "a", 60.0, 120.0, "chapter", "The budget is approved.", [], 0.02, [2], ["chapter"])
+    titled_otherwise = Hit(1, "a", 0.0, 60.0, "chapter", "Budget talk", [], 0.02, [3], ["chapter"])
+    cut_short = Hit(2, "b", 0.0, 60.0, "chapter", "The budget is appr…", [], 0.02, [4], ["chapter"])
+    speech_b = Hit(2, "b", 5.0, 7.0, "speech", "The budget is approved", [], 0.01, [5], ["speech"])
     merged = merge_adjacent([speech, same_elsewhere, titled_otherwise, cut_short, speech_b])
     assert sorted((h.video_id, h.kind, h.start, tuple(h.moment_ids)) for h in merged) == [
         (1, "chapter", 0.0, (3,)), (1, "chapter", 60.0, (2,)), (1, "speech", 12.0, (1,)), (2, "speech", 5.0, (5,))]
@@ -384,7 +382,7 @@ def test_a_chapter_with_other_words_or_outside_the_moment_is_kept() -> None:
 def test_a_chain_of_matches_never_becomes_one_hit_over_the_video() -> None:
     """The same caption matched every 3 s for 90 s: hits of at most MERGE_MAX_SECONDS, each the
     union of its own moments."""
-    hits = [Hit(1, "a", 3.0 * i, 3.0 * i + 2.0, "text", "EXIT 12", "[EXIT] [12]", 0.02, [i], ["text"]) for i in range(30)]
+    hits = [Hit(1, "a", 3.0 * i, 3.0 * i + 2.0, "text", "EXIT 12", [(0, 4), (5, 7)], 0.02, [i], ["text"]) for i in range(30)]
     merged = sorted(merge_adjacent(hits), key=lambda h: h.start)
     assert len(merged) > 1 and all(h.end - h.start <= MERGE_MAX_SECONDS for h in merged)
     assert [(h.start, h.end) for h in merged] == [(0.0, 29.0), (30.0, 59.0), (60.0, 89.0)]

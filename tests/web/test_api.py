@@ -61,7 +61,13 @@ def test_videos_moments_job_search_export(client: TestClient, seeded: int) -> No
     job = client.get(f"/api/v1/videos/{seeded}/job").json()
     assert job["status"] == "ready" and "attempts" not in (job["job"] or {})
     hits = client.get("/api/v1/search", params={"q": "crane", "kind": "speech"}).json()
-    assert hits[0]["video_id"] == seeded and hits[0]["start"] == 1.25 and "[crane]" in hits[0]["marked"]
+    assert hits[0]["video_id"] == seeded and hits[0]["start"] == 1.25
+    assert hits[0]["text"] == "the crane lifts a container" and hits[0]["highlights"] == [[4, 9]]
+    assert "marked" not in hits[0] and hits[0]["changed_on_disk"] is False
+    hits = client.get("/api/v1/search", params={"q": "cranes lifting", "kind": "speech"}).json()
+    assert [hits[0]["text"][s:e] for s, e in hits[0]["highlights"]] == ["crane", "lifts"]  # by stem
+    described = client.get("/openapi.json").json()["components"]["schemas"]["SearchHit"]["properties"]["highlights"]
+    assert "code points" in described["description"] and "half-open" in described["description"]
     vtt = client.get(f"/api/v1/videos/{seeded}/export/transcript.vtt")
     assert vtt.status_code == 200 and "00:00:01.250 --> 00:00:02.500" in vtt.text
     media = client.get(f"/api/v1/videos/{seeded}/media", headers={"Range": "bytes=0-9"})

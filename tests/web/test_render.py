@@ -68,8 +68,8 @@ def test_every_outside_text_is_escaped() -> None:
     video = {"id": 1, "title": HOSTILE, "status": "failed", "duration": 10.0, "width": 640, "height": 360,
              "error": HOSTILE, "summary": HOSTILE}
     moments = [{"kind": k, "start": 1.0, "end": 2.0, "text": HOSTILE} for k in ("speech", "text", "event", "chapter")]
-    hit = {"video_id": 1, "title": HOSTILE, "start": 1.0, "end": 2.0, "kind": "speech", "text": HOSTILE,
-           "marked": f"[{HOSTILE}] said"}
+    hit = {"video_id": 1, "title": HOSTILE, "start": 1.0, "end": 2.0, "kind": "speech", "text": f"{HOSTILE} said",
+           "highlights": [[0, len(HOSTILE)], [len(HOSTILE) + 1, len(HOSTILE) + 5]]}
     turn = {"question": HOSTILE, "answer": HOSTILE, "notes": [HOSTILE], "moments": moments}
     for html in (render.video_detail(video, moments, "library"), render.library_table([video]),
                  render.search_results([hit], "search", HOSTILE), render.search_results([], "search", HOSTILE),
@@ -78,12 +78,22 @@ def test_every_outside_text_is_escaped() -> None:
         _all_text_is_literal(html)
 
 
-def test_search_marks_become_mark_elements_and_nothing_else() -> None:
-    hit = {"video_id": 2, "title": "t", "start": 4.0, "end": 5.0, "kind": "speech", "text": "",
-           "marked": "the [quarterly] <b>[budget]</b>"}
+def test_search_highlights_become_mark_elements_and_nothing_else() -> None:
+    text = "the quarterly <b>budget</b> & [appendix]"
+    hit = {"video_id": 2, "title": "t", "start": 4.0, "end": 5.0, "kind": "speech", "text": text,
+           "highlights": [[4, 13], [17, 23]]}
     html = render.search_results([hit], "search", "quarterly budget")
     assert re.search(r'<div class="vqa-hit-text vqa-seekable"[^>]*>the <mark>quarterly</mark> &lt;b&gt;<mark>budget</mark>'
-                     r'&lt;/b&gt;</div>', html)
+                     r'&lt;/b&gt; &amp; \[appendix\]</div>', html)
+    assert html.count("<mark>") == 2  # the brackets in the text are text, not a highlight
+
+
+def test_highlighted_escapes_every_piece_and_skips_offsets_it_cannot_use() -> None:
+    assert render.highlighted("a<b", [[0, 3]]) == "<mark>a&lt;b</mark>"
+    assert render.highlighted("Café & 東京", [(0, 4), (7, 9)]) == "<mark>Café</mark> &amp; <mark>東京</mark>"
+    # overlapping, empty, reversed or past the end: skipped, the text stays whole
+    assert render.highlighted("run & run", [(0, 3), (1, 2), (4, 4), (6, 5), (6, 99)]) == "<mark>run</mark> &amp; run"
+    assert render.highlighted("[x]", []) == "[x]"
 
 
 def test_progress_shows_stage_and_percent_then_ready() -> None:
@@ -123,7 +133,8 @@ def test_one_time_format_start_and_end_and_the_uncertainty() -> None:
 
 
 def test_a_result_seeks_from_its_thumbnail_title_time_and_text_and_loads_its_thumbnail_lazily() -> None:
-    hit = {"video_id": 9, "title": "Dock", "start": 12.5, "end": 15.0, "kind": "text", "marked": "[EXIT] 12",
+    hit = {"video_id": 9, "title": "Dock", "start": 12.5, "end": 15.0, "kind": "text", "text": "EXIT 12",
+           "highlights": [[0, 4]],
            "start_uncertainty": 1.5, "end_uncertainty": 0.5}
     tags = Tags(render.search_results([hit], "search", "exit")).tags
     seekers = [(t, a) for t, a in tags if "data-seek" in a]

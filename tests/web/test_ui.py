@@ -35,6 +35,7 @@ HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
 CLOCK = r"\d+:\d\d:\d\d(\.\d)?( ±\d+ s)?"
 SPAN = CLOCK + "–" + CLOCK  # every moment shows its start and end
 HOSTILE_TEXT = "<script>window.__pwned = 1</script><img src=y onerror=\"window.__pwned = 2\"> ${1+1} {{value}} pwned"
+BRACKETED_TEXT = "see [appendix] & <b>[sic]</b>: Pwned"
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +217,7 @@ def test_hostile_titles_and_moments_render_as_text(page: Any, app: dict[str, Any
         video_row = session.get(Video, video_id)
         assert video_row is not None and video_row.title == HOSTILE_TITLE
         make_moment(session, video_row, None, kind="speech", start=1.0, end=2.0, text=HOSTILE_TEXT)
+        make_moment(session, video_row, None, kind="speech", seq=1, start=2.2, end=2.9, text=BRACKETED_TEXT)
 
     page.reload()
     page.wait_for_selector("#vqa-upload")
@@ -235,6 +237,11 @@ def test_hostile_titles_and_moments_render_as_text(page: Any, app: dict[str, Any
     hit.wait_for(timeout=30_000)
     assert hit.locator(".vqa-hit-title").inner_text() == HOSTILE_TITLE
     assert "window.__pwned = 1" in hit.locator(".vqa-hit-text").inner_text()
+    # the text is shown as it is, brackets too; only the words that match are in <mark>
+    results = page.locator(f'#vqa-results .vqa-hit[data-video="{video_id}"]')
+    shown = " ".join(results.locator(".vqa-hit-text").all_inner_texts())
+    assert HOSTILE_TEXT in shown and BRACKETED_TEXT in shown
+    assert [m.lower() for m in results.locator("mark").all_inner_texts()] == ["pwned"] * 4  # "__pwned" twice, "pwned", "Pwned"
 
     page.wait_for_timeout(1000)  # give any injected handler its chance to run
     assert page.dialogs == []

@@ -5,10 +5,14 @@ Full text: SQLite FTS5 (porter stemming) or PostgreSQL's stored ``text_tsv`` col
 words and each word is quoted (FTS5) or passed as a plain lexeme, so quotes, ``*``, ``NEAR`` or
 SQL come back as results or nothing, never as an error.
 
-Vectors: the moments' embeddings (``video_qa.moments``) in an in-process index, one per database
-per process, brought up to date incrementally (new rows by id) before each query; cosine
-similarity by one matrix product. (pgvector is not used: the extension is not installed on the
-servers this was built and tested on.)
+Vectors: the moments' embeddings (``video_qa.moments``) in a faiss IVF-PQ index persisted per
+database in the index folder (``Settings.index_dir``) and memory-mapped, so the processes of a
+machine share one copy through the page cache (``index_store``); rows written since its last
+generation are read from the database before each query and searched exactly; the best candidates
+are re-ranked by their exact cosine from the database, so a deleted or replaced moment never comes
+back. One writer at a time folds new rows into a new generation (temporary files, fsync, atomic
+rename); ``videoqa reindex`` rebuilds it (``vectors``, docs/search-index.md). (pgvector is not
+used: the extension is not installed on the servers this was built and tested on.)
 
 Relevance (``relevant``): every full-text match counts; a moment only the vectors found counts when
 its cosine similarity reaches ``VECTOR_FLOOR`` and lies within ``VECTOR_MARGIN`` of the query's best
@@ -21,21 +25,22 @@ into their union, never longer than ``MERGE_MAX_SECONDS`` (``merge_adjacent``). 
 same sentence as a precise hit it contains collapses into that hit (``collapse_chapters``); any
 other chapter ranks after the precise hits of its video inside its span (``rank_hits``).
 
-The package by role: ``query`` (a query's words), ``fulltext`` (the two engines' full-text
-queries), ``vectors`` (the vector index), ``fusion`` (relevance, rank fusion, merging of hits),
-``hits`` (what a search takes and gives) and ``service`` (the use case, ``search``). The names
-the rest of the project uses are re-exported here.
+The package by role: ``query`` (a query's words, their stems, and where a text matches them as
+highlight offsets), ``fulltext`` (the two engines' full-text queries), ``vectors`` (the vector
+index), ``fusion`` (relevance, rank fusion, merging of hits), ``hits`` (what a search takes and
+gives) and ``service`` (the use case, ``search``). The names the rest of the project uses are
+re-exported here.
 """
 
 from video_qa.search.fulltext import TEXT_RANK_CAP, text_matches
 from video_qa.search.fusion import (MERGE_GAP, MERGE_MAX_SECONDS, VECTOR_FLOOR, VECTOR_MARGIN, collapse_chapters, fuse,
                                     merge_adjacent, rank_hits, relevant)
 from video_qa.search.hits import CANDIDATES, KINDS, Filters, Hit, uncertainty
-from video_qa.search.query import MARK_CLOSE, MARK_OPEN, STOPWORDS, mark, words
+from video_qa.search.query import STOPWORDS, highlights, stem, words
 from video_qa.search.service import search
 from video_qa.search.vectors import VectorIndex, release_vector_index, vector_index
 
-__all__ = ["CANDIDATES", "KINDS", "MARK_CLOSE", "MARK_OPEN", "MERGE_GAP", "MERGE_MAX_SECONDS", "STOPWORDS",
+__all__ = ["CANDIDATES", "KINDS", "MERGE_GAP", "MERGE_MAX_SECONDS", "STOPWORDS",
            "TEXT_RANK_CAP", "VECTOR_FLOOR", "VECTOR_MARGIN", "Filters", "Hit", "VectorIndex", "collapse_chapters",
-           "fuse", "mark", "merge_adjacent", "rank_hits", "relevant", "release_vector_index", "search",
+           "fuse", "highlights", "merge_adjacent", "rank_hits", "relevant", "release_vector_index", "search", "stem",
            "text_matches", "uncertainty", "vector_index", "words"]

@@ -14,6 +14,7 @@ MERGE_MAX_SECONDS = 30.0  # a merged hit never spans more (no chain of matches a
 VECTOR_FLOOR = 0.30  # cosine similarity a moment only the vectors found must reach (docs/search.md)
 VECTOR_MARGIN = 0.15  # ... and how far below the query's best similarity it may lie
 CHAPTER_SLACK = 0.05  # seconds: a chapter "contains" a moment up to float rounding
+JOINER = " … "  # between the texts of moments merged into one hit
 
 
 def fuse(*ranked: list[int]) -> dict[int, float]:
@@ -45,8 +46,9 @@ def relevant(every_word: list[int], some_words: list[int], by_vector: list[tuple
 
 def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP, max_seconds: float = MERGE_MAX_SECONDS) -> list[Hit]:
     """Hits of one video and one kind that overlap or lie less than ``gap`` seconds apart become one: their
-    union in time (no second more), best score and kind, joined text, all moments and kinds. A
-    merged hit never grows past ``max_seconds``: the next match starts a hit of its own.
+    union in time (no second more), best score and kind, joined text (each highlight moved with the
+    text it points into), all moments and kinds. A merged hit never grows past ``max_seconds``: the
+    next match starts a hit of its own.
 
     Every hit given must match the query on its own (``search`` passes only ``relevant`` ones), so
     no unrelated neighbour can stretch a hit. Chapters span whole stretches: they never merge (see
@@ -57,7 +59,7 @@ def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP, max_seconds: float =
     last_of: dict[tuple[int, str], Hit] = {}
     for hit in sorted(hits, key=lambda h: (h.video_id, h.start, h.end)):
         hit = dataclasses.replace(hit, moment_ids=list(hit.moment_ids), kinds=list(hit.kinds),
-                                  parts=list(hit.own_parts()))
+                                  highlights=list(hit.highlights), parts=list(hit.own_parts()))
         if hit.kind == MomentKind.chapter.value:
             merged.append(hit)
             continue
@@ -79,8 +81,9 @@ def _absorb(into: Hit, hit: Hit) -> None:
     elif hit.end == into.end:
         into.end_uncertainty = max(into.end_uncertainty, hit.end_uncertainty)
     if hit.text not in into.text:
-        into.text = f"{into.text} … {hit.text}"
-        into.marked = f"{into.marked} … {hit.marked}"
+        shift = len(into.text) + len(JOINER)  # ``hit``'s offsets now count from after the joiner
+        into.text = f"{into.text}{JOINER}{hit.text}"
+        into.highlights = into.highlights + [(s + shift, e + shift) for s, e in hit.highlights]
     if hit.score > into.score:
         into.kind = hit.kind
     into.score = max(into.score, hit.score)

@@ -31,7 +31,9 @@ class Hit:
     end: float
     kind: str
     text: str
-    marked: str  # text with the matched words in [brackets]
+    # where ``text`` matches the query: (start, end) code-point offsets, half-open, sorted
+    # (``query.highlights``); the text itself is never marked up
+    highlights: list[tuple[int, int]]
     score: float
     moment_ids: list[int] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
@@ -45,7 +47,8 @@ class Hit:
 
     def to_dict(self) -> dict[str, Any]:
         return {"video_id": self.video_id, "title": self.title, "start": round(self.start, 3),
-                "end": round(self.end, 3), "kind": self.kind, "text": self.text, "marked": self.marked,
+                "end": round(self.end, 3), "kind": self.kind, "text": self.text,
+                "highlights": [[s, e] for s, e in self.highlights],
                 "score": round(self.score, 6), "moment_ids": self.moment_ids, "kinds": self.kinds,
                 "start_uncertainty": round(self.start_uncertainty, 3),
                 "end_uncertainty": round(self.end_uncertainty, 3)}

@@ -15,8 +15,8 @@ from video_qa.models import Moment, Video
 from video_qa.search.fulltext import text_matches
 from video_qa.search.fusion import fuse, merge_adjacent, relevant
 from video_qa.search.hits import KINDS, Filters, Hit, passes, uncertainty
-from video_qa.search.query import mark, words
-from video_qa.search.vectors import vector_candidates, vector_index, vector_similarities
+from video_qa.search.query import highlights, words
+from video_qa.search.vectors import vector_candidates, vector_similarities
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +75,23 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     if pending is None:
         every, some = text_matches(session, query_words, filters, any_word=any_word)
     vector = _query_vector(embedder, query) if embedder is not None and query.strip() else None
-    for _attempt in range(2):  # a second pass after a stale vector index was dropped
-        by_vector = vector_candidates(session, engine, vector, filters)
-        if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
-            (every, some), pending = pending.result(), None
-        similarity = vector_similarities(engine, vector, some) if by_vector else {}
-        matching = relevant(every, some, by_vector, similarity)
-        scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector]).items() if i in matching}
-        if not scores:
-            return []
-        rows = session.execute(
-            select(Moment.id, Moment.video_id, Video.title, Moment.start, Moment.end, Moment.kind, Moment.text,
-                   Moment.meta, Video.created_at)
-            .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores)))
-        ).all()
-        returned = [i for i in [*dict(by_vector), *similarity] if i in matching]  # what the index answered
-        if not vector_index(engine).verify(returned, [(r.id, r.video_id, r.start) for r in rows]):
-            break
-    rows = [r for r in rows if passes(r, filters)]  # the rows as they are now, whatever an index held
-    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, mark(r.text, query_words), scores[r.id],
+    # the vector part scores by the database's rows as they are now (exact re-ranking), so a
+    # deleted or replaced moment never comes back from a stale index: no second pass is needed
+    by_vector = vector_candidates(session, engine, vector, filters)
+    if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
+        (every, some), pending = pending.result(), None
+    similarity = vector_similarities(engine, vector, some, session) if by_vector else {}
+    matching = relevant(every, some, by_vector, similarity)
+    scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector]).items() if i in matching}
+    if not scores:
+        return []
+    rows = session.execute(
+        select(Moment.id, Moment.video_id, Video.title, Moment.start, Moment.end, Moment.kind, Moment.text,
+               Moment.meta, Video.created_at)
+        .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores)))
+    ).all()
+    rows = [r for r in rows if passes(r, filters)]  # the rows as they are now, as this session sees them
+    hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, highlights(r.text, query_words), scores[r.id],
                 [r.id], [r.kind], uncertainty(r.meta, "start_uncertainty"), uncertainty(r.meta, "end_uncertainty"))
             for r in rows]
     return merge_adjacent(hits)[:limit]

@@ -9,16 +9,17 @@ import sys
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.migrate import prepare_database
-from video_qa.search import Filters
-from video_qa.services.videos import list_videos, search_hits
 from video_qa.timecode import format_time
 
 VIDEO_FIELDS = ("id", "title", "status", "duration", "width", "height", "error", "created_at")
-HIT_FIELDS = ("video_id", "title", "start", "end", "start_uncertainty", "end_uncertainty", "kind", "text", "score",
-              "changed_on_disk")
+HIT_FIELDS = ("video_id", "title", "start", "end", "start_uncertainty", "end_uncertainty", "kind", "text", "highlights",
+              "score", "changed_on_disk")
+BOLD, PLAIN = "\x1b[1m", "\x1b[0m"
 
 
 def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
+    from video_qa.services.videos import list_videos
+
     engine = prepare_database(settings)
     with unit_of_work(engine) as session:
         videos = list_videos(session)
@@ -34,12 +35,16 @@ def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
-    from video_qa.analyzers import get_embedder
+    """The query is embedded by the light ONNX export when the data folder holds one (no PyTorch
+    in this process; ``video_qa.registry.get_query_embedder``)."""
+    from video_qa.registry import get_query_embedder
+    from video_qa.search import Filters
+    from video_qa.services.videos import search_hits
 
     engine = prepare_database(settings)
     filters = Filters(video_id=args.video, kinds=tuple(args.kind or ()))
     with unit_of_work(engine) as session:
-        hits = search_hits(session, engine, args.query, get_embedder(settings), filters, args.limit)
+        hits = search_hits(session, engine, args.query, get_query_embedder(settings), filters, args.limit)
     if args.json:
         print(json.dumps([{k: h[k] for k in HIT_FIELDS} for h in hits], indent=2, ensure_ascii=False))
         return 0
@@ -48,8 +53,20 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     for h in hits:
         changed = "  (file changed on disk since it was analysed)" if h["changed_on_disk"] else ""
         print(f"{h['video_id']:>5}  {format_time(h['start']):>10} - {format_time(h['end']):<10} {h['kind']:<8} "
-              f"{h['title']}: {h['marked']}{changed}")
+              f"{h['title']}: {shown(h['text'], h['highlights'], sys.stdout.isatty())}{changed}")
     return 0
+
+
+def shown(text: str, highlights: list[list[int]], terminal: bool) -> str:
+    """A hit's text for the terminal: its highlights (offsets, ``video_qa.search.query.highlights``)
+    in bold on a terminal; piped, the text as it is (``--json`` gives the offsets)."""
+    if not terminal:
+        return text
+    out, at = [], 0
+    for start, end in highlights:
+        out += [text[at:start], BOLD, text[start:end], PLAIN]
+        at = end
+    return "".join([*out, text[at:]])
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:

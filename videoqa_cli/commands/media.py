@@ -76,6 +76,7 @@ def cmd_describe(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
     from video_qa.analyzers import describe_backends
 
+    failed = args.export_query and not _export_query(settings)
     rows = describe_backends(settings)
     if args.json:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
@@ -83,7 +84,40 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
         for row in rows:
             state = "available offline" if row.available else "NOT AVAILABLE"
             print(f"{row.role:<16} {row.setting}={row.value!r:<10} {state:<18} uses: {row.used}")
+        print(f"{'search queries':<16} {_query_path(settings)}")
     missing = [row for row in rows if not row.available]
     for row in missing:
         print(f"error: {row.role}: {row.used}; set {row.setting} to 'bundled', a local folder, or 'off'", file=sys.stderr)
-    return 1 if missing else 0
+    return 1 if missing or failed else 0
+
+
+def _export_query(settings: Settings) -> bool:
+    """Export (or find) and checksum the light query model; False when it could not be made."""
+    from model.sources import BackendUnavailable
+    from video_qa.registry import export_query_embedder
+
+    try:
+        light = export_query_embedder(settings)
+    except (BackendUnavailable, ValueError) as error:  # ValueError: the graph's checksum is wrong
+        print(f"error: query model export: {error}", file=sys.stderr)
+        return False
+    if light is None and settings.embed_model != "off":
+        print("error: the text-embedding model could not be exported for the light query path (see the log); "
+              "search queries are embedded with PyTorch", file=sys.stderr)
+        return False
+    return True
+
+
+def _query_path(settings: Settings) -> str:
+    """How a search process embeds its query, read from the data folder (loads no model)."""
+    from model.query_embed import check_export, export_folder
+    from video_qa.analyzers import embed_source
+
+    source = embed_source(settings)
+    if source.kind == "off" or not source.available:
+        return "no query embedding (text embeddings are off or unavailable)"
+    folder = export_folder(settings.models_dir, source.location)
+    why = check_export(folder, source.location)
+    if why is None:
+        return f"ONNX Runtime, export in {folder}"
+    return f"PyTorch until exported ({why}); `videoqa models --export-query`, `serve` or the first search exports"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+import threading
 
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
@@ -12,6 +15,10 @@ from video_qa.migrate import prepare_database
 from video_qa.pipeline import live_workers, worker_name
 from workers.app import QUEUES, make_celery
 from workers.embedded import EmbeddedWorker
+
+log = logging.getLogger(__name__)
+
+EXPORT_NICENESS = 10  # the background export of the query model yields the CPU to serving and ingest
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -55,9 +62,43 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     worker = None
     if settings.embedded_broker and not args.no_worker:
         worker = EmbeddedWorker(make_celery(settings), concurrency=args.concurrency).start()
+        export_query_model_meanwhile(settings)
     try:
         serve(settings)
     finally:
         if worker is not None:
             worker.stop()
     return 0
+
+
+def export_query_model_meanwhile(settings: Settings) -> threading.Thread | None:
+    """In a process that runs a worker (and so loads PyTorch anyway): export the text-embedding
+    model for the light query path in a background thread when the data folder holds no valid
+    export, so that searches (here and in every other process) need no PyTorch. None when there is
+    nothing to do."""
+    from model.query_embed import check_export, export_folder
+    from video_qa.analyzers import embed_source
+    from video_qa.registry import export_query_embedder
+
+    source = embed_source(settings)
+    if source.kind == "off" or not source.available:
+        return None
+    why = check_export(export_folder(settings.models_dir, source.location), source.location)
+    if why is None:
+        return None
+    log.info("exporting the query model in the background (%s)", why)
+
+    def export() -> None:
+        try:  # this thread only (Linux: a thread id is a process id to setpriority): serving comes first
+            me = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + EXPORT_NICENESS))
+        except (AttributeError, OSError):
+            pass  # not Linux, or not allowed: at the normal priority
+        try:
+            export_query_embedder(settings)
+        except (OSError, ValueError) as error:  # a full disk, a graph whose checksum is wrong
+            log.error("the query model export failed: %s", error)
+
+    thread = threading.Thread(target=export, name="query-model-export", daemon=True)
+    thread.start()
+    return thread

@@ -1,11 +1,12 @@
 """What the routes depend on: the settings, the engine, the queueing callables (all set on the app
-by ``install_api``), a session per request, and the video a path names (404 if unknown)."""
+by ``install_api``), a session per request, the video a path names (404 if unknown), and the
+query embedder a search uses."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request
 from fastapi import Path as PathParam
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.models import Video
+from video_qa.registry import get_query_embedder
 from video_qa.services.intake import Send
 from video_qa.services.questions import SendAsk
 
@@ -40,7 +42,14 @@ def send_ask(request: Request) -> SendAsk | None:
     return request.app.state.send_ask  # type: ignore[no-any-return]
 
 
+def query_embedder(request: Request) -> Any:
+    """What embeds a search query: the light ONNX export when the data folder holds one (no PyTorch
+    on the query path; ``video_qa.registry.get_query_embedder``), None when embeddings are off."""
+    return get_query_embedder(request.app.state.settings)
+
+
 SettingsDep = Annotated[Settings, Depends(settings)]
+QueryEmbedderDep = Annotated[Any, Depends(query_embedder)]
 EngineDep = Annotated[Engine, Depends(engine)]
 SendDep = Annotated[Send, Depends(send)]
 SendAskDep = Annotated[SendAsk | None, Depends(send_ask)]

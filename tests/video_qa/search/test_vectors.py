@@ -1,0 +1,368 @@
+"""The persisted vector index (``video_qa.search.vectors``), on SQLite and PostgreSQL: recall
+against exact search on a hard clustered set, filters, deleted and re-analysed moments never
+coming back, new moments found at once, two processes sharing one index file, a writer killed
+mid-update, a damaged generation rebuilt on open, and ``videoqa reindex``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, delete, func, insert, select
+
+from video_qa import db
+from video_qa.db import unit_of_work
+from video_qa.models import Moment, MomentEmbedding, Video
+from video_qa.moments import NewMoment, replace_moments
+from video_qa.search import Filters
+from video_qa.search import index_store as store
+from video_qa.search import vectors
+from video_qa.search.vectors import (fold_index, index_folder, rebuild_index, release_vector_index, use_index_dir,
+                                     vector_candidates, vector_index, vector_similarities)
+
+DIM = 384
+ROOT = Path(__file__).resolve().parents[3]
+PER_VIDEO = 500
+KINDS = ("speech", "text", "event")
+
+
+CENTRES = np.random.default_rng(0).normal(size=(400, DIM))
+
+
+def clustered(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Overlapping Gaussian clusters on the unit sphere (the same clusters for every call, so
+    queries fall among the data): many near neighbours at similar distances, which coarse
+    quantization and product codes get wrong more easily than real sentence embeddings."""
+    x = CENTRES[rng.integers(0, len(CENTRES), n)] + 0.8 * rng.normal(size=(n, DIM))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def add_rows(engine: Engine, vecs: np.ndarray, per_video: int = PER_VIDEO) -> list[int]:
+    """Insert one moment per vector (new videos of ``per_video`` moments); their ids, in order."""
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        first = int(conn.scalar(select(func.max(Moment.id))) or 0) + 1
+        n_videos = (len(vecs) + per_video - 1) // per_video
+        video_ids = [int(conn.scalar(insert(Video).values(
+            title=f"v{uuid.uuid4().hex[:6]}", path="/x.mp4", sha256=uuid.uuid4().hex * 2, size=1, status="ready",
+            created_at=now, updated_at=now).returning(Video.id))) for _ in range(n_videos)]
+        ids = list(range(first, first + len(vecs)))
+        for a in range(0, len(vecs), 5000):
+            conn.execute(insert(Moment), [
+                {"id": ids[i], "video_id": video_ids[i // per_video], "clip_id": None, "clip_index": 0,
+                 "kind": KINDS[i % 3], "seq": i, "start": float(i % per_video), "end": float(i % per_video) + 1.0,
+                 "text": f"moment {ids[i]}", "meta": None} for i in range(a, min(len(vecs), a + 5000))])
+            conn.execute(insert(MomentEmbedding), [{"moment_id": ids[i], "embedding": vecs[i].tobytes()}
+                                                   for i in range(a, min(len(vecs), a + 5000))])
+        if conn.dialect.name == "postgresql":  # ids given explicitly: the sequence goes on after them
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('moments', 'id'), (SELECT max(id) FROM moments))")
+    return ids
+
+
+def nearest(engine: Engine, q: np.ndarray, k: int = 10, filters: Filters = Filters()) -> list[int]:
+    with unit_of_work(engine) as session:
+        return [i for i, _ in vector_candidates(session, engine, q, filters, k)]
+
+
+@pytest.fixture()
+def vec_engine(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The engine with its vector index in a temporary folder, folds in the foreground, tail folds
+    off (tests fold explicitly), the build threshold at 1,000 rows (a fold retires an index below
+    it) and short product codes (quicker to train; the recall test uses the real ones)."""
+    monkeypatch.setattr(db, "_index_dirs", {})  # the folder named here is forgotten after the test
+    use_index_dir(engine, tmp_path / "index")
+    monkeypatch.setattr(store, "PQ_BYTES", 16)
+    monkeypatch.setattr(vectors, "BUILD_AT", 1_000)  # the tests' archives hold a few thousand rows
+    monkeypatch.setattr(vectors, "FOLD_AT", 10**9)
+    release_vector_index(engine)
+    vector_index(engine).background = False
+    yield engine
+    release_vector_index(engine)
+
+
+def test_recall_against_exact_search_on_a_clustered_set(vec_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "PQ_BYTES", 64)
+    rng = np.random.default_rng(1)
+    data = clustered(20_000, rng)
+    ids = np.array(add_rows(vec_engine, data))
+    built = rebuild_index(vec_engine)
+    assert built is not None and built["count"] == 20_000
+    queries = clustered(100, rng)
+    recall = []
+    for q in queries:
+        exact = set(ids[np.argsort(-(data @ q))[:10]].tolist())
+        recall.append(len(exact & set(nearest(vec_engine, q))) / 10)
+    assert float(np.mean(recall)) >= 0.95, np.mean(recall)
+    index = vector_index(vec_engine)
+    assert index.gen is not None and index.gen.count == 20_000 and len(index.tail_ids) == 0  # all from the index
+    # the scores are the exact cosines, read from the database
+    with unit_of_work(vec_engine) as session:
+        got = vector_candidates(session, vec_engine, queries[0], Filters(), 3)
+    for moment_id, score in got:
+        assert score == pytest.approx(float(data[moment_id - ids[0]] @ queries[0]), abs=1e-5)
+    assert vector_similarities(vec_engine, queries[0], [got[0][0], 10**9]) == {got[0][0]: pytest.approx(got[0][1])}
+
+
+def test_filters_hold_on_the_index_and_one_video_is_searched_exactly(vec_engine: Engine) -> None:
+    rng = np.random.default_rng(2)
+    data = clustered(12_000, rng)
+    ids = np.array(add_rows(vec_engine, data))
+    rebuild_index(vec_engine)
+    q = clustered(1, rng)[0]
+    kinds = np.array([KINDS[i % 3] for i in range(len(ids))])
+    got = nearest(vec_engine, q, 10, Filters(kinds=("text",)))
+    exact_text = ids[kinds == "text"][np.argsort(-(data[kinds == "text"] @ q))[:10]]
+    assert len(got) == 10 and all(kinds[i - ids[0]] == "text" for i in got)
+    assert len(set(got) & set(exact_text.tolist())) >= 9
+    with unit_of_work(vec_engine) as session:
+        video = session.scalar(select(Moment.video_id).where(Moment.id == int(ids[3 * PER_VIDEO])))
+    in_video = (np.arange(len(ids)) // PER_VIDEO) == 3
+    exact_video = ids[in_video][np.argsort(-(data[in_video] @ q))[:10]].tolist()
+    assert nearest(vec_engine, q, 10, Filters(video_id=video)) == exact_video  # exact, in order
+    late = nearest(vec_engine, q, 10, Filters(video_id=video, start=400.0))
+    assert late and all((i - ids[0]) % PER_VIDEO + 1.0 >= 400.0 for i in late)  # moments ending at 400 s or later
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    assert nearest(vec_engine, q, 10, Filters(uploaded_after=tomorrow)) == []
+    assert len(nearest(vec_engine, q, 10, Filters(uploaded_before=tomorrow, kinds=("event",)))) == 10
+
+
+def test_a_deleted_or_reanalysed_videos_moments_never_come_back(vec_engine: Engine) -> None:
+    rng = np.random.default_rng(3)
+    data = clustered(6_000, rng)
+    ids = add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    nearest(vec_engine, data[0])  # this process has the generation open
+    with unit_of_work(vec_engine) as session:
+        first_video, last_video = (session.scalar(select(Moment.video_id).where(Moment.id == ids[i])) for i in (0, -1))
+    doomed = set(ids[:PER_VIDEO])
+    with unit_of_work(vec_engine) as session:
+        session.delete(session.get(Video, first_video))
+    for q in data[:20]:  # each of these was its own nearest neighbour
+        assert not set(nearest(vec_engine, q, 50)) & doomed
+    # the newest video's part is analysed again: its rows are deleted and written anew (SQLite
+    # gives the same ids to the new rows), with other vectors
+    fresh = clustered(PER_VIDEO, rng)
+    with unit_of_work(vec_engine) as session:
+        session.execute(delete(Moment).where(Moment.video_id == last_video))
+        session.flush()
+        written = replace_moments(session, last_video, None, 0, "speech",
+                                  [NewMoment(float(i), float(i) + 1, f"again {i}", embedding=v) for i, v in enumerate(fresh)])
+    assert written == PER_VIDEO
+    with unit_of_work(vec_engine) as session:
+        new_ids = dict(session.execute(select(Moment.seq, Moment.id).where(Moment.video_id == last_video)).all())
+    for seq in (0, 7, 123, PER_VIDEO - 1):
+        got = nearest(vec_engine, fresh[seq], 1)
+        assert got == [new_ids[seq]], (seq, got)
+    old_vectors = data[-PER_VIDEO:]
+    with unit_of_work(vec_engine) as session:
+        alive = set(session.scalars(select(MomentEmbedding.moment_id)))
+    for q in old_vectors[:20]:  # an old vector's moment is gone: whatever comes back exists now
+        assert set(nearest(vec_engine, q, 20)) <= alive
+    # a fold writes all this into a new generation (the queries above started one already: the
+    # changed rows outnumbered DEAD_SHARE of the index): the deleted ids leave the file, the
+    # re-analysed rows are indexed under their new vectors
+    fold_index(vec_engine, index_folder(vec_engine), vector_index(vec_engine).dead)
+    gen = store.open_generation(index_folder(vec_engine))
+    assert gen is not None and gen.number >= 2
+    assert not set(np.asarray(gen.ids).tolist()) & doomed
+    assert set(np.asarray(gen.ids).tolist()) == alive
+    assert int(gen.fingerprints(np.array([new_ids[9]]))[0]) == store.fingerprint(fresh[9].tobytes())
+    for seq in (3, 250):
+        assert nearest(vec_engine, fresh[seq], 1) == [new_ids[seq]]
+
+
+def test_new_moments_are_found_at_once_and_folded_by_one_writer(vec_engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(4)
+    data = clustered(5_000, rng)
+    add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    nearest(vec_engine, data[0])
+    more = clustered(300, rng)
+    more_ids = add_rows(vec_engine, more)
+    assert nearest(vec_engine, more[5], 1) == [more_ids[5]]  # from the tail, exactly
+    index = vector_index(vec_engine)
+    assert len(index.tail_ids) == 300
+    monkeypatch.setattr(vectors, "FOLD_AT", 200)
+    monkeypatch.setattr(vectors, "FOLD_SHARE", 0.0)
+    number = index.gen.number
+    assert nearest(vec_engine, more[6], 1) == [more_ids[6]]  # this query folds (foreground here)
+    assert nearest(vec_engine, more[7], 1) == [more_ids[7]]  # and the next one maps the new generation
+    assert index.gen.number == number + 1 and index.gen.count == 5_300 and len(index.tail_ids) == 0
+    with store.writer_lock(index_folder(vec_engine), wait=True):  # another writer at work: a fold is skipped
+        assert fold_index(vec_engine, index_folder(vec_engine), wait=False) is None
+
+
+CHILD = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from pathlib import Path
+    from video_qa.db import make_engine, unit_of_work
+    from video_qa.search import Filters
+    from video_qa.search.vectors import vector_candidates, vector_index, use_index_dir
+
+    from video_qa.search import vectors
+    vectors.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
+    engine = make_engine(sys.argv[1])
+    use_index_dir(engine, Path(sys.argv[2]))
+    for line in sys.stdin:
+        q = np.asarray(json.loads(line), dtype=np.float32)
+        with unit_of_work(engine) as session:
+            got = vector_candidates(session, engine, q, Filters(), 1)
+        index = vector_index(engine)
+        maps = Path("/proc/self/maps").read_text()
+        mapped = index.gen is not None and f"vectors-{index.gen.number}.faiss" in maps
+        print(json.dumps({"id": got[0][0] if got else None, "generation": index.gen.number if index.gen else None,
+                          "mapped": mapped}), flush=True)
+""")
+
+
+def _ask(child: subprocess.Popen, q: np.ndarray) -> dict:  # type: ignore[type-arg]
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(json.dumps(q.tolist()) + "\n")
+    child.stdin.flush()
+    return json.loads(child.stdout.readline())
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+
+
+def test_two_processes_share_one_index_file_and_see_each_others_moments(vec_engine: Engine, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    data = clustered(5_000, rng)
+    add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    url = vec_engine.url.render_as_string(hide_password=False)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, url, str(tmp_path / "index")], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    try:
+        first = _ask(child, data[10])
+        assert first["generation"] == 1 and first["mapped"]  # the published file, memory-mapped
+        mine = add_rows(vec_engine, clustered(3, rng))  # this process writes ...
+        with unit_of_work(vec_engine) as session:
+            vec = np.frombuffer(session.get(MomentEmbedding, mine[1]).embedding, dtype=np.float32)
+        assert _ask(child, vec)["id"] == mine[1]  # ... the other finds it at its next query
+        theirs = clustered(1, rng)
+        add_rows(vec_engine, theirs)
+        assert nearest(vec_engine, theirs[0], 1) == [mine[-1] + 1]
+        fold_index(vec_engine, index_folder(vec_engine))  # a new generation: the other maps it
+        answer = _ask(child, theirs[0])
+        assert answer == {"id": mine[-1] + 1, "generation": 2, "mapped": True}
+    finally:
+        child.kill()
+        child.wait()
+
+
+KILLED_WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from video_qa.db import make_engine
+    from video_qa.search import index_store, vectors
+
+    def stall(path):  # the new files are written but not yet renamed: die here
+        print("writing", flush=True)
+        time.sleep(60)
+
+    index_store._fsync_file = stall
+    vectors.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
+    engine = make_engine(sys.argv[1])
+    vectors.use_index_dir(engine, Path(sys.argv[2]))
+    vectors.fold_index(engine, vectors.index_folder(engine))
+""")
+
+
+def test_a_writer_killed_mid_update_leaves_the_old_generation_and_the_next_writer_cleans_up(
+        vec_engine: Engine, tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    data = clustered(5_000, rng)
+    add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    more = clustered(100, rng)
+    more_ids = add_rows(vec_engine, more)
+    folder = index_folder(vec_engine)
+    url = vec_engine.url.render_as_string(hide_password=False)
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, url, str(tmp_path / "index")],
+                              stdout=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    leftovers = [p.name for p in folder.iterdir() if ".tmp" in p.name]
+    assert leftovers  # its half-finished generation
+    gen = store.open_generation(folder)
+    assert gen is not None and gen.number == 1 and gen.count == 5_000  # the old one, intact
+    assert nearest(vec_engine, more[3], 1) == [more_ids[3]]  # answers: old generation + exact tail
+    assert nearest(vec_engine, data[42], 1) == [42 + more_ids[0] - 5_000]
+    assert fold_index(vec_engine, folder) == 2  # the lock died with it; the next writer cleans up
+    assert not [p.name for p in folder.iterdir() if ".tmp" in p.name]
+    assert store.open_generation(folder).count == 5_100  # type: ignore[union-attr]
+
+
+def test_a_damaged_generation_is_rebuilt_on_open(vec_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    data = clustered(5_000, rng)
+    ids = add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    folder = index_folder(vec_engine)
+    assert folder is not None
+    index_file = folder / "vectors-1.faiss"
+    index_file.write_bytes(index_file.read_bytes()[: index_file.stat().st_size // 2])  # truncated
+    release_vector_index(vec_engine)  # a process starting now
+    assert nearest(vec_engine, data[99], 1) == [ids[99]]
+    gen = store.open_generation(folder)
+    assert gen is not None and gen.number == 2 and gen.count == 5_000
+    # a stale manifest naming files that are gone: rebuilt too
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "index": "vectors-77.faiss"}))
+    release_vector_index(vec_engine)
+    assert nearest(vec_engine, data[7], 1) == [ids[7]]
+    assert store.open_generation(folder).number == 3  # type: ignore[union-attr]
+
+
+def test_the_consistency_check_on_open_drops_rows_deleted_while_no_process_ran(vec_engine: Engine) -> None:
+    rng = np.random.default_rng(8)
+    data = clustered(4_000, rng)
+    ids = add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    with unit_of_work(vec_engine) as session:  # deleted while nothing searched
+        session.execute(delete(Moment).where(Moment.id.in_(ids[100:200])))
+    release_vector_index(vec_engine)
+    nearest(vec_engine, data[0])
+    index = vector_index(vec_engine)
+    assert sorted(index.dead.tolist()) == ids[100:200]
+    assert len(index) == 3_900
+
+
+def test_reindex_rebuilds(vec_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from video_qa.config import get_settings
+    from videoqa_cli.commands.index import cmd_reindex
+
+    if vec_engine.dialect.name != "sqlite":
+        monkeypatch.setenv("VIDEOQA_DATABASE_URL", vec_engine.url.render_as_string(hide_password=False))
+    else:
+        monkeypatch.setenv("VIDEOQA_DATABASE_URL", f"sqlite:///{vec_engine.url.database}")
+    monkeypatch.setenv("VIDEOQA_DATA_DIR", str(tmp_path))  # so settings.index_dir is tmp_path/index
+    get_settings.cache_clear()
+    rng = np.random.default_rng(9)
+    data = clustered(3_000, rng)
+    ids = add_rows(vec_engine, data)
+    folder = index_folder(vec_engine)
+    assert folder is not None and folder.parent == tmp_path / "index"
+    assert cmd_reindex(get_settings(), argparse.Namespace(json=True)) == 0
+    first = store.open_generation(folder)
+    assert first is not None and first.count == 3_000 and first.watermark == ids[-1]
+    add_rows(vec_engine, clustered(10, rng))
+    assert cmd_reindex(get_settings(), argparse.Namespace(json=False)) == 0
+    second = store.open_generation(folder)
+    assert second is not None and second.number == first.number + 1 and second.count == 3_010
+    assert nearest(vec_engine, data[12], 1) == [ids[12]]
