@@ -37,10 +37,15 @@ SNIPPET = ("import sys; from videoqa_cli.main import main; rc = main(sys.argv[1:
            "print('MODULES ' + ' '.join(sorted(m for m in sys.modules if '.' not in m))); sys.exit(rc)")
 
 
+DATABASE_URL: str | None = None  # --database-url: an archive kept outside the data folder (bench/archive.py)
+
+
 def environment(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOQA_")}
     env.update(VIDEOQA_DATA_DIR=str(data_dir), VIDEOQA_LOG_LEVEL="WARNING", HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1")
+    if DATABASE_URL:
+        env["VIDEOQA_DATABASE_URL"] = DATABASE_URL
     return env
 
 
@@ -128,13 +133,24 @@ def main() -> None:
     parser.add_argument("--build", action="store_true", help="make a small archive there first if it has none")
     parser.add_argument("--no-export", action="store_true", help="with --build: do not export the query graph")
     parser.add_argument("--json", action="store_true", help="also print the raw times as JSON")
+    parser.add_argument("--database-url", help="the archive's database when it is not the data folder's SQLite file")
+    parser.add_argument("--doc", action="store_true", help="write the table into docs/benchmarks.md (cold-cli block)")
     args = parser.parse_args()
+    global DATABASE_URL
+    DATABASE_URL = args.database_url
     data_dir = args.data_dir.expanduser().resolve()
     if args.build:
         build(data_dir, export=not args.no_export)
     times = measure(data_dir, args.runs, args.query)
     heavy = heavy_modules(environment(data_dir), args.query)
-    print(table(times, heavy, data_dir))
+    body = table(times, heavy, data_dir)
+    print(body)
+    if args.doc:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from docwrite import write_block
+
+        write_block("cold-cli", "Cold command-line start (`bench/cold_cli.py`)",
+                    body + "\n\nRun: `.venv/bin/python bench/cold_cli.py DATA_DIR [--database-url URL] --doc`.")
     if args.json:
         print(json.dumps(times))
 

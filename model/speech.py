@@ -49,11 +49,13 @@ class Transcript:
 
 
 class WhisperSpeech:
-    """faster-whisper, loaded lazily once per process."""
+    """faster-whisper, loaded lazily once per process, on ``threads`` CPU threads (a worker runs it
+    beside on-screen text reading and another part: more threads than cores made both slower)."""
 
-    def __init__(self, location: str, device: str = "auto") -> None:
+    def __init__(self, location: str, device: str = "auto", threads: int = 1) -> None:
         self.location = location
         self.device_setting = device
+        self.threads = threads  # CTranslate2's threads on CPU (VIDEOQA_ANALYZER_THREADS)
         self.name = f"faster-whisper {location}"
         self._model = None
         self._lock = threading.Lock()
@@ -67,7 +69,7 @@ class WhisperSpeech:
                 cuda = self.device_setting != "cpu" and ctranslate2.get_cuda_device_count() > 0
                 device, compute = ("cuda", "float16") if cuda else ("cpu", "int8")
                 log.info("loading speech model %s on %s (%s)", self.location, device, compute)
-                self._model = WhisperModel(self.location, device=device, compute_type=compute)
+                self._model = WhisperModel(self.location, device=device, compute_type=compute, cpu_threads=self.threads)
             return self._model
 
     def transcribe(self, audio: np.ndarray, offset: float = 0.0) -> Transcript:

@@ -141,12 +141,14 @@ def _cached_backend(role: str, *args: object):  # type: ignore[no-untyped-def]
 def get_speech(settings: Settings):  # type: ignore[no-untyped-def]
     """The speech backend, or None when off."""
     source = speech_source(settings)
-    return _backend("speech", source.location, settings.device) if _enabled(source) else None
+    return _backend("speech", source.location, settings.device, settings.analyzer_threads) if _enabled(source) else None
 
 
 def get_ocr(settings: Settings):  # type: ignore[no-untyped-def]
     """The on-screen text backend, or None when off."""
-    return _backend("ocr", settings.ocr_min_score) if _enabled(ocr_source(settings)) else None
+    if not _enabled(ocr_source(settings)):
+        return None
+    return _backend("ocr", settings.ocr_min_score, settings.ocr_det_side, settings.analyzer_threads)
 
 
 def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
@@ -155,6 +157,18 @@ def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
     return _backend("embed", source.location, settings.device) if _enabled(source) else None
 
 
+
+
+def warm_embedder(embedder: object, threads: int) -> None:
+    """Load the text embedder now (once per process; a part calls this in a side thread so the
+    load overlaps its decoding and reading) and keep PyTorch, which it runs on, to ``threads``
+    intra-op threads: its default, one per core, fought the other analyzers for the cores."""
+    embedder.encode([])  # type: ignore[attr-defined]
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)
@@ -168,11 +182,12 @@ class Backends:
 
 
 def get_backends(settings: Settings) -> Backends:
-    """Built once per process (the weights load on first use, in the worker child)."""
-    from model.vlm import get_vlm
-
+    """Built once per process (the weights load on first use, in the worker child). PyTorch is
+    imported only by a backend that needs it, when it loads (the vision model's module imports it)."""
     vlm = None
     if _enabled(vlm_source(settings)):
+        from model.vlm import get_vlm
+
         vlm = get_vlm(settings.vlm_model, settings.device, settings.vlm_max_new_tokens,
                       settings.min_pixels, settings.max_pixels)
     return Backends(vlm, get_speech(settings), get_ocr(settings), get_embedder(settings))

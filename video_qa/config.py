@@ -60,6 +60,21 @@ class Settings(BaseSettings):
     ocr: bool = Field(True, description="Read on-screen text with rapidocr (models ship inside the package).")
     ocr_fps: float = Field(0.5, gt=0, le=4, description="Rate at which frames are sampled for on-screen text.")
     ocr_min_score: float = Field(0.6, ge=0, le=1, description="Confidence below which recognised text is dropped.")
+    ocr_det_side: int = Field(
+        480, ge=160, le=1440,
+        description=(
+            "Short side, in pixels, of the copy of a frame the on-screen text detector looks at (lines are "
+            "then read from the full-size frame): smaller is faster, too small misses small text."
+        ),
+    )
+    analyzer_threads: int = Field(
+        1, ge=1, le=64,
+        description=(
+            "Threads each analyzer call uses (ONNX Runtime for on-screen text, CTranslate2 for speech, PyTorch "
+            "in a worker): a part reads text and hears speech side by side and the embedded worker runs two "
+            "parts at once, so 1 keeps two cores busy without the runtimes' thread pools fighting."
+        ),
+    )
     embed_model: str = Field(
         "bundled",
         description=(

@@ -2,8 +2,13 @@
 
 Every function takes plain inputs and returns moments with absolute times (seconds from the
 video stream's start); ``Clock`` records the seconds spent per stage, which the work ledger keeps
-and ``bench/ingest.py`` adds up. Decoding is split from model work so that the next clip's
-decode can run in the background (``Prefetcher``) while the models work on this one.
+and ``bench/ingest.py`` adds up (work done side by side adds up too).
+
+``hear_read`` (the cpu part) reads a clip's on-screen text from frames as they are decoded, one at
+a time, while a side thread hears its speech and the embedder loads on first use; the worker runs
+two parts at once, so one part's decoding overlaps the other's reading. ``see`` (the vision
+model) takes a clip's frames whole, so its next clip's decode runs in the background
+(``Prefetcher``) while the model works on this one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,13 +29,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from video_qa import chapters as content
+from video_qa.analyzers import warm_embedder
 from video_qa.config import Settings
 from video_qa.media import plan as make_plan
 from video_qa.media import probe as run_probe
 from video_qa.media import read_frames
 from video_qa.media.activity import clip_activity
 from video_qa.media.audio import read_audio
-from video_qa.media.frames import ClipFrames
+from video_qa.media.frames import ClipFrames, FrameReader
 from video_qa.media.plan import ClipPlan, clip_edges, sampling_plan
 from video_qa.media.probe import Probe
 from video_qa.models import Clip, ItemPart, Moment, MomentKind, Video, WorkItem
@@ -51,6 +57,7 @@ class Clock:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()  # a part's side threads (speech) add to it too
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
@@ -61,7 +68,8 @@ class Clock:
             self.add(stage, time.perf_counter() - began)
 
     def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     def rounded(self) -> dict[str, float]:
         return {k: round(v, 4) for k, v in self.seconds.items()}
@@ -126,21 +134,6 @@ def probe_and_plan(path: str | Path, settings: Settings) -> tuple[Probe, list[Cl
 # ---- hear and read (cpu queue)
 
 @dataclass
-class HearReadInputs:
-    audio: np.ndarray | None
-    frames: ClipFrames | None
-
-
-def load_hear_read(path: str, probe: Probe, clip: ClipPlan, settings: Settings, speech: bool, ocr: bool) -> HearReadInputs:
-    audio = read_audio(path, clip.start, clip.end, origin=probe.start_time) if speech and probe.has_audio else None
-    frames = None
-    if ocr:
-        sampling = sampling_plan(clip.start, clip.end, settings.ocr_fps, probe, index=clip.index)
-        frames = read_frames(path, sampling, probe, prefer=settings.frame_reader)
-    return HearReadInputs(audio, frames)
-
-
-@dataclass
 class HearReadResult:
     speech: list[NewMoment] = field(default_factory=list)
     text: list[NewMoment] = field(default_factory=list)
@@ -185,9 +178,71 @@ def speech_moments(segments: list[Any]) -> list[NewMoment]:
     return out
 
 
+CUT_THUMB = (160, 90)  # the size chapters.scene_cuts compares frames at
+
+
+def _cut_thumb(frame: np.ndarray) -> np.ndarray:
+    """The frame as ``scene_cuts`` looks at it (it resizes to this size first: resizing this again
+    changes nothing), so a clip's frames need not be kept to find its cuts."""
+    import cv2  # opencv ships with rapidocr
+
+    return cv2.resize(np.ascontiguousarray(frame), CUT_THUMB, interpolation=cv2.INTER_AREA)
+
+
+@dataclass
+class TextScan:
+    """One clip's on-screen text, read from its samples as they are decoded."""
+
+    text: list[NewMoment]
+    reading: dict[str, int]
+    cuts: list[list[float]]
+    notes: list[str]
+
+
+def scan_text(samples: Iterable[Any], clip: ClipPlan, settings: Settings, ocr: Any, clock: Clock,
+              gate: bool = GATE) -> TextScan:
+    """Read a clip's sampled frames (``media.Sample``s, in time order) one at a time: each is
+    decoded, compared with what was last read (change gating), read where it changed, and let go;
+    only the readings and a 160x90 copy for scene cuts stay. Seconds spent waiting for frames go
+    to ``decode``, the rest to ``read``. Memory is one frame, whatever the clip's length."""
+    times: list[float] = []
+    thumbs: list[np.ndarray] = []
+    size: list[tuple[int, int]] = []
+    decode = 0.0
+
+    def frames() -> Iterator[np.ndarray]:
+        nonlocal decode
+        it = iter(samples)
+        while True:
+            began = time.perf_counter()
+            try:
+                sample = next(it)
+            except StopIteration:
+                decode += time.perf_counter() - began
+                return
+            decode += time.perf_counter() - began
+            times.append(sample.time)
+            thumbs.append(_cut_thumb(sample.image))
+            if not size:
+                size.append((sample.image.shape[1], sample.image.shape[0]))
+            yield sample.image
+
+    began = time.perf_counter()
+    readings, stats = read_samples(ocr.read_frame, frames(), gate=gate)
+    clock.add("decode", decode)
+    clock.add("read", time.perf_counter() - began - decode)
+    if not times:
+        return TextScan([], {}, [], [])
+    moments = clip_text_moments(readings, times, clip.start, clip.end, clip.index, 1.0 / settings.ocr_fps,
+                                size[0], settings.ocr_min_score)
+    with clock("decode"):
+        cuts = content.scene_cuts(thumbs, times)
+    return TextScan(moments, stats.as_dict(), cuts, [])
+
+
 def read_text(frames: ClipFrames, clip: ClipPlan, settings: Settings, ocr: Any, gate: bool = GATE,
               ) -> tuple[list[NewMoment], dict[str, int]]:
-    """A clip's text moments from its sampled frames, and the change gate's counts."""
+    """A clip's text moments from its sampled frames (already decoded), and the change gate's counts."""
     if not frames.frames:
         return [], {}
     readings, stats = read_samples(ocr.read_frame, frames.frames, gate=gate)
@@ -197,18 +252,54 @@ def read_text(frames: ClipFrames, clip: ClipPlan, settings: Settings, ocr: Any, 
     return moments, stats.as_dict()
 
 
-def hear_read(inputs: HearReadInputs, clip: ClipPlan, settings: Settings, backends: Any, clock: Clock) -> HearReadResult:
+_side_pool: ThreadPoolExecutor | None = None
+_side_lock = threading.Lock()
+
+
+def side_pool() -> ThreadPoolExecutor:
+    """Threads for work beside a part's reading of text: its speech, the embedder's first load.
+    Each analyzer runs on ``VIDEOQA_ANALYZER_THREADS`` threads, so a part keeps about two cores
+    busy (text in its own thread, speech here) without the runtimes' thread pools fighting."""
+    global _side_pool
+    with _side_lock:
+        if _side_pool is None:
+            _side_pool = ThreadPoolExecutor(4, thread_name_prefix="videoqa-side")
+        return _side_pool
+
+
+def _hear(path: str, probe: Probe, clip: ClipPlan, speech: Any, clock: Clock) -> list[NewMoment]:
+    with clock("decode"):
+        audio = read_audio(path, clip.start, clip.end, origin=probe.start_time)
+    with clock("hear"):
+        transcript = speech.transcribe(audio, offset=clip.start)
+    return speech_moments(transcript.segments)
+
+
+def hear_read(path: str, probe: Probe, clip: ClipPlan, settings: Settings, backends: Any, clock: Clock,
+              ) -> HearReadResult:
+    """A clip's speech, on-screen text and embeddings. Speech runs in a side thread beside the
+    text (its audio read by its own ffmpeg), the embedder loads beside both on first use, and the
+    text is read from frames as they are decoded (``scan_text``), so one part keeps two cores busy
+    and holds one frame at a time."""
     result = HearReadResult()
-    if inputs.audio is not None and backends.speech is not None:
-        with clock("hear"):
-            transcript = backends.speech.transcribe(inputs.audio, offset=clip.start)
-        result.speech = speech_moments(transcript.segments)
-    if inputs.frames is not None and backends.ocr is not None:
-        with clock("read"):
-            result.text, result.reading = read_text(inputs.frames, clip, settings, backends.ocr)
-        with clock("decode"):
-            result.cuts = content.scene_cuts(inputs.frames.frames, inputs.frames.times)
-        result.notes += inputs.frames.notes
+    pool = side_pool()
+    warm = pool.submit(warm_embedder, backends.embedder, settings.analyzer_threads) if backends.embedder is not None else None
+    heard: Future | None = None
+    if backends.speech is not None and probe.has_audio:
+        heard = pool.submit(_hear, path, probe, clip, backends.speech, clock)
+    try:
+        if backends.ocr is not None:
+            sampling = sampling_plan(clip.start, clip.end, settings.ocr_fps, probe, index=clip.index)
+            with FrameReader(path, probe=probe, prefer=settings.frame_reader) as reader:
+                stream = reader.stream(sampling)
+                scan = scan_text(stream, clip, settings, backends.ocr, clock)
+            result.text, result.reading, result.cuts = scan.text, scan.reading, scan.cuts
+            result.notes += stream.notes
+    finally:
+        if heard is not None:
+            result.speech = heard.result()  # its error, if any, surfaces here, in the task
+        if warm is not None:
+            warm.result()
     with clock("embed"):  # changing text (counters, clocks) is kept but not embedded
         embed_moments(result.speech + [m for m in result.text if not m.meta.get("changing")], backends.embedder)
     return result

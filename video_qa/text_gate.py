@@ -4,7 +4,7 @@ sample that changed in one region is read only there (docs/moments.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,11 +58,12 @@ class GateStats:
         return {"samples": self.samples, "read": self.read, "partial": self.partial, "skipped": self.skipped}
 
 
-def read_samples(read: Callable[..., list[Reading]], frames: Sequence[np.ndarray], gate: bool = True,
+def read_samples(read: Callable[..., list[Reading]], frames: Iterable[np.ndarray], gate: bool = True,
                  ) -> tuple[list[list[Reading]], GateStats]:
     """Readings per frame; with ``gate``, a frame unchanged since what was last read is not read
     again (its readings are carried, so its tracks are extended), and a frame changed in one
-    region is read only there. ``read(frame, region=None)`` is ``ScreenText.read_frame``."""
+    region is read only there. ``read(frame, region=None)`` is ``ScreenText.read_frame``. ``frames``
+    is iterated once, in order (a clip's frames as they are decoded): no frame is kept."""
     stats = GateStats()
     out: list[list[Reading]] = []
     ref: np.ndarray | None = None

@@ -192,6 +192,8 @@ def is_blend(text: str, before: str, after: str) -> bool:
     letters, pool = _letters(text), _letters(before) + _letters(after)
     if sum(letters.values()) < 6 or max(text_similarity(text, before), text_similarity(text, after)) >= SIMILARITY:
         return False
+    if any(ch.isdigit() for ch in text) and template(text) in (template(before), template(after)):
+        return False  # a clock or counter ticking ("00:00:20" between "00:00:18" and "00:00:22"), not a crossfade
     shared = sum(min(n, pool[ch]) for ch, n in letters.items())
     return shared >= BLEND_SHARE * sum(letters.values())
 

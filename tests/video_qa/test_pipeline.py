@@ -345,3 +345,49 @@ def test_a_duplicate_message_for_a_part_running_in_this_process_does_nothing(
     assert runs == [[]]  # the duplicate did nothing
     item = _items(engine, video_id)[(0, "hear_read")]
     assert (item.status, item.attempts) == ("done", 2)  # claimed once by the ingest, once here
+
+
+def test_two_parts_in_flight_at_once_leave_the_rows_one_at_a_time_leaves(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The embedded worker runs two parts at once (and each part hears speech in a side thread
+    beside its reading of text): two clips' parts run together must store what they store one
+    after the other."""
+    import threading
+
+    from video_qa.pipeline import runners
+
+    settings = quiet_settings(tmp_path, speech_model="bundled", ocr=True, embed_model="bundled", clip_seconds=6.0)
+    path = speech_and_caption_video(tmp_path / "talk.mp4", seconds=12, speech=(1.0, "the budget is approved"),
+                                    caption=(4.0, 11.0, "EXIT 12"))
+    video_id, _ = ingest(engine, settings, path)
+    first = moment_rows(engine, video_id)
+    assert {"speech", "text", "chapter"} <= {row[0] for row in first}
+    together = threading.Barrier(2, timeout=60)
+    real = runners.RUNNERS["hear_read"]
+    inside: list[int] = []
+
+    def runner(engine_, ref_, settings_, backends_):  # type: ignore[no-untyped-def]
+        together.wait()  # both parts are claimed and running before either computes
+        inside.append(ref_.clip_index)
+        return real(engine_, ref_, settings_, backends_)
+
+    monkeypatch.setitem(runners.RUNNERS, "hear_read", runner)
+    for clip_index in (0, 1):
+        _set_item(engine, video_id, clip_index, "hear_read", status="queued", worker=None)
+    follow: dict[int, list[ItemRef]] = {}
+
+    def run(clip_index: int) -> None:
+        follow[clip_index] = run_item(engine, ItemRef(video_id, clip_index, "hear_read"), WORKER, settings,
+                                      lambda: get_backends(settings))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(inside) == [0, 1]
+    finalize = ItemRef(video_id, -1, "finalize")
+    assert sorted(len(f) for f in follow.values()) == [0, 1] and [finalize] in follow.values()  # fan-in once
+    assert run_item(engine, finalize, WORKER, settings, lambda: get_backends(settings)) == []
+    assert moment_rows(engine, video_id) == first

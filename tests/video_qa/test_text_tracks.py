@@ -223,3 +223,14 @@ def test_a_slide_transition_frame_is_not_text() -> None:
     assert "FIRE EXIT 3" in [m.text for m in clip_text_moments(samples, times, 0.0, 62.0, 0, 2.0, (640, 360), 0.6)]
     assert is_blend("ABLEPTHAALAEPNOCRT", "ALPHA REPORT", "BETA LAUNCH")
     assert not is_blend("ALPHA REPORT", "ALPHA REPORT", "BETA LAUNCH")
+
+
+def test_a_ticking_clock_is_not_taken_for_a_transition_frame() -> None:
+    """A clock read every sample ("00:00:20.000" between "00:00:18.000" and "00:00:22.000") has
+    the letters of its neighbours, but it is the same text ticking: one changing moment, no reading
+    dropped and none left over as text of its own (each dropped tick broke the chain before)."""
+    assert not is_blend("00:00:20.000", "00:00:18.000", "00:00:22.000")
+    assert is_blend("ABLEPTHAALAEPNOCRT", "ALPHA REPORT", "BETA LAUNCH")
+    samples = [[reading(f"00:00:{2 * i:02d}.000", x=0, y=0, w=100, h=18)] for i in range(18)]
+    (m,) = clip_text_moments(samples, [2.0 * i for i in range(18)], 0.0, 36.0, 0, 2.0, SIZE, 0.6)
+    assert m.meta["changing"] and m.text == "00:00:00.000 … 00:00:34.000" and m.meta["samples"] == 18

@@ -49,10 +49,12 @@ PLAN_FIELDS = (
 )
 PART_FIELDS: dict[str, tuple[str, ...]] = {
     ItemPart.ingest.value: PLAN_FIELDS,
-    ItemPart.hear_read.value: PLAN_FIELDS + ("speech_model", "ocr", "ocr_fps", "ocr_min_score", "embed_model"),
+    ItemPart.hear_read.value: PLAN_FIELDS + ("speech_model", "ocr", "ocr_fps", "ocr_min_score", "ocr_det_side",
+                                             "embed_model"),
     ItemPart.see.value: PLAN_FIELDS + ("vlm_model", "vlm_max_new_tokens", "embed_model"),
     ItemPart.finalize.value: PLAN_FIELDS + (
-        "speech_model", "ocr", "ocr_fps", "ocr_min_score", "embed_model", "vlm_model", "vlm_max_new_tokens",
+        "speech_model", "ocr", "ocr_fps", "ocr_min_score", "ocr_det_side", "embed_model", "vlm_model",
+        "vlm_max_new_tokens",
     ),
 }
 CLIP_PARTS = (ItemPart.hear_read.value, ItemPart.see.value)

@@ -266,25 +266,17 @@ def _prefetch_key(path: str, part: str, plan: ClipPlan, settings: Settings) -> t
 
 
 def _run_hear_read(engine: Engine, ref: ItemRef, settings: Settings, backends: Callable[[], Backends]) -> list[ItemRef]:
+    """Speech, on-screen text and embeddings of one clip. No prefetch: the text is read from frames
+    as they are decoded (``stages.hear_read``), and the worker keeps two parts in flight, so one
+    part's decoding overlaps the other's reading and both cores stay busy."""
     clock = stages.Clock()
-    path, probe, clip, plan, nxt = _load_clip(engine, ref)
-    b = backends()
-    speech, ocr = b.speech is not None, b.ocr is not None
-
-    def loader(p: ClipPlan) -> Callable[[], tuple[Any, float]]:
-        return stages.timed(lambda: stages.load_hear_read(path, probe, p, settings, speech, ocr))
-
-    inputs, decode_s, background = stages.PREFETCH.take(_prefetch_key(path, ref.part, plan, settings), loader(plan))
-    clock.add("decode", decode_s)
-    if nxt is not None:
-        stages.PREFETCH.start(_prefetch_key(path, ref.part, nxt, settings), loader(nxt))
-    result = stages.hear_read(inputs, plan, settings, b, clock)
+    path, probe, clip, plan, _ = _load_clip(engine, ref)
+    result = stages.hear_read(path, probe, plan, settings, backends(), clock)
     with clock("store"), unit_of_work(engine) as session:
         n_speech = replace_moments(session, ref.video_id, clip.id, clip.index, MomentKind.speech.value, result.speech)
         n_text = replace_moments(session, ref.video_id, clip.id, clip.index, MomentKind.text.value, result.text)
         _add_notes(session, clip.id, result.notes)
-        finish(session, ref, clock.rounded(), {"speech": n_speech, "text": n_text, "prefetched": background,
-                                               **result.stats()})
+        finish(session, ref, clock.rounded(), {"speech": n_speech, "text": n_text, **result.stats()})
         return _after_clip_part(session, ref, clip.id)
 
 
