@@ -228,6 +228,9 @@ def test_models_says_how_queries_are_embedded_before_any_export(capsys: pytest.C
     assert main(["models"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("search queries"))
     assert "PyTorch until exported (no export in" in line and "--export-query" in line
+    assert main(["models", "--json"]) == 0
+    rows = {r["role"]: r for r in json.loads(capsys.readouterr().out)}
+    assert "PyTorch until exported" in rows["search queries"]["used"]
 
 
 def test_serve_exports_the_query_model_in_a_background_thread() -> None:

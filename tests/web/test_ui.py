@@ -207,6 +207,22 @@ def test_library_timeline_chapters_downloads_and_a_failed_video(page: Any, app: 
     assert page.dialogs == []
 
 
+def test_a_file_the_server_refuses_says_why_under_the_player(page: Any, app: dict[str, Any]) -> None:
+    """A ready video whose file lies outside the folders this server may serve (a server started
+    without the archive roots it was ingested with): the note under the player gives the server's
+    reason, not a browser media error."""
+    [video_id] = bulk_library(app["db"], 1, 3, path=str(app["root"].parent / "elsewhere" / "talk.mp4"),
+                              failed_every=0)
+    open_tab(page, "Library")
+    choose(page, "#vqa-choose", f"#{video_id},")
+    note = page.locator("#vqa-library-player .vqa-play-error")
+    note.wait_for(timeout=20_000)
+    page.wait_for_function("() => document.querySelector('#vqa-library-player .vqa-play-error')"
+                           ".textContent.includes('allowed folders')", timeout=20_000)
+    assert "The server did not send this video" in note.inner_text()
+    assert "VIDEOQA_ARCHIVE_ROOTS" in note.inner_text()
+
+
 def test_hostile_titles_and_moments_render_as_text(page: Any, app: dict[str, Any]) -> None:
     video = silent_video(app["root"] / "quiet.mp4", seconds=3)
     video_id = upload(app["base"], video, filename=f"{HOSTILE_TITLE}.mp4")["id"]

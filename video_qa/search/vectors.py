@@ -524,7 +524,8 @@ def vector_similarities(engine: Engine, vector: np.ndarray | None, moment_ids: l
 def rebuild_index(engine: Engine, folder: Path | None = None, only_if_missing: bool = False) -> dict[str, int] | None:
     """Train and write a new generation from every row (waits for the writer lock). Returns the
     manifest's figures, or None when there is no folder or (``only_if_missing``) another process
-    published one meanwhile, or the database holds no embedding."""
+    published one meanwhile, or the database holds no embedding. Below ``BUILD_AT`` rows no
+    generation is written (any earlier one is retired): generation 0, the exact search answers."""
     folder = folder if folder is not None else index_folder(engine)
     if folder is None:
         return None
@@ -532,6 +533,11 @@ def rebuild_index(engine: Engine, folder: Path | None = None, only_if_missing: b
         if only_if_missing and store.open_generation(folder) is not None:
             return None
         with Session(engine) as session:
+            rows = store.count_rows(session)
+            if 0 < rows < BUILD_AT:  # too few to train for (as fold_index): the exact tail answers
+                if store.read_manifest(folder) is not None:
+                    store.retire(folder)
+                return {"generation": 0, "count": rows, "watermark": 0}
             built = store.build(session)
         if built is None:
             return None

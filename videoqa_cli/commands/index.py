@@ -14,7 +14,7 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     """Rebuild the persisted vector index from every embedded moment (``rebuild_index``): after a
     restore of the database, a change of the index's parameters, or to compact it. Running
     searches keep their generation until their next query, then map the new one."""
-    from video_qa.search.vectors import index_folder, rebuild_index, use_index_dir
+    from video_qa.search.vectors import BUILD_AT, index_folder, rebuild_index, use_index_dir
 
     engine = prepare_database(settings)
     use_index_dir(engine, settings.index_dir)
@@ -27,6 +27,10 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if built is None:
         print("no embedded moments: nothing to index" if folder is not None else "in-memory database: no index kept")
+        return 0
+    if built["generation"] == 0:
+        print(f"{built['count']:,} embedded moments: too few for an index (from {BUILD_AT:,}), searched exactly; "
+              "no index file kept")
         return 0
     print(f"vector index rebuilt: {built['count']:,} moments, generation {built['generation']}, "
           f"in {seconds:.1f} s ({folder})")

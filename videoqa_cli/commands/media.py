@@ -78,8 +78,10 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
 
     failed = args.export_query and not _export_query(settings)
     rows = describe_backends(settings)
-    if args.json:
-        print(json.dumps([row.__dict__ for row in rows], indent=2))
+    if args.json:  # the backends, then how search queries are embedded (role "search queries")
+        queries = {"role": "search queries", "setting": "VIDEOQA_EMBED_MODEL", "value": settings.embed_model,
+                   "available": True, "used": _query_path(settings)}
+        print(json.dumps([row.__dict__ for row in rows] + [queries], indent=2))
     else:
         for row in rows:
             state = "available offline" if row.available else "NOT AVAILABLE"

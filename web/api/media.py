@@ -27,7 +27,7 @@ def media(video: VideoFileDep, settings: SettingsDep) -> FileResponse:
     try:
         resolved = check_allowed(video.path, settings)
     except RegistrationRefused as error:
-        raise HTTPException(status_code=403, detail=f"video {video.id} is not inside the allowed folders") from error
+        raise HTTPException(status_code=403, detail=f"video {video.id} is not inside the allowed folders (VIDEOQA_ARCHIVE_ROOTS or the media folder of this server)") from error
     return FileResponse(resolved)
 
 
@@ -40,7 +40,7 @@ def thumbnail(video: VideoFileDep, settings: SettingsDep, request: Request,
         path = cached_thumbnail(settings.thumbs_dir, video.id, resolved,
                                 min(t, max(0.0, (video.duration or 0.0) - 0.05)))
     except RegistrationRefused as error:
-        raise HTTPException(status_code=403, detail=f"video {video.id} is not inside the allowed folders") from error
+        raise HTTPException(status_code=403, detail=f"video {video.id} is not inside the allowed folders (VIDEOQA_ARCHIVE_ROOTS or the media folder of this server)") from error
     except MediaError as error:
         raise HTTPException(status_code=409, detail=f"video {video.id}: {error.reason}") from error
     stat = path.stat()

@@ -206,6 +206,18 @@
     note.setAttribute("role", "status");
     note.textContent = "This browser cannot play this video (media error " + video.error.code + ").";
     video.insertAdjacentElement("afterend", note);
+    // The server may have refused the file (outside the allowed folders, gone from disk): then its
+    // reason is the message, not the browser.
+    var src = video.currentSrc || video.getAttribute("src");
+    if (!src || !window.fetch) return;
+    fetch(src, {headers: {Range: "bytes=0-0"}}).then(function (response) {
+      if (response.ok) return;
+      return response.json().then(function (body) {
+        note.textContent = "The server did not send this video: " + (body && body.detail ? body.detail : "HTTP " + response.status) + ".";
+      }, function () {
+        note.textContent = "The server did not send this video (HTTP " + response.status + ").";
+      });
+    }).catch(function () {});
   }, true);
 
   // New HTML from the server: thumbnails to load, and a player rendered with data-start (the

@@ -366,3 +366,31 @@ def test_reindex_rebuilds(vec_engine: Engine, tmp_path: Path, monkeypatch: pytes
     second = store.open_generation(folder)
     assert second is not None and second.number == first.number + 1 and second.count == 3_010
     assert nearest(vec_engine, data[12], 1) == [ids[12]]
+
+
+def test_reindex_of_a_small_archive_keeps_no_index_and_says_so(vec_engine: Engine, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Fewer rows than a product quantizer trains on (a new user's first videos): no crash, no
+    index file, an earlier generation retired, and the exact search still answers."""
+    from video_qa.config import get_settings
+    from videoqa_cli.commands.index import cmd_reindex
+
+    url = (vec_engine.url.render_as_string(hide_password=False) if vec_engine.dialect.name != "sqlite"
+           else f"sqlite:///{vec_engine.url.database}")
+    monkeypatch.setenv("VIDEOQA_DATABASE_URL", url)
+    monkeypatch.setenv("VIDEOQA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    rng = np.random.default_rng(5)
+    data = clustered(3_000, rng)
+    ids = add_rows(vec_engine, data)
+    folder = index_folder(vec_engine)
+    assert cmd_reindex(get_settings(), argparse.Namespace(json=False)) == 0  # BUILD_AT is 1,000 here
+    assert store.open_generation(folder) is not None
+    monkeypatch.setattr(vectors, "BUILD_AT", 50_000)  # the product's threshold: 3,000 rows are too few
+    capsys.readouterr()
+    assert cmd_reindex(get_settings(), argparse.Namespace(json=False)) == 0
+    assert "too few for an index" in capsys.readouterr().out
+    assert store.open_generation(folder) is None and store.read_manifest(folder) is None
+    release_vector_index(vec_engine)
+    assert nearest(vec_engine, data[7], 1) == [ids[7]]
