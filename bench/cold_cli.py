@@ -60,13 +60,13 @@ import sys
 sys.path.insert(0, {str(ROOT)!r})
 from tests.factories.moments import EVAL_VIDEOS, write_moments
 from tests.factories.rows import make_video
-from video_qa.analyzers import get_embedder
+from video_qa.analyzers import get_text_embedder
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
 from video_qa.migrate import upgrade
 settings = get_settings()
 upgrade(settings.resolved_database_url)
-embedder = get_embedder(settings)
+embedder = get_text_embedder(settings)
 with unit_of_work(engine_for(settings.resolved_database_url)) as session:
     for name, specs in EVAL_VIDEOS.items():
         write_moments(session, make_video(session, title=name, status="ready", duration=600.0), specs, embedder)

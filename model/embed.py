@@ -16,7 +16,10 @@ check, raises ``ExportRefused`` and stays on PyTorch (logged).
 loads the model in a process (a worker, an ingest, the server: where PyTorch is loaded anyway), and
 answers ``encode_query`` from the export when there is a valid one, without loading PyTorch at all.
 Without an ``export_dir`` it exports into a temporary folder once per process (kept in memory).
-Batches (``encode``, the ingest path) always go through sentence-transformers.
+Its batches (``encode``) go through sentence-transformers; the pipeline's embedder is
+``model.query_embed.OnnxTextEmbedder`` (batches through the export, no PyTorch in the ingest
+process), which runs ``python -m model.embed LOCATION MODELS_DIR`` (``export_main``) to make the
+export in a short-lived child process and falls back to this class where no export can be made.
 """
 
 from __future__ import annotations
@@ -310,3 +313,35 @@ def _install(scratch: Path, target: Path) -> None:
         log.info("text embeddings: %s was exported by another process meanwhile (%s)", target, error.strerror)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def export_main(argv: list[str] | None = None) -> int:
+    """``python -m model.embed LOCATION MODELS_DIR``: load the model with sentence-transformers,
+    export it into MODELS_DIR and exit (``model.query_embed.export_in_subprocess`` runs this, so
+    that the process that asked never imports PyTorch). Exit 0 when exported, 3 when refused."""
+    import sys
+    import time
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m model.embed LOCATION MODELS_DIR", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    location, models_dir = args[0], Path(args[1])
+    started = time.monotonic()
+    model = TextEmbedder(location, device="cpu")._load()
+    loaded = time.monotonic()
+    try:
+        folder = export_query_model(model, location, models_dir)
+    except (ExportRefused, OSError) as error:
+        print(f"export refused: {error}", file=sys.stderr)
+        return 3
+    log.info("text embeddings: exported %s to %s (model load %.1f s, export and check %.1f s)", location, folder,
+             loaded - started, time.monotonic() - loaded)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(export_main())

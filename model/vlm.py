@@ -25,7 +25,6 @@ import numpy as np
 
 from model import prompts
 from model.parse import parse_citations, parse_events
-from model.rope import install_reference_rope, rope_mismatches
 from model.tiny import is_tiny
 
 log = logging.getLogger(__name__)
@@ -182,6 +181,8 @@ class QwenVL:
                 self.source, dtype=dtype, attn_implementation=attention
             ).to(device).eval()
             processor = AutoProcessor.from_pretrained(self.source)
+            from model.rope import install_reference_rope, rope_mismatches  # torch: only with a model loaded
+
             mismatches = rope_mismatches(model)
             if mismatches:
                 log.warning(

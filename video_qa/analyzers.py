@@ -133,6 +133,12 @@ def _cached_backend(role: str, *args: object):  # type: ignore[no-untyped-def]
         from model.ocr import ScreenText
 
         return ScreenText(*args)  # type: ignore[arg-type]
+    if role == "embed-onnx":
+        from model.query_embed import OnnxTextEmbedder
+
+        location, models_dir, threads, device = args
+        return OnnxTextEmbedder(location, models_dir, threads,  # type: ignore[arg-type]
+                                fallback=lambda: _backend("embed", location, device))
     from model.embed import TextEmbedder
 
     return TextEmbedder(*args)  # type: ignore[arg-type]
@@ -152,7 +158,22 @@ def get_ocr(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
-    """The text-embedding backend, or None when off."""
+    """The text-embedding backend of the pipeline (``encode(texts)``, ``encode_query(text)``), or
+    None when off: ``model.query_embed.OnnxTextEmbedder``, ONNX Runtime on
+    ``settings.analyzer_threads`` threads over the model's export in ``settings.models_dir`` (made
+    by a child process on first use when missing), so that an ingest never imports PyTorch for
+    its embeddings; it falls back to the heavy embedder in process where no export can be made.
+    Nothing loads until the first call."""
+    source = embed_source(settings)
+    if not _enabled(source):
+        return None
+    return _backend("embed-onnx", source.location, settings.models_dir, settings.analyzer_threads, settings.device)
+
+
+def get_text_embedder(settings: Settings):  # type: ignore[no-untyped-def]
+    """The heavy text embedder (``model.embed.TextEmbedder``: sentence-transformers on PyTorch,
+    which it imports on first use), or None when off: for what needs the model itself (the export,
+    the query path's fallback in ``video_qa.registry``)."""
     source = embed_source(settings)
     return _backend("embed", source.location, settings.device) if _enabled(source) else None
 
@@ -195,4 +216,5 @@ def get_backends(settings: Settings) -> Backends:
 
 __all__ = [
     "BackendRow", "BackendUnavailable", "Backends", "check_backends", "get_backends", "describe_backends", "get_embedder", "get_ocr", "get_speech",
+    "get_text_embedder",
 ]

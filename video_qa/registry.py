@@ -181,9 +181,9 @@ def get_query_embedder(settings: Settings) -> Any:
     embedder. None when embeddings are off; ``BackendUnavailable`` when the model is configured but
     not loadable. One per process per model and models folder."""
     from model.query_embed import load_query_embedder
-    from video_qa.analyzers import get_embedder
+    from video_qa.analyzers import get_text_embedder
 
-    heavy = get_embedder(settings)  # checks the setting; builds nothing heavy (loads on first use)
+    heavy = get_text_embedder(settings)  # checks the setting; builds nothing heavy (loads on first use)
     if heavy is None:
         return None
     key = (heavy.location, settings.models_dir)
@@ -205,9 +205,9 @@ def export_query_embedder(settings: Settings) -> Any:
     (exporting it when not: this loads PyTorch), verify its graph's checksum and return the light
     embedder; None when embeddings are off or the model cannot be exported (logged). The next
     ``get_query_embedder`` of this process uses it."""
-    from video_qa.analyzers import get_embedder
+    from video_qa.analyzers import get_text_embedder
 
-    heavy = get_embedder(settings)
+    heavy = get_text_embedder(settings)
     if heavy is None:
         return None
     light = heavy.export_query(settings.models_dir)

@@ -47,3 +47,60 @@ def test_models_json_marks_the_tiny_test_model(tmp_path: Path, monkeypatch, caps
     assert main(["models", "--json"]) == 0
     rows = {r["role"]: r for r in json.loads(capsys.readouterr().out)}
     assert "TEST MODEL" in rows["vision-language"]["used"]
+
+
+INGEST_SNIPPET = """
+import json, sys, traceback
+first = []
+class Watch:  # records which file imports torch first, if anything does
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and not first:
+            first.append([f.filename for f in traceback.extract_stack()
+                          if "importlib" not in f.filename and "<" not in f.filename][-1])
+        return None
+sys.meta_path.insert(0, Watch())
+from videoqa_cli.main import main
+rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, "modules": sorted(sys.modules), "torch_from": first[0] if first else None}))
+"""
+HEAVY = ("transformers", "sentence_transformers")
+
+
+def _cli_process(data_dir: Path, snippet: str, *argv: str, roots: Path | None = None) -> tuple[dict, str]:  # type: ignore[type-arg]
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "VIDEOQA_DATA_DIR": str(data_dir), "VIDEOQA_LOG_LEVEL": "INFO",
+           "VIDEOQA_ARCHIVE_ROOTS": str(roots or data_dir)}
+    done = subprocess.run([sys.executable, "-c", snippet, *argv], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1]), done.stderr
+
+
+def test_a_fresh_data_folders_first_ingest_exports_in_a_child_and_never_imports_pytorch(tmp_path: Path) -> None:
+    from model.query_embed import check_export, export_folder
+    from tests.factories.media import slide_deck
+    from video_qa.analyzers import embed_source
+
+    video = slide_deck(tmp_path / "deck.mp4", seconds=12, counter=False, caption=None,
+                       slides=((0.0, 6.0, "QUARTERLY PLAN"), (6.0, 12.0, "HIRING ROADMAP")))
+    data = tmp_path / "fresh"
+    result, log = _cli_process(data, INGEST_SNIPPET, "ingest", str(video), "--wait", roots=tmp_path)
+    assert result["rc"] == 0, log[-3000:]
+    assert [m for m in HEAVY if m in result["modules"]] == []  # the embeddings ran on ONNX Runtime
+    assert result["torch_from"] is None, result["torch_from"]  # no vision model: nothing imports PyTorch
+    assert "onnxruntime" in result["modules"]
+    assert "by a child process in" in log  # the export ran in a child (which did load PyTorch)
+    location = embed_source(load_settings(embed_model="bundled")).location
+    assert check_export(export_folder(data / "models", location), location) is None
+
+    search = ("import contextlib, io, json, sys\nfrom videoqa_cli.main import main\nout = io.StringIO()\n"
+              "with contextlib.redirect_stdout(out):\n    rc = main(sys.argv[1:])\n"
+              "print(json.dumps({'rc': rc, 'out': out.getvalue(), 'modules': sorted(sys.modules)}))")
+    found, _ = _cli_process(data, search, "search", "hiring roadmap", "--json", roots=tmp_path)
+    hits = json.loads(found["out"])
+    assert found["rc"] == 0 and [m for m in HEAVY + ("torch",) if m in found["modules"]] == []
+    assert hits and "HIRING ROADMAP" in hits[0]["text"].upper()  # the ingest's vectors find the slide

@@ -179,7 +179,7 @@ def run_cli_process(*argv: str) -> dict:  # type: ignore[type-arg]
 def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest.LogCaptureFixture,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from tests.factories.moments import EVAL_VIDEOS, write_moments
-    from video_qa.analyzers import get_embedder
+    from video_qa.analyzers import get_text_embedder
     from video_qa.search import Filters
     from video_qa.services.videos import search_hits
     from videoqa_cli.commands.library import HIT_FIELDS
@@ -188,7 +188,7 @@ def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest
     settings = get_settings()
     assert main(["migrate"]) == 0
     engine = engine_for(settings.resolved_database_url)
-    heavy = get_embedder(settings)
+    heavy = get_text_embedder(settings)
     with unit_of_work(engine) as session:
         for name in ("finance", "harbour", "cooking"):
             write_moments(session, make_video(session, title=name, status="ready"), EVAL_VIDEOS[name], heavy)
