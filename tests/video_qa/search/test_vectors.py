@@ -274,7 +274,7 @@ KILLED_WRITER = textwrap.dedent("""
         print("writing", flush=True)
         time.sleep(60)
 
-    index_store._fsync_file = stall
+    index_store._fsync_path = stall
     vectors.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
     engine = make_engine(sys.argv[1])
     vectors.use_index_dir(engine, Path(sys.argv[2]))
