@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -257,3 +258,21 @@ def test_a_hit_is_shown_with_its_highlights_in_bold_on_a_terminal_only() -> None
     assert shown(text, [[5, 13], [23, 31]], terminal=True) == \
         "see [\x1b[1mappendix\x1b[0m] and the \x1b[1mAppendix\x1b[0m"
     assert shown(text, [[5, 13]], terminal=False) == text
+
+
+def test_search_prints_each_hit_in_the_web_s_time_format(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """One time format on every screen: start–end with ``±N s`` where the time is known only that
+    closely (video_qa.timecode.clock_span), not tenths that claim more than is known."""
+    from videoqa_cli.commands import library
+
+    hit = {"video_id": 3, "title": "deck", "start": 40.0, "end": 48.0, "start_uncertainty": 2.0,
+           "end_uncertainty": 1.0, "kind": "text", "text": "see [appendix]", "highlights": [[5, 13]],
+           "changed_on_disk": False, "score": 1.0}
+    monkeypatch.setattr(library, "prepare_database", lambda settings: None)
+    monkeypatch.setattr("video_qa.services.videos.search_hits", lambda *a, **k: [hit])
+    monkeypatch.setattr("video_qa.registry.get_query_embedder", lambda settings: None)
+    monkeypatch.setattr(library, "unit_of_work", lambda engine: contextlib.nullcontext(None))
+    assert main(["search", "appendix"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "0:00:40 ±2 s–0:00:48 ±1 s" in line and line.endswith("deck: see [appendix]")

@@ -9,7 +9,7 @@ import sys
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.migrate import prepare_database
-from video_qa.timecode import format_time
+from video_qa.timecode import clock_span, format_time
 
 VIDEO_FIELDS = ("id", "title", "status", "duration", "width", "height", "error", "created_at")
 HIT_FIELDS = ("video_id", "title", "start", "end", "start_uncertainty", "end_uncertainty", "kind", "text", "highlights",
@@ -52,7 +52,8 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
         print("no matching moments")
     for h in hits:
         changed = "  (file changed on disk since it was analysed)" if h["changed_on_disk"] else ""
-        print(f"{h['video_id']:>5}  {format_time(h['start']):>10} - {format_time(h['end']):<10} {h['kind']:<8} "
+        span = clock_span(h["start"], h["end"], h["start_uncertainty"], h["end_uncertainty"])  # as the web shows it
+        print(f"{h['video_id']:>5}  {span:<27} {h['kind']:<8} "
               f"{h['title']}: {shown(h['text'], h['highlights'], sys.stdout.isatty())}{changed}")
     return 0
 
@@ -90,7 +91,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         print("WARNING: a tiny random-weight test model is in use; its text is meaningless.", file=sys.stderr)
     print(result.answer if result.answer is not None else "(no answer: " + "; ".join(result.notes) + ")")
     for m in result.moments:
-        print(f"  {format_time(m['start'])} - {format_time(m['end'])}  [{m['source']}] {m['text']}")
+        span = clock_span(m["start"], m["end"], m.get("start_uncertainty"), m.get("end_uncertainty"))
+        print(f"  {span}  [{m['source']}] {m['text']}")
     return 0
 
 
