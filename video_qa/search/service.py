@@ -80,7 +80,8 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     by_vector = vector_candidates(session, engine, vector, filters)
     if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
         (every, some), pending = pending.result(), None
-    similarity = vector_similarities(engine, vector, some, session) if by_vector else {}
+    scored = dict(by_vector)  # exact already; only the other text matches' rows are read again
+    similarity = vector_similarities(engine, vector, [i for i in some if i not in scored], session) if by_vector else {}
     matching = relevant(every, some, by_vector, similarity)
     scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector]).items() if i in matching}
     if not scores:
