@@ -3,9 +3,10 @@
 - ``format_time``: ``h:mm:ss.s`` (UI, API, CLI, prompts), tenths rounded half up; ``-`` for unknown.
 - ``cue_time``: ``hh:mm:ss.mmm`` (WebVTT) or ``hh:mm:ss,mmm`` (SRT) cue times, rounded to the nearest
   millisecond (Python's ``round``: an exact half goes to the even millisecond); negative is 0.
-- ``clock_time`` / ``clock_span``: the web app's one format, ``h:mm:ss`` (``format_time`` cut to
-  whole seconds), a tenth only when the moment's uncertainty is under 0.25 s, `` ±N s`` when it is
-  1 s or more; ``start–end`` for a moment.
+- ``clock_time`` / ``clock_span``: the one format people see in the web app and the CLI, ``h:mm:ss``
+  (``format_time`` cut to whole seconds), a tenth only when the uncertainty is under 0.25 s, ``±N s``
+  when it is 1 s or more; ``start–end ±N s`` for a moment, both ends in one precision. The spaces
+  around ``±N s`` are no-break spaces (U+00A0), so a narrow screen never wraps the label there.
 
 Both round once, to whole units (tenths or milliseconds), and only then split the units into hours,
 minutes and seconds, so a carry (59.96 s -> ``0:01:00.0``) is never written as ``0:00:60.0``.
@@ -41,25 +42,42 @@ def cue_time(seconds: float | None, separator: str = ".") -> str:
 
 TENTHS_BELOW = 0.25  # seconds of uncertainty under which a tenth of a second is worth showing
 PLUS_MINUS_FROM = 1.0  # seconds of uncertainty from which "±N s" is written
+NBSP = "\u00a0"  # between a time and its "±", and between "±N" and "s": the label never wraps there
+
+
+def _precise(uncertainty: float | None) -> bool:
+    return uncertainty is not None and 0.0 <= uncertainty < TENTHS_BELOW
+
+
+def _whole_or_tenths(seconds: float, tenths: bool) -> str:
+    """``h:mm:ss.s`` or, cut to whole seconds, ``h:mm:ss`` (what a player's clock shows)."""
+    text = format_time(max(0.0, seconds))
+    return text if tenths else text.split(".")[0]
+
+
+def _plus_minus(uncertainty: float | None) -> str:
+    if uncertainty is None or uncertainty < PLUS_MINUS_FROM:
+        return ""
+    return f"{NBSP}±{int(uncertainty + 0.5)}{NBSP}s"
 
 
 def clock_time(seconds: float | None, uncertainty: float | None = None) -> str:
-    """The UI's one time format: ``h:mm:ss``; ``h:mm:ss.s`` when ``uncertainty`` is given and under
-    ``TENTHS_BELOW`` seconds (the tenth means something); `` ±N s`` appended when it is
+    """One time: ``h:mm:ss``; ``h:mm:ss.s`` when ``uncertainty`` is given and under
+    ``TENTHS_BELOW`` seconds (the tenth means something); ``±N s`` appended when it is
     ``PLUS_MINUS_FROM`` seconds or more (N rounded half up). Seconds are the tenths-rounded time cut
     to whole seconds (what a player's clock shows), so ``59.96`` is ``0:01:00``. ``-`` for unknown."""
     if seconds is None:
         return "-"
-    tenths = format_time(max(0.0, seconds))
-    if uncertainty is not None and 0.0 <= uncertainty < TENTHS_BELOW:
-        return tenths
-    whole = tenths.split(".")[0]
-    if uncertainty is not None and uncertainty >= PLUS_MINUS_FROM:
-        return f"{whole} ±{int(uncertainty + 0.5)} s"
-    return whole
+    return _whole_or_tenths(seconds, _precise(uncertainty)) + _plus_minus(uncertainty)
 
 
 def clock_span(start: float, end: float, start_uncertainty: float | None = None,
                end_uncertainty: float | None = None) -> str:
-    """``start–end`` in ``clock_time`` (``0:01:28–0:01:35``; ``0:04:02 ±1 s–0:04:10``)."""
-    return f"{clock_time(start, start_uncertainty)}–{clock_time(end, end_uncertainty)}"
+    """A moment: ``start–end``, both ends as precise as the less precise of them (tenths only when
+    both uncertainties are known and under ``TENTHS_BELOW``), then ``±N s`` once, for the larger
+    uncertainty when it is ``PLUS_MINUS_FROM`` or more: ``0:00:10.0–0:00:12.0``,
+    ``0:04:02–0:04:10 ±3 s``."""
+    tenths = _precise(start_uncertainty) and _precise(end_uncertainty)
+    known = [u for u in (start_uncertainty, end_uncertainty) if u is not None]
+    return (f"{_whole_or_tenths(start, tenths)}–{_whole_or_tenths(end, tenths)}"
+            + _plus_minus(max(known) if known else None))

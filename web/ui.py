@@ -97,7 +97,7 @@ class Handlers:
         with unit_of_work(self.engine) as session:
             total = count_videos(session, text, status)
             page = max(0, min(int(page or 0), max(0, (total - 1) // PAGE_SIZE)))
-            videos = list_videos(session, newest_first=True, offset=page * PAGE_SIZE, limit=PAGE_SIZE,
+            videos = list_videos(session, offset=page * PAGE_SIZE, limit=PAGE_SIZE,
                                  text=text, status=status)
         return videos, total, page
 

@@ -37,7 +37,7 @@ def test_migrate_then_videos_json(capsys: pytest.CaptureFixture[str]) -> None:
     rows = json.loads(capsys.readouterr().out)
     assert [(r["title"], r["duration"], r["status"]) for r in rows] == [("Harbour cam", 3723.45, "pending")]
     assert main(["videos"]) == 0
-    assert "1:02:03.5" in capsys.readouterr().out
+    assert "1:02:03 " in capsys.readouterr().out  # as the web app shows it (whole seconds)
 
 
 def test_migrate_wait_gives_up_on_an_absent_database_naming_it(monkeypatch: pytest.MonkeyPatch,
@@ -275,4 +275,22 @@ def test_search_prints_each_hit_in_the_web_s_time_format(monkeypatch: pytest.Mon
     monkeypatch.setattr(library, "unit_of_work", lambda engine: contextlib.nullcontext(None))
     assert main(["search", "appendix"]) == 0
     line = capsys.readouterr().out.strip()
-    assert "0:00:40 ±2 s–0:00:48 ±1 s" in line and line.endswith("deck: see [appendix]")
+    assert "0:00:40–0:00:48\u00a0±2\u00a0s" in line and line.endswith("deck: see [appendix]")
+
+
+def test_videos_lists_newest_first_in_the_web_s_format_with_each_failure_s_reason(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The order and the duration format of the web app's library; a failed video says why."""
+    assert main(["migrate"]) == 0
+    with unit_of_work(engine_for(get_settings().resolved_database_url)) as session:
+        make_video(session, title="Harbour cam", duration=3723.45, status="ready")
+        make_video(session, title="broken", duration=None, status="failed",
+                   error="broken.mp4: not a complete video file (the end is missing); re-upload or re-download it")
+    capsys.readouterr()
+    assert main(["videos"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[1:3] == ["failed", "-"] and lines[0].endswith("broken")
+    assert lines[1].strip() == ("reason: broken.mp4: not a complete video file (the end is missing); "
+                                "re-upload or re-download it")
+    assert lines[2].split()[1:] == ["ready", "1:02:03", "Harbour", "cam"]
+    assert len(lines) == 3

@@ -42,3 +42,39 @@ def test_cue_time(seconds: float, vtt: str, srt: str) -> None:
 def test_cue_time_needs_a_time() -> None:
     with pytest.raises(ValueError, match="None"):
         cue_time(None)
+
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        # the two labels of issue 29: one end in tenths, the other in whole seconds with ±
+        ((0.0, 30.0, 0.1, 2.0), f"0:00:00–0:00:30{NBSP}±2{NBSP}s"),
+        ((199.0, 240.0, 0.5, 0.1), "0:03:19–0:04:00"),
+        # both ends known to a tenth: both in tenths
+        ((10.0, 12.0, 0.1, 0.2), "0:00:10.0–0:00:12.0"),
+        # the less precise end decides, and the ± follows the range once
+        ((242.0, 250.0, 1.0, 3.0), f"0:04:02–0:04:10{NBSP}±3{NBSP}s"),
+        ((242.0, 250.0, 1.2, 0.0), f"0:04:02–0:04:10{NBSP}±1{NBSP}s"),
+        # an end whose uncertainty is unknown is not claimed to a tenth
+        ((10.0, 12.0, None, 0.1), "0:00:10–0:00:12"),
+        ((10.0, 12.0, None, None), "0:00:10–0:00:12"),
+        ((59.96, 61.0, 0.5, 0.5), "0:01:00–0:01:01"),  # the carry, in whole seconds
+    ],
+)
+def test_a_span_has_one_precision_and_one_plus_minus(span: tuple, text: str) -> None:  # type: ignore[type-arg]
+    from video_qa.timecode import clock_span
+
+    assert clock_span(*span) == text
+
+
+def test_plus_minus_never_wraps_apart_from_its_time() -> None:
+    """A line break may not fall inside ``±N s`` nor between a time and its ``±``: no-break spaces."""
+    from video_qa.timecode import clock_span, clock_time
+
+    assert clock_time(5, 1.5) == f"0:00:05{NBSP}±2{NBSP}s"
+    assert clock_time(5, 0.1) == "0:00:05.0" and clock_time(5) == "0:00:05"
+    for label in (clock_time(5, 1.5), clock_span(1, 2, 3, 3)):
+        assert " " not in label  # no breakable space anywhere

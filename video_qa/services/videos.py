@@ -86,13 +86,13 @@ def _library_filter(stmt: Any, text: str | None, status: str | None) -> Any:
     return stmt
 
 
-def list_videos(session: Session, newest_first: bool = False, offset: int = 0, limit: int | None = None,
+def list_videos(session: Session, offset: int = 0, limit: int | None = None,
                 text: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-    """Videos (files not checked: ``changed_on_disk`` is None; open one to check it), optionally
-    those whose title contains ``text`` (case-insensitive; ``#12`` or ``12`` also finds video 12)
-    and whose status is ``status``, ``limit`` of them from ``offset``."""
-    order = Video.id.desc() if newest_first else Video.id
-    stmt = _library_filter(select(Video), text, status).order_by(order).offset(max(0, offset))
+    """Videos, the newest first (the one order of every client), files not checked
+    (``changed_on_disk`` is None; open one to check it), optionally those whose title contains
+    ``text`` (case-insensitive; ``#12`` or ``12`` also finds video 12) and whose status is
+    ``status``, ``limit`` of them from ``offset``."""
+    stmt = _library_filter(select(Video), text, status).order_by(Video.id.desc()).offset(max(0, offset))
     if limit is not None:
         stmt = stmt.limit(max(0, limit))
     videos = list(session.scalars(stmt))

@@ -9,7 +9,7 @@ import sys
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.migrate import prepare_database
-from video_qa.timecode import clock_span, format_time
+from video_qa.timecode import clock_span, clock_time
 
 VIDEO_FIELDS = ("id", "title", "status", "duration", "width", "height", "error", "created_at")
 HIT_FIELDS = ("video_id", "title", "start", "end", "start_uncertainty", "end_uncertainty", "kind", "text", "highlights",
@@ -29,8 +29,10 @@ def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
     if not videos:
         print("no videos")
         return 0
-    for v in videos:
-        print(f"{v['id']:>5}  {v['status']:<10}  {format_time(v['duration']):>12}  {v['title']}")
+    for v in videos:  # the newest first, durations as the web app shows them
+        print(f"{v['id']:>5}  {v['status']:<10}  {clock_time(v['duration']):>12}  {v['title']}")
+        if v["error"]:
+            print(f"       reason: {v['error']}")
     return 0
 
 

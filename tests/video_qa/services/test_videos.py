@@ -65,3 +65,12 @@ def test_a_library_page_shows_each_videos_own_stage_and_progress(engine: Engine)
         assert [shown[i] for i in ids] == [("analyzing", 0.5), ("registered", 1.0), ("registered", 0.0)]
         # the same as one video opened on its own
         assert [(open_video(session, i)["stage"], open_video(session, i)["progress"]) for i in ids] == [shown[i] for i in ids]
+
+
+def test_the_library_is_listed_newest_first_for_every_client(engine: Engine) -> None:
+    """One order for the web app, the API and ``videoqa videos``: the newest video first."""
+    with unit_of_work(engine) as session:
+        ids = [make_video(session, title=name).id for name in ("first", "second", "third")]
+    with unit_of_work(engine) as session:
+        assert [v["id"] for v in list_videos(session)] == ids[::-1]
+        assert [v["title"] for v in list_videos(session, offset=1, limit=1)] == ["second"]
