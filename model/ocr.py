@@ -4,12 +4,12 @@ Detection small, recognition sharp: the text detector (PP-OCR DBNet) runs on a c
 (or region) scaled so that the frame's short side is ``det_side`` pixels (``VIDEOQA_OCR_DET_SIDE``),
 and the recogniser reads each line found from the frame at its own resolution (a crop of the
 full-size frame, straightened; enlarged bicubically for a frame under ``REC_SIDE`` px on its short
-side, as rapidocr's whole-frame reading enlarged the frame), all lines of a frame in batches. Detection is most of the cost
-and grows with the pixels it sees; the recogniser scales every line to 48 px high anyway, so it
-loses nothing to the smaller detection. A region (change-gated reading, ``video_qa.text_gate``) is
+side), all lines of a frame in batches. Detection is most of the cost and grows with the pixels
+it sees; the recogniser scales every line to 48 px high anyway, so it loses nothing to the
+smaller detection. A region (change-gated reading, ``video_qa.text_gate``) is
 detected at the same scale as the whole frame, so a line is found the same way either way.
 
-One detector and one recogniser per process (ONNX Runtime sessions, ``threads`` intra-op threads
+One detector and one recogniser per instance (ONNX Runtime sessions, ``threads`` intra-op threads
 each: ``VIDEOQA_ANALYZER_THREADS``), shared by the worker's threads (a session's ``run`` is
 thread-safe). No orientation classifier: video text is not upside down.
 
@@ -23,10 +23,15 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from model.loading import InferenceModel
+
+if TYPE_CHECKING:
+    from rapidocr import RapidOCR
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +74,7 @@ def crop_line(image: np.ndarray, box: np.ndarray, upscale: float = 1.0) -> np.nd
     """The line inside ``box`` (4 corners, clockwise from top-left) cut out straight, ``upscale``
     times its size in ``image`` (bicubic), turned upright when it is tall and narrow. rapidocr's own
     crop, with the scale: the recogniser reads small text better from a bicubic enlargement than
-    from its own linear resize of a few pixels (a 360p clock was missed)."""
+    from its own linear resize of a few pixels."""
     import cv2
 
     pts = np.asarray(box, dtype=np.float32).reshape(4, 2)
@@ -87,39 +92,37 @@ def det_scale(frame_size: tuple[int, int], det_side: int) -> float:
     return det_side / max(1, min(w, h))
 
 
-class ScreenText:
+class ScreenText(InferenceModel["RapidOCR"]):
+    """rapidocr's detector and recogniser on ``threads`` ONNX Runtime threads each; loads on first
+    use."""
+
     def __init__(self, min_score: float = 0.6, det_side: int = DET_SIDE, threads: int = 1) -> None:
+        super().__init__(threads)
         self.min_score = min_score
         self.det_side = det_side
-        self.threads = threads
         self.name = "rapidocr (PP-OCR, onnxruntime)"
-        self._engine: object | None = None
-        self._lock = threading.Lock()
 
-    def _load(self):  # type: ignore[no-untyped-def]
-        """One rapidocr engine: its detector and recogniser load on first use. The detector takes
-        the image as given (we scale it), rounded to multiples of 32."""
-        with self._lock:
-            if self._engine is None:
-                from rapidocr import RapidOCR
+    def _load(self) -> RapidOCR:
+        """One rapidocr engine. The detector takes the image as given (it is scaled before),
+        rounded to multiples of 32."""
+        from rapidocr import RapidOCR
 
-                params = {
-                    "Global.log_level": "error",  # "no text on this frame" is not news
-                    "Global.use_cls": False,
-                    "Det.limit_type": "max", "Det.limit_side_len": MAX_DET_SIDE,
-                    "Rec.rec_batch_num": REC_BATCH,
-                    "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
-                    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                }
-                self._engine = RapidOCR(params=params)
-            return self._engine
+        params = {
+            "Global.log_level": "error",  # "no text on this frame" is not news
+            "Global.use_cls": False,
+            "Det.limit_type": "max", "Det.limit_side_len": MAX_DET_SIDE,
+            "Rec.rec_batch_num": REC_BATCH,
+            "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+        return RapidOCR(params=params)
 
     def detect(self, image: np.ndarray, scale: float) -> np.ndarray:
         """Line quadrilaterals (n, 4, 2) float32 in ``image``'s pixels, found on ``image`` scaled
         by ``scale`` (BGR)."""
         import cv2
 
-        engine = self._load()
+        engine = self.load()
         h, w = image.shape[:2]
         scale = min(scale, MAX_DET_SIDE / max(h, w))
         small = image
@@ -138,7 +141,7 @@ class ScreenText:
         cut out at ``upscale`` times its size."""
         if len(boxes) == 0:
             return []
-        engine = self._load()
+        engine = self.load()
         crops = [crop_line(image, box, upscale) for box in boxes]
         keep = [i for i, c in enumerate(crops) if c.shape[0] >= 2 and c.shape[1] >= 2]
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)

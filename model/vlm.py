@@ -1,4 +1,5 @@
-"""The vision-language model: the interface the pipeline calls, and the Qwen2.5-VL backend.
+"""The vision-language model: its inputs and results, and the Qwen2.5-VL backend (the role's
+Protocol is ``model.protocols.VisionLanguageModel``).
 
 ``describe_clip(frames, times, fps)`` returns a caption and events with times relative to the
 first frame of the clip (``times[0]``); the pipeline adds that frame's absolute time.
@@ -15,15 +16,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from model import prompts
+from model.loading import InferenceModel, per_process
 from model.parse import parse_citations, parse_events
 from model.tiny import is_tiny
 
@@ -100,15 +101,6 @@ class Answer:
     notes: list[str] = field(default_factory=list)
 
 
-class VisionLanguageModel(Protocol):
-    name: str
-    is_test_model: bool
-
-    def describe_clip(self, frames: Frames, times: list[float], fps: float) -> ClipAnalysis: ...
-
-    def answer(self, question: str, spans: list[Span], context: str = "") -> Answer: ...
-
-
 def cuda_memory() -> int | None:
     """Total bytes of CUDA device 0, or None where there is no usable CUDA device."""
     import torch
@@ -140,22 +132,21 @@ def analysis_from_text(caption: str, raw_events: str, length: float, model: str)
     return ClipAnalysis(caption=caption.strip(), events=events, raw=raw_events, model=model, notes=notes)
 
 
-class QwenVL:
-    """Qwen2.5-VL through transformers; loaded lazily, once per process, thread-safe."""
+class QwenVL(InferenceModel[tuple[Any, Any]]):
+    """Qwen2.5-VL through transformers (the model and its processor); loads on first use, on
+    PyTorch's own number of threads."""
 
     def __init__(
         self, source: str, device: str = "auto", max_new_tokens: int = 256,
         min_pixels: int = 128 * 28 * 28, max_pixels: int = 768 * 28 * 28,
     ) -> None:
+        super().__init__(threads=None)
         self.source = choose_model(source)
         self.device_setting = device
         self.max_new_tokens = max_new_tokens
         self.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
         self.is_test_model = Path(self.source).is_dir() and is_tiny(self.source)
         self.name = f"{Path(self.source).name} (tiny random-weight test model)" if self.is_test_model else self.source
-        self._lock = threading.Lock()
-        self._model: Any = None
-        self._processor: Any = None
         self.rope_patched = False
 
     # ---- loading
@@ -166,42 +157,39 @@ class QwenVL:
             return "cuda"
         return "cpu"
 
-    def load(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                return
-            import torch
-            from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+    def _load(self) -> tuple[Any, Any]:
+        """(the model, its processor), with the reference position ids installed when the
+        installed transformers computes them differently (see docs/model.md)."""
+        import torch
+        from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
 
-            device = self._device()
-            dtype = torch.bfloat16 if device == "cuda" else torch.float32
-            attention = "flash_attention_2" if device == "cuda" and importlib.util.find_spec("flash_attn") else "sdpa"
-            log.info("loading %s on %s (%s, %s attention)", self.source, device, dtype, attention)
-            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-                self.source, dtype=dtype, attn_implementation=attention
-            ).to(device).eval()
-            processor = AutoProcessor.from_pretrained(self.source)
-            from model.rope import install_reference_rope, rope_mismatches  # torch: only with a model loaded
+        device = self._device()
+        dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        attention = "flash_attention_2" if device == "cuda" and importlib.util.find_spec("flash_attn") else "sdpa"
+        log.info("loading %s on %s (%s, %s attention)", self.source, device, dtype, attention)
+        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+            self.source, dtype=dtype, attn_implementation=attention
+        ).to(device).eval()
+        processor = AutoProcessor.from_pretrained(self.source)
+        from model.rope import install_reference_rope, rope_mismatches  # torch: only with a model loaded
 
-            mismatches = rope_mismatches(model)
-            if mismatches:
-                log.warning(
-                    "the installed transformers computes Qwen2.5-VL position ids differently from the released "
-                    "checkpoints (%s); using video_qa's reference position ids", "; ".join(mismatches),
-                )
-                install_reference_rope(model)
-                self.rope_patched = True
-            self._processor, self._model = processor, model
+        mismatches = rope_mismatches(model)
+        if mismatches:
+            log.warning(
+                "the installed transformers computes Qwen2.5-VL position ids differently from the released "
+                "checkpoints (%s); using video_qa's reference position ids", "; ".join(mismatches),
+            )
+            install_reference_rope(model)
+            self.rope_patched = True
+        return model, processor
 
     @property
     def model(self) -> Any:
-        self.load()
-        return self._model
+        return self.load()[0]
 
     @property
     def processor(self) -> Any:
-        self.load()
-        return self._processor
+        return self.load()[1]
 
     # ---- inputs
     def build_inputs(self, content: list[dict[str, Any]], videos: list[tuple[Frames, float]]) -> Any:
@@ -263,8 +251,9 @@ class QwenVL:
         return self.generate([{"type": "text", "text": prompts.SUMMARY.format(captions=listing)}], []).strip()
 
 
-_cache: dict[tuple[Any, ...], QwenVL] = {}
-_cache_lock = threading.Lock()
+@per_process
+def _qwen(source: str, device: str, max_new_tokens: int, min_pixels: int, max_pixels: int) -> QwenVL:
+    return QwenVL(source, device, max_new_tokens, min_pixels, max_pixels)
 
 
 def get_vlm(
@@ -275,8 +264,4 @@ def get_vlm(
     load on first use, in the process that uses them (never a Celery parent)."""
     if not source:
         return None
-    key = (source, device, max_new_tokens, min_pixels, max_pixels)
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = QwenVL(source, device, max_new_tokens, min_pixels, max_pixels)
-        return _cache[key]
+    return _qwen(source, device, max_new_tokens, min_pixels, max_pixels)

@@ -7,11 +7,11 @@ setting to change.
 
 from __future__ import annotations
 
-import functools
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from model.loading import per_process
+from model.protocols import ScreenTextReader, SpeechModel, TextEmbedder, VisionLanguageModel
 from model.sources import BackendUnavailable, Source, require, resolve
 from video_qa.config import Settings
 
@@ -113,51 +113,48 @@ def _enabled(source: Source) -> bool:
     return True
 
 
-_backend_lock = threading.Lock()
+@per_process
+def _speech(location: str, device: str, threads: int) -> SpeechModel:
+    from model.speech import WhisperSpeech
+
+    return WhisperSpeech(location, device, threads)
 
 
-def _backend(role: str, *args: object):  # type: ignore[no-untyped-def]
-    """One instance per role and arguments per process (also when worker threads ask at once);
-    each loads its weights on first use."""
-    with _backend_lock:
-        return _cached_backend(role, *args)
+@per_process
+def _screen_text(min_score: float, det_side: int, threads: int) -> ScreenTextReader:
+    from model.ocr import ScreenText
+
+    return ScreenText(min_score, det_side, threads)
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_backend(role: str, *args: object):  # type: ignore[no-untyped-def]
-    if role == "speech":
-        from model.speech import WhisperSpeech
+@per_process
+def _heavy_embedder(location: str, device: str) -> TextEmbedder:
+    from model.embed import TextEmbedder as SentenceTransformerEmbedder
 
-        return WhisperSpeech(*args)  # type: ignore[arg-type]
-    if role == "ocr":
-        from model.ocr import ScreenText
-
-        return ScreenText(*args)  # type: ignore[arg-type]
-    if role == "embed-onnx":
-        from model.query_embed import OnnxTextEmbedder
-
-        location, models_dir, threads, device = args
-        return OnnxTextEmbedder(location, models_dir, threads,  # type: ignore[arg-type]
-                                fallback=lambda: _backend("embed", location, device))
-    from model.embed import TextEmbedder
-
-    return TextEmbedder(*args)  # type: ignore[arg-type]
+    return SentenceTransformerEmbedder(location, device)
 
 
-def get_speech(settings: Settings):  # type: ignore[no-untyped-def]
+@per_process
+def _embedder(location: str, models_dir: Path, threads: int, device: str) -> TextEmbedder:
+    from model.query_embed import OnnxTextEmbedder
+
+    return OnnxTextEmbedder(location, models_dir, threads, fallback=lambda: _heavy_embedder(location, device))
+
+
+def get_speech(settings: Settings) -> SpeechModel | None:
     """The speech backend, or None when off."""
     source = speech_source(settings)
-    return _backend("speech", source.location, settings.device, settings.analyzer_threads) if _enabled(source) else None
+    return _speech(source.location, settings.device, settings.analyzer_threads) if _enabled(source) else None
 
 
-def get_ocr(settings: Settings):  # type: ignore[no-untyped-def]
+def get_ocr(settings: Settings) -> ScreenTextReader | None:
     """The on-screen text backend, or None when off."""
     if not _enabled(ocr_source(settings)):
         return None
-    return _backend("ocr", settings.ocr_min_score, settings.ocr_det_side, settings.analyzer_threads)
+    return _screen_text(settings.ocr_min_score, settings.ocr_det_side, settings.analyzer_threads)
 
 
-def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
+def get_embedder(settings: Settings) -> TextEmbedder | None:
     """The text-embedding backend of the pipeline (``encode(texts)``, ``encode_query(text)``), or
     None when off: ``model.query_embed.OnnxTextEmbedder``, ONNX Runtime on
     ``settings.analyzer_threads`` threads over the model's export in ``settings.models_dir`` (made
@@ -167,7 +164,7 @@ def get_embedder(settings: Settings):  # type: ignore[no-untyped-def]
     source = embed_source(settings)
     if not _enabled(source):
         return None
-    return _backend("embed-onnx", source.location, settings.models_dir, settings.analyzer_threads, settings.device)
+    return _embedder(source.location, settings.models_dir, settings.analyzer_threads, settings.device)
 
 
 def get_text_embedder(settings: Settings):  # type: ignore[no-untyped-def]
@@ -175,16 +172,14 @@ def get_text_embedder(settings: Settings):  # type: ignore[no-untyped-def]
     which it imports on first use), or None when off: for what needs the model itself (the export,
     the query path's fallback in ``video_qa.registry``)."""
     source = embed_source(settings)
-    return _backend("embed", source.location, settings.device) if _enabled(source) else None
+    return _heavy_embedder(source.location, settings.device) if _enabled(source) else None
 
 
-
-
-def warm_embedder(embedder: object, threads: int) -> None:
+def warm_embedder(embedder: TextEmbedder, threads: int) -> None:
     """Load the text embedder now (once per process; a part calls this in a side thread so the
     load overlaps its decoding and reading) and keep PyTorch, which it runs on, to ``threads``
     intra-op threads: its default, one per core, fought the other analyzers for the cores."""
-    embedder.encode([])  # type: ignore[attr-defined]
+    embedder.encode([])
     import sys
 
     torch = sys.modules.get("torch")
@@ -196,10 +191,10 @@ def warm_embedder(embedder: object, threads: int) -> None:
 class Backends:
     """The backends one worker process uses; each is None when its setting turns it off."""
 
-    vlm: object | None
-    speech: object | None
-    ocr: object | None
-    embedder: object | None
+    vlm: VisionLanguageModel | None
+    speech: SpeechModel | None
+    ocr: ScreenTextReader | None
+    embedder: TextEmbedder | None
 
 
 def get_backends(settings: Settings) -> Backends:
