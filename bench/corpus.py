@@ -3,21 +3,19 @@ cuts and chapter boundaries (ffmpeg lavfi + drawtext at known times, espeak-ng a
 
 None of these videos, nor their words, is used by the tests (tests/factories/media.py makes its
 own slide deck); ``HELD_OUT`` videos were not looked at while the thresholds in
-video_qa/text_tracks.py and video_qa/chapters.py were chosen, so the table reports them apart.
+video_qa/analysis/screen_text/tracks.py and video_qa/analysis/chapters.py were chosen, so the table reports them apart.
 
-    .venv/bin/python bench/corpus.py DIR   # writes the videos and truth.json into DIR
+    .venv/bin/python -m bench.corpus [DIR]   # writes the videos and truth.json into DIR
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.factories.media import text_video  # noqa: E402
+from bench._lib import CACHE, cli
+from bench._lib.media import text_video
 
 TITLE, BULLET, CAPTION, LABEL = 44, 26, 30, 34  # font sizes on 640x360
 
@@ -124,6 +122,13 @@ def build(folder: Path, only: list[str] | None = None) -> list[tuple[CorpusVideo
     return made
 
 
-if __name__ == "__main__":
-    for v, p in build(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "bench" / ".cache" / "moments")):
+def main() -> None:
+    parser = cli("corpus", __doc__)
+    parser.add_argument("folder", nargs="?", type=Path, default=CACHE / "moments",
+                        help="where to write the videos and truth.json (default bench/.cache/moments)")
+    for v, p in build(parser.parse_args().folder):
         print(p, len(v.items), "items")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@ and clock, a busy moving background, hard cuts, a variable-frame-rate file, spee
 ingested through the real pipeline (`videoqa ingest --wait`, embedded mode, a fresh data folder,
 no vision-language model), then measured against the truth and searched with video_qa.search.
 
-    .venv/bin/python bench/moments.py [--data DIR] [--keep] [--only NAME ...] [--no-doc]
+    .venv/bin/python -m bench.moments [--data DIR] [--keep] [--only NAME ...] [--no-doc]
 
 Per kind (on-screen text, speech, chapters): found %, top-1 search hit starting within tolerance
 (text: one sampling interval; speech: 1 s), median and p95 |start error|, text-track interval
@@ -14,7 +14,6 @@ Writes its table into docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -23,25 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from corpus import CorpusVideo, Item, build, corpus  # noqa: E402
-from docwrite import write_block  # noqa: E402
+from bench._lib import CACHE, ROOT, child_env, cli
+from bench._lib.report import run_line, write_block
+from bench.corpus import CorpusVideo, build
 
 CHAPTER_TOLERANCE = 2.0
 SPEECH_TOLERANCE = 1.0
-
-
-def env_for(data: Path, videos: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOQA_")}
-    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VIDEOQA_DATA_DIR": str(data),
-                "VIDEOQA_ARCHIVE_ROOTS": str(videos), "VIDEOQA_VLM_MODEL": ""})
-    return env
 
 
 def ingest(env: dict[str, str], paths: list[Path]) -> tuple[list[dict[str, Any]], float]:
@@ -61,7 +50,7 @@ def fold(text: str) -> str:
 
 
 def same_text(truth: str, seen: str) -> bool:
-    from video_qa.text_tracks import text_similarity
+    from video_qa.analysis.screen_text.tracks import text_similarity
 
     return text_similarity(truth, seen) >= 0.8 or fold(truth) in fold(seen)
 
@@ -83,7 +72,7 @@ def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def glyph_noise(text: str) -> bool:
-    from video_qa.text_tracks import script_of
+    from video_qa.analysis.screen_text.tracks import script_of
 
     alnum = [ch for ch in text if ch.isalnum()]
     return len(alnum) <= 2 or any(script_of(ch) not in {"LATIN", "DIGIT"} for ch in alnum)
@@ -198,16 +187,16 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli("moments", __doc__)
     parser.add_argument("--data", type=Path, help="data folder (default: a fresh temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     parser.add_argument("--only", nargs="*", help="only these corpus videos")
     parser.add_argument("--no-doc", action="store_true", help="print the table, do not write docs/benchmarks.md")
     args = parser.parse_args()
-    videos_dir = ROOT / "bench" / ".cache" / "moments"
+    videos_dir = CACHE / "moments"
     made = build(videos_dir, args.only)
     data = args.data or Path(tempfile.mkdtemp(prefix="videoqa-moments-"))
-    env = env_for(data, videos_dir)
+    env = child_env(data_dir=data, archive_roots=videos_dir, vlm_model="")
     results, wall = ingest(env, [p for _, p in made])
     by_path = {Path(r["path"]).name: r for r in results}
     os.environ.update({k: v for k, v in env.items() if k.startswith("VIDEOQA_") or k.endswith("_OFFLINE")})
@@ -220,10 +209,10 @@ def main() -> None:
     rows = measure(engine, settings, videos)
     seconds = sum(v.seconds for v, _ in made)
     items = sum(len(v.items) for v, _ in made)
-    body = (f"{len(made)} generated videos ({seconds / 60:.1f} min, {items} known items; held out: "
-            f"{', '.join(v.name for v, _ in made if v.held_out)}), ingested in {wall:.0f} s wall on "
-            f"{os.cpu_count()} CPUs ({date.today().isoformat()}), on-screen text sampled at {settings.ocr_fps:g} fps, "
-            f"speech by the bundled Whisper tiny.en, no vision-language model.\n\n" + table(rows))
+    body = (f"{run_line('moments')}. {len(made)} generated videos ({seconds / 60:.1f} min, {items} known items; "
+            f"held out: {', '.join(v.name for v, _ in made if v.held_out)}), ingested in {wall:.0f} s wall, on-screen "
+            f"text sampled at {settings.ocr_fps:g} fps, speech by the bundled Whisper tiny.en, no vision-language "
+            "model.\n\n" + table(rows))
     print(body)
     if not args.no_doc:
         write_block("moments", "Moments: text tracks, speech, chapters (bench/moments.py)", body)

@@ -1,9 +1,8 @@
-"""bench/ingest.py's own parts: the ground truth of the generated files, the process-tree monitor
-and the table it writes into docs/benchmarks.md."""
+"""The ingest benchmark's own parts (bench/ingest/): the ground truth of the generated files, the
+process-tree monitor (bench/_lib/monitor.py) and the table it writes into docs/benchmarks.md."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,43 +10,35 @@ from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from bench._lib import report
+from bench._lib.monitor import TreeMonitor
+from bench.ingest import table as ingest_table
+from bench.ingest import truth
 
 
-@pytest.fixture(scope="module")
-def ingest() -> Any:
-    sys.path.append(str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_ingest", BENCH / "ingest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_talk_truth_has_unique_titles_every_31_to_60_seconds(ingest: Any) -> None:
-    lengths = {text: 3.0 for _, text in ingest.TALK_SPEECH}
-    items = ingest.unit_truth("talk", lengths)
+def test_talk_truth_has_unique_titles_every_31_to_60_seconds() -> None:
+    lengths = {text: 3.0 for _, text in truth.TALK_SPEECH}
+    items = truth.unit_truth("talk", lengths)
     titles = [t for t in items if t.kind == "text"]
     assert len({t.text for t in titles}) == len(titles) == 14
     starts = [t.start for t in titles]
     assert starts[0] == 0.0 and all(31 <= b - a <= 60 for a, b in zip(starts, starts[1:]))
-    assert all(t.end <= ingest.UNIT for t in items)
+    assert all(t.end <= truth.UNIT for t in items)
     speech = [t for t in items if t.kind == "speech"]
     assert [(t.start, t.end) for t in speech][:2] == [(14.0, 17.0), (83.0, 86.0)]
 
 
-def test_busy_captions_lie_inside_the_unit(ingest: Any) -> None:
-    items = ingest.unit_truth("busy", {text: 2.0 for _, text in ingest.BUSY_SPEECH})
+def test_busy_captions_lie_inside_the_unit() -> None:
+    items = truth.unit_truth("busy", {text: 2.0 for _, text in truth.BUSY_SPEECH})
     text = [t for t in items if t.kind == "text"]
-    assert len(text) == 12 and all(0 < t.start < t.end <= ingest.UNIT for t in text)
+    assert len(text) == 12 and all(0 < t.start < t.end <= truth.UNIT for t in text)
 
 
-def test_monitor_counts_the_cpu_of_a_child_process(ingest: Any) -> None:
+def test_monitor_counts_the_cpu_of_a_child_process() -> None:
     parent = subprocess.Popen([sys.executable, "-c", (
         "import subprocess, sys; subprocess.run([sys.executable, '-c', "
         "'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 1.0: pass'])")])
-    monitor = ingest.TreeMonitor([parent.pid], rss_pids=[parent.pid], rss_trees=True)
+    monitor = TreeMonitor([parent.pid], rss_pids=[parent.pid], rss_trees=True)
     monitor.start()
     parent.wait()
     stats = monitor.stop()
@@ -55,7 +46,7 @@ def test_monitor_counts_the_cpu_of_a_child_process(ingest: Any) -> None:
     assert stats["peak_rss_mb"] > 1
 
 
-def result(ingest: Any, row: str, wall: float, rss: float) -> dict[str, Any]:
+def result(row: str, wall: float, rss: float) -> dict[str, Any]:
     return {"row": row, "video": "talk", "mode": "embedded", "tiny": False, "file": f"{row}.mp4",
             "duration": 600.0, "floor": 20.0, "wall": wall, "realtime": 600.0 / wall, "ratio": wall / 20.0,
             "model_load": 4.25, "stages": {"decode": 10.0, "read": 30.0}, "items": 12,
@@ -64,8 +55,8 @@ def result(ingest: Any, row: str, wall: float, rss: float) -> dict[str, Any]:
             "cpu_percent": 187.4, "peak_rss_mb": rss, "measured": "2026-11-30 10:00 UTC", "commit": "abc123"}
 
 
-def test_table_cells_and_the_memory_growth_line(ingest: Any) -> None:
-    text = ingest.table([result(ingest, "talk10", 50.0, 1000.0), result(ingest, "talk120", 60.0, 1050.0)])
+def test_table_cells_and_the_memory_growth_line() -> None:
+    text = ingest_table.table([result("talk10", 50.0, 1000.0), result("talk120", 60.0, 1050.0)])
     row = next(line for line in text.splitlines() if line.startswith("| talk10 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3:10] == ["20.0", "50.0", "x12.00", "2.50 (≤ 2.5: met)", "187", "1000", "4.2"]
@@ -75,13 +66,11 @@ def test_table_cells_and_the_memory_growth_line(ingest: Any) -> None:
     assert "2-hour talk against 10-minute talk: +5.0 %" in text
 
 
-def test_block_replaced_between_markers(ingest: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import docwrite
-
+def test_block_replaced_between_markers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# B\n\n## Ingest pipeline\n\n<!-- ingest:start -->\nold table\n<!-- ingest:end -->\n\n## Next\n")
-    monkeypatch.setattr(docwrite, "DOC", doc)
-    docwrite.write_block("ingest", "Ingest pipeline", ingest.body([result(ingest, "talk10", 50.0, 1000.0)]))
+    monkeypatch.setattr(report, "DOC", doc)
+    report.write_block("ingest", "Ingest pipeline", ingest_table.body([result("talk10", 50.0, 1000.0)]))
     out = doc.read_text()
     assert "old table" not in out and out.count("<!-- ingest:start -->") == 1 and out.endswith("## Next\n")
     assert "**Targets (issue 19):**" in out and "| talk10 |" in out

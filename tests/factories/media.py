@@ -1,12 +1,16 @@
-"""Test media made with ffmpeg, with known ground truth.
+"""Test media made with ffmpeg and espeak-ng, with known ground truth; the benchmarks
+(bench/_lib/media.py) build their files from the same parts.
 
 ``index_video`` paints every frame's own index as 16 binary blocks in the top half (white = 1),
-so a decoded frame tells which frame it is (``frame_index``), after any resize.
+so a decoded frame tells which frame it is (``frame_index``), after any resize. ``say`` and
+``speech_mix`` put sentences at known times into an audio track; ``escape_text`` makes a string
+safe inside a ``drawtext`` filter.
 """
 
 from __future__ import annotations
 
 import subprocess
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +28,28 @@ INDEX_FILTER = (
 
 
 def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly, overwriting its output; raises when it fails."""
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def say(wav: Path, words: str, *, speed: int = 140) -> float:
+    """espeak-ng says ``words`` at ``speed`` words a minute into ``wav``; its length in seconds."""
+    subprocess.run(["espeak-ng", "-s", str(speed), "-w", str(wav), words], check=True, capture_output=True)
+    return wav_seconds(wav)
+
+
+def wav_seconds(wav: Path) -> float:
+    """The length of a WAV file in seconds."""
+    with wave.open(str(wav)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def speech_mix(starts: tuple[float, ...], seconds: float, first_input: int) -> str:
+    """A filter graph that delays audio input ``first_input + k`` to ``starts[k]`` seconds, mixes
+    them at 48 kHz and pads or cuts the mix to ``seconds``, labelled ``[a]``."""
+    parts = [f"[{first_input + k}:a]adelay={int(at * 1000)}:all=1,aresample=48000[s{k}]" for k, at in enumerate(starts)]
+    labels = "".join(f"[s{k}]" for k in range(len(starts)))
+    return ";".join(parts + [f"{labels}amix=inputs={len(starts)}:normalize=0,apad,atrim=0:{seconds}[a]"])
 
 
 def index_video(
@@ -96,7 +121,7 @@ def speech_and_caption_video(
     if audio:
         at, words = speech
         wav = path.with_suffix(".speech.wav")
-        subprocess.run(["espeak-ng", "-s", "140", "-w", str(wav), words], check=True, capture_output=True)
+        say(wav, words)
         args += ["-i", str(wav), "-filter_complex",
                  f"[1:a]adelay={int(at * 1000)}:all=1,apad,atrim=0:{seconds},aresample=48000[a]",
                  "-map", "0:v", "-map", "[a]", "-c:a", "aac"]
@@ -129,7 +154,8 @@ def corrupt_middle(source: Path, target: Path, start: float = 0.45, end: float =
     return target
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
+    """``text`` as a ``drawtext`` filter's ``text='...'`` value (a quote becomes a typographic one)."""
     return text.replace("\\", "\\\\").replace(":", "\\:").replace("'", "\u2019").replace("%", "\\%")
 
 
@@ -157,7 +183,7 @@ def text_video(
         end = cuts[k + 1] if k + 1 < len(cuts) else seconds + 1
         chain.append(f"drawbox=x=0:y=0:w={w}:h={h}:color={c}@0.75:t=fill:enable='gte(t,{t})*lt(t,{end})'")
     for a, b, text, x, y, fs in items:
-        chain.append(f"drawtext=fontfile={FONT}:text='{_escape(text)}':fontsize={fs}:fontcolor=white:"
+        chain.append(f"drawtext=fontfile={FONT}:text='{escape_text(text)}':fontsize={fs}:fontcolor=white:"
                      f"box=1:boxcolor=black@0.4:x={x}:y={y}:enable='gte(t,{a})*lt(t,{b})'")
     if counter:
         chain.append(f"drawtext=fontfile={FONT}:text='%{{frame_num}}':fontsize=22:fontcolor=yellow:x=w-tw-12:y=10")
@@ -168,15 +194,12 @@ def text_video(
     args = ["-f", "lavfi", "-i", ",".join(chain)]
     extra: list[str] = ["-fps_mode", "vfr", "-video_track_timescale", "90000"] if vfr else []
     if speech:
-        parts, labels = [], []
-        for k, (at, words) in enumerate(speech):
+        for k, (_, words) in enumerate(speech):
             wav = path.with_suffix(f".speech{k}.wav")
-            subprocess.run(["espeak-ng", "-s", "140", "-w", str(wav), words], check=True, capture_output=True)
+            say(wav, words)
             args += ["-i", str(wav)]
-            parts.append(f"[{k + 1}:a]adelay={int(at * 1000)}:all=1,aresample=48000[s{k}]")
-            labels.append(f"[s{k}]")
-        mix = f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0,apad,atrim=0:{seconds}[a]"
-        args += ["-filter_complex", ";".join(parts + [mix]), "-map", "0:v", "-map", "[a]", "-c:a", "aac"]
+        mix = speech_mix(tuple(at for at, _ in speech), seconds, first_input=1)
+        args += ["-filter_complex", mix, "-map", "0:v", "-map", "[a]", "-c:a", "aac"]
     ffmpeg(*args, *ENCODERS["h264"], "-g", "50", *extra, "-t", str(seconds), str(path))
     return path
 

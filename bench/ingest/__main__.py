@@ -1,0 +1,59 @@
+"""``python -m bench.ingest``: make the files of the asked rows, measure each row, keep the
+results in bench/.cache/ingest/results.json and write the table (bench/ingest/__init__.py says
+what is measured)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from bench._lib import cli
+from bench._lib.report import write_block
+from bench.ingest import __doc__ as DOC
+from bench.ingest.files import CACHE, make_video
+from bench.ingest.measure import ROWS, measure_row
+from bench.ingest.table import body, error_cell, found_cell
+
+RESULTS = CACHE / "results.json"
+
+
+def main() -> None:
+    parser = cli("ingest", DOC)
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows (default all: {','.join(ROWS)})")
+    parser.add_argument("--generate-only", action="store_true", help="only make the files of these rows")
+    parser.add_argument("--no-doc", action="store_true", help="print the table, do not write docs/benchmarks.md")
+    parser.add_argument("--keep", action="store_true", help="keep each run's data folder and logs")
+    args = parser.parse_args()
+    names = [n.strip() for n in args.rows.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; choose from {','.join(ROWS)}")
+    if args.generate_only:
+        for spec in dict.fromkeys((ROWS[n].video, ROWS[n].minutes) for n in names):
+            began = time.perf_counter()
+            path, truth = make_video(*spec)
+            print(f"{path.name}: ready ({len(truth)} truth items, {time.perf_counter() - began:.0f} s)", flush=True)
+        return
+    for name in names:  # every file first, so that generation never runs inside a measurement
+        make_video(ROWS[name].video, ROWS[name].minutes)
+    stored = {r["row"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
+    for name in names:
+        result = measure_row(ROWS[name], args.keep)
+        t = result["truth"]
+        nan = float("nan")
+        print(f"{name}: wall {result['wall']:.1f} s, x{result['realtime']:.2f} realtime, "
+              f"{result['ratio']:.2f}x floor, CPU {result['cpu_percent']:.0f} % "
+              f"(rusage {result.get('rusage_cpu_percent', nan):.0f} %), peak RSS {result['peak_rss_mb']:.0f} MB "
+              f"(rusage max {result.get('rusage_maxrss_mb', nan):.0f}), {found_cell(t)}, "
+              f"median start error {error_cell(t)}", flush=True)
+        stored[name] = result
+        RESULTS.write_text(json.dumps(list(stored.values()), indent=1))
+    ordered = [stored[n] for n in ROWS if n in stored]
+    text = body(ordered)
+    print(text)
+    if not args.no_doc:
+        write_block("ingest", "Ingest pipeline", text)
+
+
+if __name__ == "__main__":
+    main()
