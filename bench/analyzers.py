@@ -1,32 +1,26 @@
 """Analyzer benchmark: speech realtime factor (Whisper tiny.en int8), OCR frames per second at
 1280x720, embedding texts per second, each with the peak RSS of its own process.
 
-    .venv/bin/python bench/analyzers.py
+    .venv/bin/python -m bench.analyzers
 
 Writes its table into docs/benchmarks.md between the analyzers markers.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
-from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from docwrite import write_block  # noqa: E402
-
-DOC = ROOT / "docs" / "benchmarks.md"
-CACHE = ROOT / "bench" / ".cache"
+from bench._lib import CACHE, ROOT, cli
+from bench._lib.media import speech_and_caption_video
+from bench._lib.monitor import run_child
+from bench._lib.report import run_line, write_block
 
 
 def speech() -> dict:
-    from tests.factories.media import speech_and_caption_video
     from video_qa.analyzers import get_speech
     from video_qa.config import load_settings
     from video_qa.media import read_audio
@@ -45,7 +39,6 @@ def ocr() -> dict:
     import numpy as np
     from PIL import Image
 
-    from tests.factories.media import speech_and_caption_video
     from video_qa.analyzers import get_ocr
     from video_qa.config import load_settings
     from video_qa.media import FrameReader, probe
@@ -78,24 +71,25 @@ def embed() -> dict:
     return {"what": "embeddings: all-MiniLM-L6-v2, 2000 texts, batch 64", "rate": f"{len(texts) / seconds:.0f} texts/s"}
 
 
+CHILDREN = {"speech": speech, "ocr": ocr, "embed": embed}  # each measured in its own process
+
+
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        print(json.dumps(globals()[sys.argv[2]]()))
+    parser = cli("analyzers", __doc__)
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(CHILDREN[args.child]()))
         return
     rows = []
-    for name in ("speech", "ocr", "embed"):
-        proc = subprocess.Popen([sys.executable, __file__, "--child", name], stdout=subprocess.PIPE, text=True,
+    for name in CHILDREN:
+        _, rss, out = run_child([sys.executable, "-m", "bench.analyzers", "--child", name], cwd=ROOT,
                                 env={**os.environ, "HF_HUB_OFFLINE": "1"})
-        _, status, usage = os.wait4(proc.pid, 0)
-        out = proc.stdout.read() if proc.stdout else ""
-        if os.waitstatus_to_exitcode(status):
-            raise SystemExit(f"{name} failed")
         row = json.loads(out.strip().splitlines()[-1])
-        row["rss"] = usage.ru_maxrss / 1024
+        row["rss"] = rss
         rows.append(row)
         print(f"{row['what']:<60} {row['rate']:>18} {row['rss']:6.0f} MB", flush=True)
-    lines = [f"Run `python bench/analyzers.py` on {date.today()}, {os.cpu_count()} cores, CPU only, "
-             f"{platform.machine()}, Python {platform.python_version()}. Each row is its own process.", "",
+    lines = [f"{run_line('analyzers')}; CPU only. Each row is its own process.", "",
              "| analyzer | rate | peak RSS MB |", "| --- | ---: | ---: |"]
     lines += [f"| {r['what']} | {r['rate']} | {r['rss']:.0f} |" for r in rows]
     block = "\n".join(lines)

@@ -22,12 +22,11 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "bench" / ".cache"
+from bench._lib import CACHE, PG_ADMIN, cli
+
 PER_VIDEO = 1000
 BATCH = 50_000
 
@@ -277,14 +276,19 @@ def archive(backend: str, size: int, pool: list[str], vectors: np.ndarray, admin
     return Archive(url, size, counts, seconds, True)
 
 
-if __name__ == "__main__":  # build (or find) one archive: python bench/archive.py postgresql 10000000
-    import os
-    import sys
-
-    sys.path.insert(0, str(ROOT))
-    admin = os.environ.get("VIDEOQA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def main() -> None:
+    """Build (or find) one archive: ``python -m bench.archive postgresql 10000000``."""
+    parser = cli("archive", __doc__)
+    parser.add_argument("backend", choices=("sqlite", "postgresql"))
+    parser.add_argument("size", type=int, help="moments")
+    parser.add_argument("--fresh", action="store_true", help="build it again even when kept")
+    args = parser.parse_args()
     pool = sentence_pool(4000)
     vecs, _ = pool_vectors(pool)
-    made = archive(sys.argv[1], int(sys.argv[2]), pool, vecs, admin, fresh="--fresh" in sys.argv)
-    print(f"{sys.argv[1]} {made.size:,} moments: {made.url} built in {made.build_seconds:.1f} s"
+    made = archive(args.backend, args.size, pool, vecs, PG_ADMIN, fresh=args.fresh)
+    print(f"{args.backend} {made.size:,} moments: {made.url} built in {made.build_seconds:.1f} s"
           f"{' (now)' if made.built_now else ' (reused)'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """Cold command-line start: a new ``videoqa videos`` process against a new ``videoqa search``
 process on the same archive (issue 20's target: search <= 2.5x videos).
 
-    flock /tmp/bench.lock .venv/bin/python bench/cold_cli.py DATA_DIR [--runs 5] [--build]
+    flock /tmp/bench.lock .venv/bin/python -m bench.cold_cli DATA_DIR [--runs 5] [--build]
 
 ``DATA_DIR`` is a VideoQA data folder (``VIDEOQA_DATA_DIR``: its SQLite database, and the query
 embedder's exported graph under ``models/``). ``--build`` first makes a small archive there when it
@@ -17,17 +17,16 @@ search process imported any heavy package (a separate, unmeasured run that lists
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench._lib import ROOT, child_env, cli
+from bench._lib.report import run_line, write_block
+
 PYTHON = Path(sys.executable)
 VIDEOQA = PYTHON.parent / "videoqa"
 QUERY = "when was the marketing budget approved"
@@ -41,12 +40,10 @@ DATABASE_URL: str | None = None  # --database-url: an archive kept outside the d
 
 
 def environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOQA_")}
-    env.update(VIDEOQA_DATA_DIR=str(data_dir), VIDEOQA_LOG_LEVEL="WARNING", HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1")
+    settings: dict[str, object] = {"data_dir": data_dir, "log_level": "WARNING"}
     if DATABASE_URL:
-        env["VIDEOQA_DATABASE_URL"] = DATABASE_URL
-    return env
+        settings["database_url"] = DATABASE_URL
+    return child_env(**settings)
 
 
 def build(data_dir: Path, export: bool) -> None:
@@ -55,18 +52,17 @@ def build(data_dir: Path, export: bool) -> None:
         print(f"archive {data_dir} exists; kept", file=sys.stderr)
         return
     started = time.perf_counter()
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
+    script = """
 from tests.factories.moments import EVAL_VIDEOS, write_moments
 from tests.factories.rows import make_video
-from video_qa.analyzers import get_text_embedder
+from model.embeddings.heavy import SentenceTransformerEmbedder
+from video_qa.analyzers import embed_source
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
 from video_qa.migrate import upgrade
 settings = get_settings()
 upgrade(settings.resolved_database_url)
-embedder = get_text_embedder(settings)
+embedder = SentenceTransformerEmbedder(embed_source(settings).location)
 with unit_of_work(engine_for(settings.resolved_database_url)) as session:
     for name, specs in EVAL_VIDEOS.items():
         write_moments(session, make_video(session, title=name, status="ready", duration=600.0), specs, embedder)
@@ -112,8 +108,8 @@ def table(times: dict[str, list[float]], heavy: list[str], data_dir: Path) -> st
     (videos_name, videos), (search_name, search) = times.items()
     ratio = statistics.median(search) / statistics.median(videos)
     lines = [
-        f"Cold CLI start, {len(videos)} runs each, new process per run ({platform.node()}, "
-        f"{os.cpu_count()} CPUs, archive {data_dir.name}, {time.strftime('%Y-%m-%d')})",
+        f"{run_line('cold_cli', 'DATA_DIR', '[--database-url URL]', '--doc')}. Cold CLI start, {len(videos)} runs "
+        f"each, new process per run, archive {data_dir.name}.",
         "",
         "| command | median s | min s | max s |",
         "|---|---:|---:|---:|",
@@ -126,7 +122,7 @@ def table(times: dict[str, list[float]], heavy: list[str], data_dir: Path) -> st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli("cold_cli", __doc__)
     parser.add_argument("data_dir", type=Path, help="a VideoQA data folder (VIDEOQA_DATA_DIR)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--query", default=QUERY)
@@ -146,11 +142,7 @@ def main() -> None:
     body = table(times, heavy, data_dir)
     print(body)
     if args.doc:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from docwrite import write_block
-
-        write_block("cold-cli", "Cold command-line start (`bench/cold_cli.py`)",
-                    body + "\n\nRun: `.venv/bin/python bench/cold_cli.py DATA_DIR [--database-url URL] --doc`.")
+        write_block("cold-cli", "Cold command-line start (`bench/cold_cli.py`)", body)
     if args.json:
         print(json.dumps(times))
 

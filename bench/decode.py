@@ -1,7 +1,7 @@
 """Decode benchmark: our sampled reader against the whole-file decode floor, side by side.
 
-    .venv/bin/python bench/decode.py            # 10- and 60-minute files (about 25 minutes)
-    .venv/bin/python bench/decode.py --quick    # 1- and 3-minute files, for a smoke run
+    .venv/bin/python -m bench.decode            # 10- and 60-minute files
+    .venv/bin/python -m bench.decode --quick    # 1- and 3-minute files, for a smoke run
 
 Makes (once, cached in bench/.cache) a 1280x720 30 fps H.264 file, GOP 250, 3 B-frames, whose
 every frame carries its own index in a band of 20 binary blocks; the long file is the short one
@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
-import time
-from datetime import date
 from pathlib import Path
 
-from docwrite import write_block  # noqa: E402
+from bench._lib import CACHE, ROOT, cli
+from bench._lib.media import concat_copies, duration, ffmpeg, floor_command, h264
+from bench._lib.monitor import run_child, self_rss_mb
+from bench._lib.report import run_line, write_block
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "bench" / ".cache"
-DOC = ROOT / "docs" / "benchmarks.md"
 BITS = 20
 FPS = 30
 
@@ -40,24 +35,14 @@ def make_source(seconds: int) -> Path:
         f"color=c=black:s={BITS}x1:r={FPS}:d={seconds},format=gray,"
         "geq=lum='255*mod(floor(N/pow(2,X)),2)',scale=1280:64:flags=neighbor"
     )
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r={FPS}:d={seconds}",
-         "-f", "lavfi", "-i", band, "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p",
-         "-c:v", "libx264", "-preset", "veryfast", "-g", "250", "-bf", "3", "-crf", "23", str(path)],
-        check=True,
-    )
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=1280x720:r={FPS}:d={seconds}", "-f", "lavfi", "-i", band,
+           "-filter_complex", "[0:v][1:v]overlay=0:0,format=yuv420p", *h264("veryfast"), str(path))
     return path
 
 
 def make_long(short: Path, copies: int) -> Path:
     path = CACHE / f"{short.stem}_x{copies}.mp4"
-    if path.exists():
-        return path
-    listing = CACHE / "concat.txt"
-    listing.write_text("".join(f"file '{short.name}'\n" for _ in range(copies)))
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-                    "-c", "copy", str(path)], check=True)
-    return path
+    return path if path.exists() else concat_copies(short, copies, path)
 
 
 def band_index(image) -> int:  # type: ignore[no-untyped-def]
@@ -82,7 +67,7 @@ def run_ours(path: str, fps: float, prefer: str, period: int, skip_nonref: bool 
     p, clips = _clips(path, fps)
     wrong = frames = clip_bytes = 0
     readers: set[str] = set()
-    start_mb = _rss_mb()
+    start_mb = self_rss_mb()
     with FrameReader(path, probe=p, prefer=prefer, skip_nonref=skip_nonref) as reader:
         for clip in clips:
             result = reader.read(clip)
@@ -103,7 +88,7 @@ def run_stream(path: str, fps: float, period: int) -> dict:
 
     p, clips = _clips(path, fps)
     wrong = frames = 0
-    start_mb = _rss_mb()
+    start_mb = self_rss_mb()
     with FrameReader(path, probe=p) as reader:
         for clip in clips:
             stream = reader.stream(clip)
@@ -115,12 +100,6 @@ def run_stream(path: str, fps: float, period: int) -> dict:
         skipped = reader.skipped
     return {"frames": frames, "wrong": wrong, "reader": reader_name, "start_mb": start_mb, "clip_mb": 0.0,
             "skipped": skipped, "total": p.frame_count}
-
-
-def _rss_mb() -> float:
-    """This process's resident memory now (after its imports, before any reading)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def run_decord_alone(path: str, fps: float, period: int) -> dict:
@@ -172,26 +151,13 @@ def child(args: argparse.Namespace) -> None:
 
 # ---- parent
 
-def measure(cmd: list[str]) -> tuple[float, float, str]:
-    """(seconds, peak RSS MB, stdout) of one child process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t0
-    out = proc.stdout.read() if proc.stdout else ""
-    err = proc.stderr.read() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd} failed: {err[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, out
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--child")
-    parser.add_argument("--file")
-    parser.add_argument("--fps", type=float, default=2.0)
-    parser.add_argument("--period", type=int, default=0)
+    parser = cli("decode", __doc__)
+    parser.add_argument("--quick", action="store_true", help="1- and 3-minute files instead of 10 and 60 minutes")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # the variant a child process measures
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--fps", type=float, default=2.0, help=argparse.SUPPRESS)
+    parser.add_argument("--period", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -201,7 +167,7 @@ def main() -> None:
     short = make_source(short_s)
     files = [(f"{short_s // 60} min", short), (f"{short_s * copies // 60} min", make_long(short, copies))]
     period = short_s * FPS
-    me = [sys.executable, str(Path(__file__).resolve())]
+    me = [sys.executable, "-m", "bench.decode"]
     variants = [
         ("ffmpeg -i f -f null - (floor)", None, None),
         ("ours read_frames 2 fps (default: PyAV)", "ours", 2.0),
@@ -217,19 +183,18 @@ def main() -> None:
     ]
     rows = []
     for label, path in files:
-        duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
-                                         str(path)], capture_output=True, text=True, check=True).stdout)
+        length = duration(path)
         floor_s = None
         for name, kind, fps in variants:
             if kind is None:
-                seconds, rss, _ = measure(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"])
+                seconds, rss, _ = run_child(floor_command(path))
                 floor_s, result = seconds, {"frames": "all", "wrong": 0, "reader": "ffmpeg"}
             else:
-                seconds, rss, out = measure(me + ["--child", kind, "--file", str(path), "--fps", str(fps),
-                                                  "--period", str(period)])
+                seconds, rss, out = run_child(me + ["--child", kind, "--file", str(path), "--fps", str(fps),
+                                                    "--period", str(period)], cwd=ROOT)
                 result = json.loads(out.strip().splitlines()[-1])
             row = {
-                "file": label, "variant": name, "seconds": seconds, "realtime": duration / seconds,
+                "file": label, "variant": name, "seconds": seconds, "realtime": length / seconds,
                 "vs_floor": (floor_s or seconds) / seconds, "rss_mb": rss, **result,
             }
             rows.append(row)
@@ -241,8 +206,7 @@ def main() -> None:
 
 def write_doc(rows: list[dict], quick: bool) -> None:
     lines = [
-                f"Run `{'python bench/decode.py --quick' if quick else 'python bench/decode.py'}` on {date.today()}, "
-        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}. "
+        f"{run_line('decode', *(['--quick'] if quick else []))}. "
         "1280x720 30 fps H.264, GOP 250, 3 B-frames. Ratio = floor time / variant time "
         "(higher is faster; 1.00 = decoding every frame with ffmpeg). Wrong = returned frames whose painted "
         "index is not the frame nearest the asked time (for ours) or the index asked (for the naive recipes). "

@@ -1,6 +1,6 @@
 """Model benchmark.
 
-    .venv/bin/python bench/model.py
+    .venv/bin/python -m bench.model
 
 1. Visual tokens per hour of video under our default dynamic-fps plan against qwen-vl-utils'
    defaults (2 fps, 768-frame cap, its per-frame pixel limits and 128k-token total), for a
@@ -16,16 +16,12 @@ Writes its tables into docs/benchmarks.md between the model markers.
 from __future__ import annotations
 
 import math
-import platform
 import time
-from datetime import date
 from fractions import Fraction
-from pathlib import Path
 
-from docwrite import write_block  # noqa: E402
+from bench._lib import CACHE, cli
+from bench._lib.report import run_line, write_block
 
-ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 DURATIONS = [("10 min", 600.0), ("1 h", 3600.0), ("3 h", 10800.0)]
 
 
@@ -85,7 +81,7 @@ def gpu_rows() -> list[str]:
     from model.tiny import build_tiny_model
     from model.vlm import QwenVL
 
-    folder = ROOT / "bench" / ".cache" / "qwen3b-random"
+    folder = CACHE / "qwen3b-random"
     build_tiny_model(folder)  # tokenizer, processor; the weights are replaced below
     cfg = AutoConfig.from_pretrained(folder)
     cfg.text_config.update({"hidden_size": 2048, "num_hidden_layers": 36, "num_attention_heads": 16,
@@ -121,7 +117,7 @@ def gpu_rows() -> list[str]:
     decode_tps = 128 / max(generate_s - prefill_s, 1e-6)
     per_clip = generate_s
     return [
-        f"Device {torch.cuda.get_device_name(0)}, {date.today()}, random weights with the 3B configuration, bf16, "
+        f"Device {torch.cuda.get_device_name(0)}, random weights with the 3B configuration, bf16, "
         f"one 60 s clip at 2 fps ({len(frames)} frames 672x378).",
         "",
         "| visual tokens | vision encoder s | prefill s | decode tokens/s | GPU-seconds per clip (128 new tokens) | GPU-seconds per hour of video |",
@@ -132,7 +128,8 @@ def gpu_rows() -> list[str]:
 
 
 def main() -> None:
-    lines = [             f"Run `python bench/model.py` on {date.today()}, {platform.machine()}, Python {platform.python_version()}. "
+    cli("model", __doc__).parse_args()
+    lines = [f"{run_line('model')}. "
              "A 1280x720 30 fps video. Ours: 60 s clips, one model call each, 2 fps, budget 1.2 M tokens an hour. "
              "qwen-vl-utils: the whole video in one call, 2 fps capped at 768 frames, 128k-token total.", ""]
     lines += token_table()

@@ -1,12 +1,11 @@
 """Plan benchmark: what the dynamic-fps plan spends on four kinds of video, and which changes it sees.
 
-    .venv/bin/python bench/plan.py            # four 4-minute 1280x720 30 fps H.264 files
-    .venv/bin/python bench/plan.py --no-doc   # print only
+    .venv/bin/python -m bench.plan            # four 4-minute 1280x720 30 fps H.264 files
+    .venv/bin/python -m bench.plan --no-doc   # print only
 
-Makes (once, cached in bench/.cache/plan; the busy file takes ~10 CPU-minutes) a static slide talk,
-the same talk with a small moving inset, a busy moving scene with hard cuts, and a still camera
-view with sensor noise where a box walks in for 3 s: every change at a known time
-(tests/video_qa/media/helpers.py). For each: visual tokens and frames per hour, share of the hour
+Makes (once, cached in bench/.cache/plan) a static slide talk, the same talk with a small moving
+inset, a busy moving scene with hard cuts, and a still camera view with sensor noise where a box
+walks in for 3 s: every change at a known time (tests/video_qa/media/helpers.py). For each: visual tokens and frames per hour, share of the hour
 budget, change coverage (known changes with an asked sample time within 1 s after them, and within
 2 s for slide changes), and the GPU seconds per hour of video those tokens imply at an assumed
 prefill rate (see ``PREFILL``), beside qwen-vl-utils' defaults for the same file.
@@ -14,25 +13,18 @@ prefill rate (see ``PREFILL``), beside qwen-vl-utils' defaults for the same file
 
 from __future__ import annotations
 
-import argparse
 import math
-import platform
-import sys
-from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench._lib import CACHE as BENCH_CACHE
+from bench._lib import cli
+from bench._lib.report import run_line, write_block
+from tests.video_qa.media.helpers import SCENES, Scene, coverage
+from video_qa.config import load_settings
+from video_qa.media import plan, probe
+from video_qa.media.activity import clip_activity
+from video_qa.media.plan import clip_edges
 
-from docwrite import write_block  # noqa: E402
-
-from tests.video_qa.media.helpers import SCENES, Scene, coverage  # noqa: E402
-from video_qa.config import load_settings  # noqa: E402
-from video_qa.media import plan, probe  # noqa: E402
-from video_qa.media.activity import clip_activity  # noqa: E402
-from video_qa.media.plan import clip_edges  # noqa: E402
-
-CACHE = ROOT / "bench" / ".cache" / "plan"
+CACHE = BENCH_CACHE / "plan"
 # Assumed prefill rate (visual tokens per second, whole model incl. the vision encoder) on one
 # H100 SXM: 989 TFLOP/s dense BF16 (NVIDIA H100 datasheet) at 40 % utilisation, 2 FLOPs per
 # parameter per token of the language model (3.09 B / 7.61 B parameters in Qwen2.5-VL-3B / -7B's
@@ -70,9 +62,9 @@ def row(name: str, scene: Scene, tokens: int, frames: int, times: list[float], d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--no-doc", action="store_true")
-    parser.add_argument("--seconds", type=float, default=240.0)
+    parser = cli("plan", __doc__)
+    parser.add_argument("--no-doc", action="store_true", help="print the table, do not write docs/benchmarks.md")
+    parser.add_argument("--seconds", type=float, default=240.0, help="length of each generated file")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     s = load_settings()
@@ -94,8 +86,7 @@ def main() -> None:
         print(lines[-2], lines[-1], sep="\n", flush=True)
     rates = ", ".join(f"{m} {r:,.0f} tokens/s" for m, r in PREFILL.items())
     body = "\n".join([
-        f"Run `python bench/plan.py` on {date.today()}, {platform.machine()}, Python {platform.python_version()}. "
-        f"Four generated {args.seconds / 60:g}-minute 1280x720 30 fps H.264 files (x264 veryfast, CRF 23, GOP 250, "
+        f"{run_line('plan')}. Four generated {args.seconds / 60:g}-minute 1280x720 30 fps H.264 files (x264 veryfast, CRF 23, GOP 250, "
         "3 B-frames) with changes at known times, numbers scaled to one hour; budget "
         f"{s.token_budget_per_hour:,} visual tokens an hour. A change is seen when an asked sample time lies in "
         "[change, change + 1 s] (or + 2 s). GPU seconds are **not measured**: they assume a prefill rate of "

@@ -1,7 +1,7 @@
 """Search benchmark: archives of 10k to 10M moments on SQLite and PostgreSQL, searched by fresh
 processes through the persisted vector index, side by side in one run.
 
-    .venv/bin/python bench/search.py [--archives sqlite:10000,postgresql:10000,...] [--queries 200]
+    .venv/bin/python -m bench.search [--archives sqlite:10000,postgresql:10000,...] [--queries 200]
 
 Archives come from ``bench/archive.py`` (template sentences embedded once with the bundled MiniLM,
 bulk-loaded, kept between runs with their build time). Per archive:
@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -34,12 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from archive import CACHE, archive, exact_kth, pool_vectors, queries, sentence_pool  # noqa: E402
-from docwrite import write_block  # noqa: E402
+from bench._lib import CACHE, PG_ADMIN, ROOT, child_env, cli
+from bench._lib.report import run_line, write_block
+from bench.archive import archive, exact_kth, pool_vectors, queries, sentence_pool
 
-PG_ADMIN = os.environ.get("VIDEOQA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 POOL = 4000
 DEFAULT = "sqlite:10000,postgresql:10000,sqlite:100000,postgresql:100000,sqlite:1000000,postgresql:1000000," \
           "postgresql:10000000"
@@ -50,10 +46,7 @@ def data_dir(backend: str, size: int) -> Path:
 
 
 def settings_env(url: str, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOQA_")}
-    env.update({"VIDEOQA_DATABASE_URL": url, "VIDEOQA_DATA_DIR": str(folder), "VIDEOQA_EMBED_MODEL": "bundled",
-                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
-    return env
+    return {**child_env(database_url=url, data_dir=folder, embed_model="bundled"), "PYTHONPATH": str(ROOT)}
 
 
 # ---- inside a searching process
@@ -65,13 +58,13 @@ def searcher(args: argparse.Namespace) -> None:
 
     from video_qa.config import load_settings
     from video_qa.db import engine_for, unit_of_work
-    from video_qa.registry import get_query_embedder
+    from video_qa.analyzers import get_embedder
     from video_qa.search import Filters, search
-    from video_qa.search.vectors import vector_candidates
+    from video_qa.search.index.registry import vector_candidates
 
     settings = load_settings()
-    engine = engine_for(settings.resolved_database_url, index_dir=settings.index_dir)
-    embedder = get_query_embedder(settings)
+    engine = engine_for(settings.resolved_database_url)
+    embedder = get_embedder(settings)
     qs = json.loads(Path(args.queries_file).read_text())
     with unit_of_work(engine) as session:
         search(session, engine, qs[0], embedder)
@@ -116,13 +109,13 @@ def searcher(args: argparse.Namespace) -> None:
 
 def run_searcher(url: str, folder: Path, files: dict[str, Path], out: Path, hold: Path | None,
                  recall: bool) -> subprocess.Popen:
-    cmd = [sys.executable, __file__, "--searcher", "--spawned", repr(time.time()), "--out", str(out),
+    cmd = [sys.executable, "-m", "bench.search", "--searcher", "--spawned", repr(time.time()), "--out", str(out),
            "--queries-file", str(files["queries"])]
     if recall:
         cmd += ["--pool-file", str(files["pool"]), "--counts-file", str(files["counts"])]
     if hold is not None:
         cmd += ["--hold", str(hold)]
-    return subprocess.Popen(cmd, env=settings_env(url, folder))
+    return subprocess.Popen(cmd, env=settings_env(url, folder), cwd=ROOT)
 
 
 def wait_file(path: Path, proc: subprocess.Popen) -> dict:
@@ -178,18 +171,19 @@ def measure(backend: str, size: int, pool: list[str], vectors: np.ndarray, qs: l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--archives", default=DEFAULT)
-    parser.add_argument("--queries", type=int, default=200)
+    parser = cli("search", __doc__)
+    parser.add_argument("--archives", default=DEFAULT, help="comma-separated BACKEND:MOMENTS archives")
+    parser.add_argument("--queries", type=int, default=200, help="searches per archive")
     parser.add_argument("--reuse-index", action="store_true",
                         help="keep an archive's index from an earlier run (its build time is the one recorded then)")
-    parser.add_argument("--searcher", action="store_true")
-    parser.add_argument("--spawned", type=float, default=0.0)
-    parser.add_argument("--out")
-    parser.add_argument("--queries-file")
-    parser.add_argument("--pool-file")
-    parser.add_argument("--counts-file")
-    parser.add_argument("--hold")
+    hidden = argparse.SUPPRESS  # the searching child process's own options
+    parser.add_argument("--searcher", action="store_true", help=hidden)
+    parser.add_argument("--spawned", type=float, default=0.0, help=hidden)
+    parser.add_argument("--out", help=hidden)
+    parser.add_argument("--queries-file", help=hidden)
+    parser.add_argument("--pool-file", help=hidden)
+    parser.add_argument("--counts-file", help=hidden)
+    parser.add_argument("--hold", help=hidden)
     args = parser.parse_args()
     if args.searcher:
         searcher(args)
@@ -215,16 +209,14 @@ def main() -> None:
             f"{r['first']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | x{r['p95'] / smallest[r['backend']]['p95']:.2f} | "
             f"{r['recall']:.3f} | {r['rss']:.0f} | {r['rss_two']:.0f} / {r['pss_two']:.0f} |")
     body = (
-        f"Measured {date.today()} on {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}: per archive, a fresh searching process answers {len(qs)} hybrid searches "
+        f"{run_line('search')}. Per archive, a fresh searching process answers {len(qs)} hybrid searches "
         "(query embedding + full text + vectors + fusion + row fetch) through the persisted index; "
         f"{POOL} distinct template sentences embedded with the bundled MiniLM, moments in videos of 1000. "
         "Archive build = bulk load with the text index (kept between runs; `bench/archive.py`); index build = "
         "`videoqa reindex`; first answer = from spawning the process to its first result; recall@10 of the vector "
         "part against exact search, tie-aware; memory after the queries, then while a second process searches "
         "the same index. Targets: p95 <= 25 ms at 1M (SQLite and PostgreSQL), <= 50 ms at 10M (PostgreSQL); "
-        "recall >= 0.95; RSS <= 1.5 GB at 10M; first answer <= 5 s at 1M, <= 15 s at 10M. "
-        "Run: `.venv/bin/python bench/search.py`.\n\n" + "\n".join(lines))
+        "recall >= 0.95; RSS <= 1.5 GB at 10M; first answer <= 5 s at 1M, <= 15 s at 10M.\n\n" + "\n".join(lines))
     print(body)
     write_block("search", "Search", body)
 

@@ -1,8 +1,8 @@
 """Web UI benchmark: how fast a person gets to the second, in Debian's Chromium (Playwright, no
 browser download) against a real `videoqa serve` (embedded SQLite, no worker, no models).
 
-    .venv/bin/python bench/ui.py [--runs 3] [--videos 1000] [--moments 100000] [--no-write]
-    .venv/bin/python bench/ui.py --screenshots docs/screenshots
+    .venv/bin/python -m bench.ui [--runs 3] [--videos 1000] [--moments 100000] [--no-write]
+    .venv/bin/python -m bench.ui --screenshots docs/screenshots
 
 - First play from Search: 20 result videos (a 60-s 1280x720 H.264 file each, distinct rows), a
   search that lists 20 hits, then a click on the first hit's time at once (its thumbnails are
@@ -19,25 +19,18 @@ first paint <= 2 s.
 
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from docwrite import write_block  # noqa: E402
-
-from tests.factories.browser import CHROMIUM, CHROMIUM_ARGS, bulk_library, get_json  # noqa: E402
-from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until  # noqa: E402
+from bench._lib import cli
+from bench._lib.media import ffmpeg
+from bench._lib.report import run_line, write_block
+from tests.factories.browser import CHROMIUM, CHROMIUM_ARGS, bulk_library, get_json
+from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
 
 FIRST_PLAY_TARGET = 1.5
 LIBRARY_TARGET = 2.0
@@ -45,8 +38,8 @@ HITS = 20
 
 
 def make_video(path: Path, seconds: int = 60) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}",
-                    "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", str(path)], check=True)
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}",
+           "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", str(path))
     return path
 
 
@@ -197,11 +190,11 @@ def screenshots(browser: Any, base: str, ids: dict[str, int], out: Path) -> None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--videos", type=int, default=1000)
-    parser.add_argument("--moments", type=int, default=100_000)
-    parser.add_argument("--no-write", action="store_true")
+    parser = cli("ui", __doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each measure (the table shows their median)")
+    parser.add_argument("--videos", type=int, default=1000, help="videos in the Library")
+    parser.add_argument("--moments", type=int, default=100_000, help="moments in the Library")
+    parser.add_argument("--no-write", action="store_true", help="print the table, do not write docs/benchmarks.md")
     parser.add_argument("--library-only", action="store_true", help="skip first play (implies --no-write)")
     parser.add_argument("--screenshots", type=Path, help="only write screenshots of each tab into this folder")
     args = parser.parse_args()
@@ -253,9 +246,7 @@ def main() -> None:
             ("of which: the Gradio page itself (navigation start until its tabs exist)", shells, None),
             ("of which: the Library's rows once the page is up", [p - s for p, s in zip(paints, shells)], None),
             ("Library: click a row until its detail is shown", opens, None)]
-    load = os.getloadavg()[0]
-    lines = [f"Run {date.today().isoformat()} on {os.cpu_count()} CPU cores (shared; load average {load:.1f} at the end), "
-             "Chromium headless, "
+    lines = [f"{run_line('ui')} (at the end), Chromium headless, "
              f"`videoqa serve --no-worker` on SQLite; median of {args.runs} runs "
              f"(bulk insert of the library: {loaded:.1f} s).", "",
              "| measure | median s | runs s | target | met |", "| --- | --- | --- | --- | --- |"]

@@ -1,7 +1,7 @@
 """Which maintained vector index: faiss-cpu (IVF-PQ, IVF-PQ fast scan, IVF-SQ8) against usearch
 (HNSW with int8 / f16 scalars), measured on the numbers the search targets name.
 
-    flock /tmp/bench.lock .venv/bin/python bench/vector_choice.py [--size 1000000] [--clustered 200000]
+    flock /tmp/bench.lock .venv/bin/python -m bench.vector_choice [--size 1000000] [--clustered 200000]
 
 Two sets, both 384-dimensional and unit length:
 - *bench-like*: every moment's vector is one of the search benchmark's pool sentences (a few
@@ -21,7 +21,6 @@ vector. The table goes to stdout (docs/search-index.md quotes it).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import multiprocessing as mp
@@ -34,14 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-CACHE = ROOT / "bench" / ".cache"
+from bench import archive
+from bench._lib import CACHE, ROOT, cli
+from bench._lib.monitor import smaps_mb
+
 K = 10
 
-WIDE = 8192  # collapsed variants: asked of the index before runs of equal scores collapse (vectors.WIDE)
+WIDE = 8192  # collapsed variants: asked of the index before runs of equal scores collapse (video_qa.search.index.query.WIDE)
 
-# (name, library, spec, search parameter, rerank depth); "collapse": as video_qa.search.vectors
+# (name, library, spec, search parameter, rerank depth); "collapse": as video_qa.search.index.query
 # does, runs of equal approximate scores (the same code: a repeated sentence) count once among the
 # candidates, and the best ones' repeats are re-ranked after
 VARIANTS = [
@@ -66,13 +66,6 @@ def _status() -> dict[str, int]:
 
 def bench_like(size: int, with_vectors: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
     """(vectors, queries, per query the exact 10th-best similarity, picks)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_archive", ROOT / "bench" / "archive.py")
-    archive = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules["bench_archive"] = archive
-    spec.loader.exec_module(archive)  # type: ignore[union-attr]
-
     pool = archive.sentence_pool(4000)
     pool_vecs, _ = archive.pool_vectors(pool)
     texts = archive.queries(pool, 200)
@@ -215,7 +208,8 @@ from pathlib import Path
 import numpy as np
 from video_qa.db import make_engine, unit_of_work
 from video_qa.search import Filters
-from video_qa.search.vectors import use_index_dir, vector_candidates
+from video_qa.search.index.location import use_index_dir
+from video_qa.search.index.registry import vector_candidates
 engine = make_engine(sys.argv[1])
 use_index_dir(engine, Path(sys.argv[2]))
 qs, kth = np.load(sys.argv[3]), np.load(sys.argv[4])
@@ -235,18 +229,8 @@ sys.stdin.readline()  # stay alive (mapped) until told
 """
 
 
-def _memory(pid: int) -> dict[str, int]:
-    """RSS, PSS and private (anonymous) memory of a process, MB."""
-    out = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("Rss", "Pss", "Anonymous"):
-            out[key.lower()] = int(value.split()[0]) // 1024
-    return out
-
-
 def measure_archive(url: str, size: int, folder: Path, rebuild: bool) -> dict:
-    """The real vector part (``video_qa.search.vectors``) on a benchmark archive (bench/archive.py):
+    """The real vector part (``video_qa.search.index``) on a benchmark archive (bench/archive.py):
     index build (``rebuild_index``; skipped when ``folder`` holds one and not ``rebuild``), then
     two fresh searching processes one after the other: the first's first answer (start, open,
     first query), p50 / p95 of ``vector_candidates`` and its tie-aware recall@10 over the
@@ -254,8 +238,9 @@ def measure_archive(url: str, size: int, folder: Path, rebuild: bool) -> dict:
     import subprocess
 
     from video_qa.db import make_engine
-    from video_qa.search import index_store
-    from video_qa.search.vectors import index_folder, rebuild_index, use_index_dir
+    from video_qa.search.index import generation as index_store
+    from video_qa.search.index.build import rebuild_index
+    from video_qa.search.index.location import index_folder, use_index_dir
 
     _, qs, kth, _ = bench_like(size, with_vectors=False)
     engine = make_engine(url)
@@ -278,7 +263,7 @@ def measure_archive(url: str, size: int, folder: Path, rebuild: bool) -> dict:
             child = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
             children.append(child)
             results.append(json.loads(child.stdout.readline()))  # type: ignore[union-attr]
-        memory = [_memory(c.pid) for c in children]
+        memory = [smaps_mb(c.pid) for c in children]
     finally:
         for child in children:
             child.kill()
@@ -291,9 +276,9 @@ def measure_archive(url: str, size: int, folder: Path, rebuild: bool) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = cli("vector_choice", __doc__)
     parser.add_argument("--archive", action="append", default=[],
-                        help="measure video_qa.search.vectors on this benchmark archive URL instead (repeatable)")
+                        help="measure video_qa.search.index on this benchmark archive URL instead (repeatable)")
     parser.add_argument("--rebuild", action="store_true", help="--archive: build the index even when kept")
     parser.add_argument("--size", type=int, default=1_000_000, help="bench-like vectors")
     parser.add_argument("--clustered", type=int, default=200_000, help="clustered vectors")
