@@ -5,8 +5,9 @@ answers cite clickable moments), Library (every video, a player, chapters, a tim
 by kind, downloads, retry of failed videos) and Search (one box over the archive). What each user
 has chosen lives in ``gr.State``; nothing here keeps module-level mutable state. Handlers are
 plain functions over the shared use cases of ``video_qa.services`` (the same ones the JSON API
-calls), run in Gradio's thread pool, so a long ingest (in a worker) never blocks the page. Rendering is in ``web.render`` (all text escaped); seeking is the small
-script ``web/static/seek.js``."""
+calls), run in Gradio's thread pool, so a long ingest (in a worker) never blocks the page.
+Rendering is in ``web.render`` (Jinja2 templates, autoescaped); seeking is the small script
+``web/static/seek.js``."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ import gradio as gr
 from sqlalchemy import Engine
 
 from model.tiny import is_tiny
-from video_qa.analyzers import get_backends, vlm_source
+from video_qa.analyzers import get_backends, get_embedder, vlm_source
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.media.errors import MediaError
-from video_qa.registry import RegistrationRefused, get_query_embedder
+from video_qa.registry import RegistrationRefused
 from video_qa.search import KINDS, Filters
 from video_qa.services import intake, questions
 from video_qa.services.intake import Send, UploadRefused
@@ -66,14 +67,12 @@ def model_notice(settings: Settings) -> str | None:
 def banner_html(notice: str) -> str:
     """The model banner, collapsible (a phone can fold it to one line)."""
     heading = "Test model in use" if notice.startswith("Test model") else "No vision-language model"
-    return (f'<details class="vqa-banner" role="status" open><summary>{render.esc(heading)}</summary>'
-            f'{render.esc(notice)}</details>')
+    return render.banner(heading, notice)
 
 
 def head_html() -> str:
     """The seek script and the style sheet, inlined into the page's head."""
-    return (f"<script>{(STATIC / 'seek.js').read_text()}</script>"
-            f"<style>{(STATIC / 'app.css').read_text()}</style>")
+    return render.head((STATIC / 'seek.js').read_text(), (STATIC / 'app.css').read_text())
 
 
 def new_state() -> dict[str, Any]:
@@ -120,7 +119,7 @@ class Handlers:
 
     def _progress(self, video: dict[str, Any] | None, note: str | None = None) -> str:
         if video is None:
-            return '<div class="vqa-progress vqa-empty">No video yet.</div>'
+            return render.no_progress()
         return render.progress(video["status"], video["stage"], video["progress"], video["error"], video["title"], note)
 
     def empty_lanes(self, video: dict[str, Any]) -> dict[str, str]:
@@ -274,7 +273,7 @@ class Handlers:
         if not query:
             return render.search_results([], "search", "")
         with unit_of_work(self.engine) as session:
-            hits = search_hits(session, self.engine, query, get_query_embedder(self.settings),
+            hits = search_hits(session, self.engine, query, get_embedder(self.settings),
                                Filters(kinds=tuple(kinds or ())), limit=20)
         return render.search_results(hits, "search", query)
 
@@ -293,8 +292,7 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
                                          elem_id="vqa-upload")
                         pick = gr.Dropdown(label="…or ask about a video already in the library", choices=[],
                                            value=None, elem_id="vqa-pick")
-                        progress = gr.HTML('<div class="vqa-progress vqa-empty">No video yet.</div>',
-                                           elem_id="vqa-ask-progress")
+                        progress = gr.HTML(render.no_progress(), elem_id="vqa-ask-progress")
                     with gr.Column(scale=2):
                         ask_player = gr.HTML(render.player(None, None, "ask"), elem_id="vqa-ask-player")
                 chat = gr.HTML(render.conversation([], None, "ask"), elem_id="vqa-chat")

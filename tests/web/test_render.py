@@ -12,9 +12,11 @@ from pathlib import Path
 from video_qa.config import load_settings
 from video_qa.timecode import clock_time
 from web import render
+from web.urls import API_PREFIX, MEDIA_URL
 from web.ui import model_notice
 
 HOSTILE = "<img src=x onerror=alert(1)>\"'&<script>alert(2)</script>"
+NBSP = "\u00a0"  # around "±N s" (video_qa.timecode)
 
 
 class Tags(HTMLParser):
@@ -118,11 +120,12 @@ def test_one_time_format_start_and_end_and_the_uncertainty() -> None:
     assert render.span({"start": 3.46, "end": 5.0, "start_uncertainty": 0.04, "end_uncertainty": 0.1}) == \
         "0:00:03.5–0:00:05.0"
     assert render.span({"start": 242.2, "end": 250.9, "start_uncertainty": 1.0, "end_uncertainty": 2.6}) == \
-        "0:04:02 ±1 s–0:04:10 ±3 s"
+        f"0:04:02–0:04:10{NBSP}±3{NBSP}s"  # one precision for both ends, one ± after the range
     assert render.span({"start": 59.96, "end": 61.0}) == "0:01:00.0–0:01:01.0"  # unknown (0.0): exact times
     assert [clock_time(3599.96), clock_time(3599.94), clock_time(1.0, 0.25), clock_time(1.0, 0.249)] == \
         ["1:00:00", "0:59:59", "0:00:01", "0:00:01.0"]
-    assert [clock_time(5, 1.49), clock_time(5, 1.5), clock_time(None)] == ["0:00:05 ±1 s", "0:00:05 ±2 s", "-"]
+    assert [clock_time(5, 1.49), clock_time(5, 1.5), clock_time(None)] == \
+        [f"0:00:05{NBSP}±1{NBSP}s", f"0:00:05{NBSP}±2{NBSP}s", "-"]
     (_, attrs), = Tags(render.moment_button(4, {"start": 242.2, "end": 250.9, "start_uncertainty": 1.0,
                                                 "end_uncertainty": 0.5}, "library")).tags
     assert attrs["data-t"] == "242.200" and attrs["title"] == "0:04:02.2–0:04:10.9"
@@ -142,7 +145,7 @@ def test_a_result_seeks_from_its_thumbnail_title_time_and_text_and_loads_its_thu
     assert all(a["data-t"] == "12.500" and a["data-video"] == "9" and a["data-pane"] == "search" for _, a in seekers)
     (img,) = [a for t, a in tags if t == "img"]
     assert "src" not in img and img["data-src"] == "/api/v1/videos/9/thumbnail?t=12.500" and img["loading"] == "lazy"
-    assert "0:00:12 ±2 s–0:00:15" in render.search_results([hit], "search", "exit")
+    assert f"0:00:12–0:00:15{NBSP}±2{NBSP}s" in render.search_results([hit], "search", "exit")
 
 
 def test_timeline_merges_close_moments_into_one_cluster_that_seeks_to_the_first() -> None:
@@ -210,3 +213,31 @@ def test_a_caption_over_a_long_slide_title_keeps_a_bar_of_its_own_drawn_on_top()
     assert [len(g) for g in render.clusters([title, caption], 20.0, 50.0)] == [1, 1]
     bars = [a for t, a in Tags(render.timeline(5, 75.0, [title, caption], "library")).tags if t == "button"]
     assert [b["data-t"] for b in bars] == ["26.000", "34.000"]  # the caption later in the lane: on top
+
+
+def test_a_hostile_title_is_escaped_by_the_templates() -> None:
+    title = "<script>alert(1)</script>"
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    video = {"id": 4, "title": title, "status": "ready", "duration": 60.0, "summary": title}
+    hit = {"video_id": 4, "title": title, "start": 1.0, "end": 2.0, "kind": "speech", "text": title, "highlights": []}
+    pages = (render.video_detail(video, [], "library"), render.library_table([video]), render.player(4, title, "ask"),
+             render.search_results([hit], "search", title), render.progress("ready", "", 1.0, title=title),
+             render.conversation([{"question": title, "answer": title}], 4, "ask"), render.banner(title, title))
+    for html in pages:
+        assert "<script" not in html and escaped in html
+        assert not any(tag == "script" for tag, _ in Tags(html).tags)
+    (_, seekers), = [(t, a) for t, a in Tags(pages[3]).tags if t == "img"]
+    assert seekers["data-title"] == title  # an attribute's value, quotes escaped: still the title as text
+
+
+def test_the_player_names_the_media_url_and_seek_js_spells_no_api_path() -> None:
+    (video,) = [a for t, a in Tags(render.player(12, "talk", "search")).tags if t == "video"]
+    assert video["data-media"] == MEDIA_URL and MEDIA_URL.startswith(API_PREFIX + "/")
+    assert video["src"] == MEDIA_URL.replace("{id}", "12") == "/api/v1/videos/12/media"
+    (empty,) = [a for t, a in Tags(render.player(None, None, "search")).tags if t == "video"]
+    assert empty["data-media"] == MEDIA_URL and "src" not in empty  # the first seek loads the video from there
+    script = (Path(render.__file__).parent / "static" / "seek.js").read_text()
+    assert "/api" not in script and "dataset.media" in script
+    assert render.thumb_url(3, 1.25).startswith(API_PREFIX + "/videos/3/")
+    detail = render.video_detail({"id": 3, "title": "t", "status": "ready", "duration": 5.0}, [], "library")
+    assert f'href="{API_PREFIX}/videos/3/export/moments.json"' in detail

@@ -1,7 +1,8 @@
 // VideoQA's one page script. Rendered HTML carries only data attributes; this is the one place
 // that acts on them:
 // - any element with data-seek (time button, result thumbnail/title/text, moment text, timeline
-//   bar) plays its video from its time in the <video> of its pane;
+//   bar) plays its video from its time in the <video> of its pane (loading another video from the
+//   player's data-media URL, its {id} filled in: the page, not this script, knows the API's paths);
 // - a library row (tr[data-open]) is marked as the open one (web/ui.py's table script opens it);
 // - thumbnails (img[data-src]) load as they scroll into view, a few at a time, and wait while a
 //   player is fetching the video the person asked for;
@@ -72,9 +73,10 @@
     var video = playerFor(pane);
     if (!video || !id || !isFinite(t)) return;
     if (video.dataset.video !== id) {
+      if (!video.dataset.media) return;
       playerBusy(video);
       video.dataset.video = id;
-      video.src = "/api/v1/videos/" + encodeURIComponent(id) + "/media";
+      video.src = video.dataset.media.replace("{id}", encodeURIComponent(id));
       video.preload = "auto";
       var title = document.querySelector('.vqa-player-title[data-pane="' + CSS.escape(pane) + '"]');
       if (title && el.dataset.title !== undefined) title.textContent = el.dataset.title;
