@@ -5,10 +5,11 @@
 
 Makes (once, cached in bench/.cache/plan) a static slide talk, the same talk with a small moving
 inset, a busy moving scene with hard cuts, and a still camera view with sensor noise where a box
-walks in for 3 s: every change at a known time (tests/video_qa/media/helpers.py). For each: visual tokens and frames per hour, share of the hour
-budget, change coverage (known changes with an asked sample time within 1 s after them, and within
-2 s for slide changes), and the GPU seconds per hour of video those tokens imply at an assumed
-prefill rate (see ``PREFILL``), beside qwen-vl-utils' defaults for the same file.
+walks in for 3 s: every change at a known time (tests/video_qa/media/helpers.py). For each:
+visual tokens and frames per hour, share of the hour budget, change coverage (known changes with
+an asked sample time within 1 s after them, and within 2 s for slide changes), and the GPU seconds
+per hour of video those tokens imply at an assumed prefill rate (see ``PREFILL``), beside
+qwen-vl-utils' defaults for the same file.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ def main() -> None:
         print(lines[-2], lines[-1], sep="\n", flush=True)
     rates = ", ".join(f"{m} {r:,.0f} tokens/s" for m, r in PREFILL.items())
     body = "\n".join([
-        f"{run_line('plan')}. Four generated {args.seconds / 60:g}-minute 1280x720 30 fps H.264 files (x264 veryfast, CRF 23, GOP 250, "
-        "3 B-frames) with changes at known times, numbers scaled to one hour; budget "
+        f"{run_line('plan')}. Four generated {args.seconds / 60:g}-minute 1280x720 30 fps H.264 files (x264 "
+        "veryfast, CRF 23, GOP 250, 3 B-frames) with changes at known times, numbers scaled to one hour; budget "
         f"{s.token_budget_per_hour:,} visual tokens an hour. A change is seen when an asked sample time lies in "
         "[change, change + 1 s] (or + 2 s). GPU seconds are **not measured**: they assume a prefill rate of "
         f"{rates} on one H100 (989 TFLOP/s BF16 dense, NVIDIA's datasheet, at 40 % utilisation; 2 FLOPs per "
