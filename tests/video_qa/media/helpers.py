@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import bisect
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.factories.media import ffmpeg as _run_ffmpeg
 from video_qa.media.plan import ClipPlan, frame_count, frame_size, tokens_for
 from video_qa.media.probe import Probe
 
@@ -34,10 +34,6 @@ class Scene:
     seconds: float
     changes: tuple[float, ...]
     window: float  # a change counts as seen when a frame is sampled within this many seconds after it
-
-
-def _run_ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
 def change_times(seconds: float, gaps: tuple[float, ...]) -> tuple[float, ...]:
