@@ -36,6 +36,7 @@ import numpy as np
 from bench import archive
 from bench._lib import CACHE, ROOT, cli
 from bench._lib.monitor import smaps_mb
+from bench._lib.report import machine_line
 
 K = 10
 
@@ -315,7 +316,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(f"\n{args.size:,} bench-like vectors (tie-aware recall@10), {args.clustered:,} clustered (recall@10); "
-          f"{os.cpu_count()} cores, one thread per query")
+          f"{machine_line()}; one thread per query")
     print("| variant | nprobe / ef | re-ranked | bytes/vec | build s | open s | p50 ms | p95 ms | recall bench | "
           "recall clustered | RSS MB (private) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
