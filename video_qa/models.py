@@ -40,6 +40,9 @@ NAMING_CONVENTION = {
 }
 
 
+VIDEO_LEVEL = -1  # the clip_index of video-level work items (ingest, finalize) and moments (chapters)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -200,6 +203,9 @@ class Clip(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     caption: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[list[str] | None] = mapped_column(JSON)  # what the readers and models reported
+    # [[time, uncertainty]] of the hard cuts between the hear_read part's sampled frames (finalize
+    # makes chapter boundaries of them); None until that part has run
+    scene_cuts: Mapped[list[list[float]] | None] = mapped_column(JSON)
 
     video: Mapped[Video] = relationship(back_populates="clips")
     moments: Mapped[list[Moment]] = relationship(back_populates="clip", passive_deletes=True)
@@ -209,7 +215,7 @@ class Moment(Base):
     """Anything the video showed, said or wrote, with its span in stream seconds.
 
     Keyed by (video_id, clip_index, kind, seq) so a repeated task rewrites the same rows;
-    ``clip_index`` is -1 for video-level moments (chapters).
+    ``clip_index`` is ``VIDEO_LEVEL`` (-1) for video-level moments (chapters).
     """
 
     __tablename__ = "moments"
@@ -239,9 +245,9 @@ class Moment(Base):
 
 
 class MomentEmbedding(Base):
-    """A moment's text embedding, in its own table (migration 0005): 1.5 kB of float32 beside
-    ~100 bytes of text made the moments rows 17x wider, so PostgreSQL's full-text search read a
-    page from disk or the OS cache for nearly every match it ranked."""
+    """A moment's text embedding, in its own table: 1.5 kB of float32 beside ~100 bytes of text
+    would make the moments rows 17x wider, and PostgreSQL's full-text search read a page from disk
+    or the OS cache for nearly every match it ranks."""
 
     __tablename__ = "moment_embeddings"
 
@@ -254,7 +260,8 @@ class MomentEmbedding(Base):
 class WorkItem(Base):
     """One unit of pipeline work and its state: the ledger that makes the pipeline resumable.
 
-    Keyed by (video_id, clip_index, part); ``clip_index`` is -1 for the video-level parts.
+    Keyed by (video_id, clip_index, part); ``clip_index`` is ``VIDEO_LEVEL`` (-1) for the
+    video-level parts.
     A Celery message only says "look at this item"; whether to run, skip or take over is decided
     here, so redelivered or repeated messages are harmless. ``settings_key`` is the hash of the
     settings the part's result depends on: re-ingesting with the same settings skips done items.
@@ -280,7 +287,7 @@ class WorkItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     takeovers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
-    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # seconds per stage, counts
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # seconds per stage, counts (a record only)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

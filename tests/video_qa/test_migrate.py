@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -151,5 +153,47 @@ def test_0006_keeps_rows_counts_no_takeovers_and_marks_old_answers_done(blank_ur
             assert conn.execute(text("SELECT id, attempts, task_id FROM jobs")).all() == [(4, 1, None)]
             assert conn.execute(text("SELECT question, answer FROM questions")).all() == [("who?", "the pilot")]
             assert conn.execute(text("SELECT count(*) FROM videos")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def _json(value: object) -> object:
+    """A JSON column's value read with ``text()``: SQLite gives the text, PostgreSQL the value."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_0007_moves_scene_cuts_from_the_items_stats_onto_their_clips_and_back(blank_url: str) -> None:
+    """A hear_read item's ``stats["cuts"]`` become its clip's ``scene_cuts`` by value (the stats
+    keep their seconds and counts); a clip without an item's cuts has none; downgrading puts them
+    back into the stats."""
+    migrate.upgrade(blank_url, "0006_takeovers_questions_mtime")
+    engine = make_engine(blank_url)
+    now = "2026-11-23 00:00:00+00:00"
+    stats = {"seconds": {"read": 1.5}, "speech": 2, "cuts": [[14.0, 2.0], [28.0, 2.0]], "reading": {"samples": 20}}
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO videos (id, title, path, sha256, size, status, created_at, updated_at) "
+                              "VALUES (1, 't', '/x.mp4', :h, 1, 'ready', :now, :now)"), {"h": "a" * 64, "now": now})
+            conn.execute(text('INSERT INTO clips (id, video_id, "index", start, "end", sample_fps, frames, status) '
+                              "VALUES (3, 1, 0, 0.0, 45.0, 0.5, 22, 'done'), (4, 1, 1, 45.0, 90.0, 0.5, 22, 'done')"))
+            conn.execute(text("INSERT INTO work_items (id, video_id, clip_index, part, status, attempts, stats) "
+                              "VALUES (5, 1, 0, 'hear_read', 'done', 1, :s), (6, 1, 1, 'hear_read', 'done', 1, NULL), "
+                              "(7, 1, -1, 'ingest', 'done', 1, :i)"),
+                         {"s": json.dumps(stats), "i": json.dumps({"clips": 2})})
+        migrate.upgrade(blank_url)
+        with engine.begin() as conn:
+            clips = conn.execute(text("SELECT id, scene_cuts FROM clips ORDER BY id")).all()
+            assert [(i, _json(c)) for i, c in clips] == [
+                (3, [[14.0, 2.0], [28.0, 2.0]]), (4, None)]
+            kept = conn.execute(text("SELECT id, stats FROM work_items ORDER BY id")).all()
+            assert [(i, _json(s)) for i, s in kept] == [
+                (5, {"seconds": {"read": 1.5}, "speech": 2, "reading": {"samples": 20}}), (6, None), (7, {"clips": 2})]
+        migrate.downgrade(blank_url, "0006_takeovers_questions_mtime")
+        with engine.begin() as conn:
+            assert "scene_cuts" not in {c["name"] for c in inspect(conn).get_columns("clips")}
+            back = conn.execute(text("SELECT id, stats FROM work_items ORDER BY id")).all()
+            assert [(i, _json(s)) for i, s in back] == [
+                (5, stats), (6, None), (7, {"clips": 2})]
+            assert conn.execute(text("SELECT count(*) FROM clips")).scalar() == 2
     finally:
         engine.dispose()
