@@ -6,7 +6,7 @@ and the recogniser reads each line found from the frame at its own resolution (a
 full-size frame, straightened; enlarged bicubically for a frame under ``REC_SIDE`` px on its short
 side), all lines of a frame in batches. Detection is most of the cost and grows with the pixels
 it sees; the recogniser scales every line to 48 px high anyway, so it loses nothing to the
-smaller detection. A region (change-gated reading, ``video_qa.text_gate``) is
+smaller detection. A region (change-gated reading, ``video_qa.analysis.screen_text.gate``) is
 detected at the same scale as the whole frame, so a line is found the same way either way.
 
 One detector and one recogniser per instance (ONNX Runtime sessions, ``threads`` intra-op threads
@@ -14,7 +14,7 @@ each: ``VIDEOQA_ANALYZER_THREADS``), shared by the worker's threads (a session's
 thread-safe). No orientation classifier: video text is not upside down.
 
 This module only reads; what is kept, how readings become tracks and moments with honest
-intervals, and which samples are read at all (change gating) is ``video_qa.text_tracks``.
+intervals, and which samples are read at all (change gating) is ``video_qa.analysis.screen_text``.
 Lines under ``min_score`` and lines with no letter or digit are dropped here.
 """
 

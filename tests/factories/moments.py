@@ -20,7 +20,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from video_qa.models import Video
-from video_qa.moments import NewMoment, replace_moments
+from video_qa.moments.store import replace_moments
+from video_qa.moments.values import NewMoment
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,16 @@
 """The ingest pipeline's orchestration, independent of Celery.
 
 - ``ledger``: the work items and their rules: requests, claims (with takeovers), finishing,
-  failure, progress, fan-in to ``finalize``;
+  failure, progress, a clip's status, fan-in to ``finalize``;
+- ``plans``: a video's plan in the ledger: the probe onto the video, a new plan reconciled with
+  the stored clips and items, what a clip part reads of its clip;
 - ``liveness``: the one rule for a live worker, heartbeats, worker names;
 - ``recovery``: requeues what dead workers held, resends lost messages, fails a part that kills
   every worker that runs it;
-- ``runners``: run one item: ``ingest``, ``hear_read``, ``see``, ``finalize``;
+- ``runners``: run one item: ``ingest``, ``hear_read``, ``see``, ``finalize`` (each computed by
+  ``video_qa.analysis``, stored by ``video_qa.moments.store``);
+- ``clock``: seconds per stage of a part; ``background``: the threads beside a part (side pool,
+  prefetcher);
 - ``failures``: the reason users see when a part fails (no server paths);
 - ``status``: the read model the CLI, the API and the UI show.
 
@@ -25,11 +30,13 @@ from video_qa.pipeline.ledger import (
     WorkGone,
     active_job,
     claim,
+    clip_part_done,
     complete,
     finish,
     get_item,
     is_transient,
     item_counts,
+    mark_clip,
     progress,
     queue_again,
     queue_finalize_if_complete,
@@ -48,16 +55,18 @@ from video_qa.pipeline.liveness import (
     process_exists,
     worker_name,
 )
+from video_qa.pipeline.plans import ClipWork, Reconciled, load_clip, reconcile_plan, record_probe
 from video_qa.pipeline.recovery import recover
 from video_qa.pipeline.runners import RUNNERS, run_item
 from video_qa.pipeline.status import Status, latest_job, video_status, video_statuses
 
 __all__ = [
     "CLIP_PARTS", "EXPECTED_ERRORS", "MAX_TAKEOVERS", "PART_FIELDS", "PLAN_FIELDS", "PROGRESS_EVERY",
-    "RUNNERS", "TRANSIENT_ERRORS", "VIDEO_LEVEL", "active_job", "claim", "complete", "file_name", "finish",
-    "forget_worker", "get_item", "heartbeat", "heartbeat_cutoff", "is_transient", "item_counts", "ItemRef",
-    "latest_job", "live_worker_names", "live_workers", "process_exists", "progress", "queue_again",
-    "queue_finalize_if_complete", "reason", "record_failure", "recover", "release_claim", "request_ingest",
+    "RUNNERS", "TRANSIENT_ERRORS", "VIDEO_LEVEL", "active_job", "claim", "clip_part_done", "ClipWork", "complete",
+    "file_name", "finish", "forget_worker", "get_item", "heartbeat", "heartbeat_cutoff", "is_transient",
+    "item_counts", "ItemRef", "latest_job", "live_worker_names", "live_workers", "load_clip", "mark_clip",
+    "process_exists", "progress", "queue_again", "queue_finalize_if_complete", "reason", "Reconciled",
+    "reconcile_plan", "record_failure", "record_probe", "recover", "release_claim", "request_ingest",
     "run_item", "settings_key", "Status", "video_status", "video_statuses", "wants_see", "without_paths", "worker_name",
     "WorkGone",
 ]

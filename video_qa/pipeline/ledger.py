@@ -36,12 +36,23 @@ from sqlalchemy.orm import Session
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.media.errors import MediaError
-from video_qa.models import ItemPart, ItemStatus, Job, JobStatus, Video, VideoStatus, WorkItem, utcnow
+from video_qa.models import (
+    VIDEO_LEVEL,
+    Clip,
+    ClipStatus,
+    ItemPart,
+    ItemStatus,
+    Job,
+    JobStatus,
+    Video,
+    VideoStatus,
+    WorkItem,
+    utcnow,
+)
 from video_qa.pipeline.liveness import live_worker_names
 
 log = logging.getLogger(__name__)
 
-VIDEO_LEVEL = -1
 PROGRESS_EVERY = timedelta(seconds=1)
 PLAN_FIELDS = (
     "clip_seconds", "base_fps", "token_budget_per_hour", "max_frames_per_clip", "min_pixels", "max_pixels",
@@ -218,7 +229,7 @@ def release_claim(engine: Engine, ref: ItemRef, worker: str) -> bool:
         ).rowcount == 1
 
 
-def finish(session: Session, ref: ItemRef, seconds: float, extra: dict[str, Any] | None = None) -> WorkItem:
+def finish(session: Session, ref: ItemRef, seconds: dict[str, float], extra: dict[str, Any] | None = None) -> WorkItem:
     """Mark the item done with its stats (in the transaction that stores its results)."""
     item = get_item(session, ref.video_id, ref.clip_index, ref.part)
     if item is None:
@@ -289,6 +300,34 @@ def queue_finalize_if_complete(session: Session, video_id: int) -> list[ItemRef]
         return []
     progress(session, video_id, stage="finalizing", force=True)
     return [ItemRef(video_id, VIDEO_LEVEL, ItemPart.finalize.value)]
+
+
+def mark_clip(session: Session, clip_id: int, video_id: int, index: int) -> None:
+    """The clip is done when every item of it is, else running."""
+    pending = session.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.video_id == video_id, WorkItem.clip_index == index, WorkItem.status != ItemStatus.done.value,
+    ))
+    clip = session.get(Clip, clip_id)
+    if clip is not None:
+        clip.status = ClipStatus.done.value if not pending else ClipStatus.running.value
+
+
+def clip_part_done(session: Session, ref: ItemRef, clip_id: int) -> list[ItemRef]:
+    """After a clip part's results are stored and the item finished: the clip's status, the job's
+    progress, and the fan-in; returns ``finalize`` when it is now queued. A clip part redone after
+    finalize (a takeover that raced it) makes the stitched text and chapters stale: finalize
+    waits again and the video is processing until it has run."""
+    session.flush()
+    mark_clip(session, clip_id, ref.video_id, ref.clip_index)
+    final = get_item(session, ref.video_id, VIDEO_LEVEL, ItemPart.finalize.value)
+    if final is not None and final.status == ItemStatus.done.value:
+        final.status, final.error, final.worker = ItemStatus.waiting.value, None, None
+        video = session.get(Video, ref.video_id)
+        if video is not None and video.status == VideoStatus.ready.value:
+            video.status = VideoStatus.processing.value  # ready again when finalize has run
+        session.flush()
+    progress(session, ref.video_id)
+    return queue_finalize_if_complete(session, ref.video_id)
 
 
 def complete(session: Session, video_id: int) -> None:

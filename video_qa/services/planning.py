@@ -1,4 +1,4 @@
-"""Probe and plan a file exactly as ingest does (``video_qa.stages.probe_and_plan``: the activity
+"""Probe and plan a file exactly as ingest does (``video_qa.analysis.plan.probe_and_plan``: the activity
 measure included when VIDEOQA_ADAPTIVE_FPS is on), and describe one of its clips with the
 vision-language model: what ``videoqa plan`` and ``videoqa describe`` show is what ingest would do."""
 
@@ -12,7 +12,7 @@ from video_qa.config import Settings
 from video_qa.media import read_frames
 from video_qa.media.plan import ClipPlan
 from video_qa.media.probe import Probe
-from video_qa.stages import probe_and_plan
+from video_qa.analysis.plan import probe_and_plan
 
 
 class ClipOutOfRange(ValueError):

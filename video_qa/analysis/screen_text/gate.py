@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.ocr import Reading
-from video_qa.text_tracks import intersects
+from video_qa.analysis.screen_text.tracks import intersects
 
 GATE_GRID = (128, 72)  # grayscale thumbnail compared between samples
 GATE_LEVEL = 12.0  # a cell whose mean grey changed by more than this (0-255) changed

@@ -1,34 +1,25 @@
-"""Chapters from content, their titles, and the clean material the summary is made of.
+"""Chapters from content, their titles, and which on-screen text is fit for titles and summaries.
 
 Boundaries are where the content changes: a slide change (a long-lived text track starts as
-another ends), a scene cut between two sampled frames (an HSV content
-delta like PySceneDetect's ContentDetector, on the frames the hear_read part already decodes), a
-title appearing on an empty screen, or a long pause in speech. No chapter is shorter than ``MIN_CHAPTER`` seconds unless the video is.
-Titles: the chapter's most salient on-screen line (box height x seconds shown), else its first
-spoken sentence, else the vision-language caption; never changing text (counters, clocks).
+another ends), a scene cut between two sampled frames (``scenes``), a title appearing on an empty
+screen, or a long pause in speech. No chapter is shorter than ``MIN_CHAPTER`` seconds unless the
+video is. Titles: the chapter's most salient on-screen line (box height x seconds shown), else its
+first spoken sentence, else the vision-language caption; never changing text (counters, clocks).
 See docs/moments.md.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
-
-from model.ocr import fold
-from video_qa.moments import NewMoment
-
-log = logging.getLogger(__name__)
+from video_qa.moments.values import NewMoment
 
 MIN_CHAPTER = 20.0  # seconds
 LONG_LIVED = 4.0  # seconds a text track must last to describe a slide
 PAUSE = 5.0  # seconds of silence between two spoken segments that may start a chapter
-CUT_LEVEL = 27.0  # ContentDetector's default threshold (mean HSV difference, 0-255)
-CUT_RATIO = 2.5  # ... and at least this many times the neighbouring samples' differences
 SLIDE_LIVED = 10.0  # seconds text must last to make a slide change or a title (not a subtitle)
 STRENGTH = {"slide": 4, "cut": 3, "title": 2, "pause": 1}
 TITLE_LIMIT = 100
@@ -43,27 +34,6 @@ class MomentLike(Protocol):
 
 def _r(x: float) -> float:
     return round(float(x), 3)
-
-
-# ---- scene cuts (hear_read part, per clip)
-
-def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[list[float]]:
-    """[[time, uncertainty]] of hard cuts between consecutive sampled frames: the cut lies after
-    the earlier frame and at or before the later one, which is the time given."""
-    import cv2  # opencv ships with rapidocr
-
-    if len(frames) < 2:
-        return []
-    hsv = [cv2.cvtColor(cv2.resize(np.ascontiguousarray(f), (160, 90), interpolation=cv2.INTER_AREA),
-                        cv2.COLOR_RGB2HSV).astype(np.float32) for f in frames]
-    deltas = [0.0] + [float(np.abs(b - a).mean()) for a, b in zip(hsv, hsv[1:])]
-    cuts = []
-    for i in range(1, len(deltas)):
-        around = [deltas[j] for j in range(max(1, i - 4), min(len(deltas), i + 5)) if j != i]
-        level = float(np.median(around)) if around else 0.0
-        if deltas[i] >= CUT_LEVEL and deltas[i] >= CUT_RATIO * level:
-            cuts.append([_r(times[i]), _r(times[i] - times[i - 1])])
-    return cuts
 
 
 # ---- boundaries
@@ -190,32 +160,3 @@ def content_chapters(duration: float, text: Sequence[MomentLike], speech: Sequen
             "start_uncertainty": _r(left.uncertainty), "end_uncertainty": _r(right.uncertainty),
         }))
     return chapters
-
-
-# ---- summary material
-
-def _excerpt(parts: Sequence[str], limit: int) -> str:
-    out = " ".join(p.strip() for p in parts if p.strip())
-    return out if len(out) <= limit else out[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def shown_lines(text: Sequence[MomentLike]) -> list[str]:
-    """Distinct long-lived, non-changing on-screen lines in order of appearance."""
-    seen: dict[str, str] = {}
-    for m in sorted(long_lived(text), key=lambda m: m.start):
-        seen.setdefault(fold(m.text), m.text.strip())
-    return list(seen.values())
-
-
-def extractive_summary(speech: Sequence[MomentLike], text: Sequence[MomentLike]) -> str:
-    """Without vision-language captions: what was said and shown, in order, labelled as such."""
-    said = _excerpt([m.text for m in sorted(speech, key=lambda m: m.start)], 600)
-    shown = _excerpt(shown_lines(text), 300)
-    parts = ["Extracted from the transcript and on-screen text (no vision-language captions)."]
-    if said:
-        parts.append(f"Speech: {said}")
-    if shown:
-        parts.append(f"On screen: {shown}")
-    if not said and not shown:
-        parts.append("Nothing was said and no on-screen text was read.")
-    return "\n".join(parts)

@@ -1,5 +1,6 @@
 """On-screen text: noise out, tracks with honest intervals, changing text collapsed, stitching
-across clip boundaries, change-gated reading; by value, on readings and on generated media."""
+across clip boundaries, change-gated reading (``gate``), a clip scanned as it is decoded
+(``scan``); by value, on readings and on generated media."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ import pytest
 
 from model.ocr import Reading
 from tests.factories.media import slide_deck, text_video
+from video_qa.analysis.chapters import content_chapters
+from video_qa.analysis.screen_text.gate import read_samples
+from video_qa.analysis.screen_text.scan import read_clip_text
+from video_qa.analysis.screen_text.tracks import clean, clip_text_moments, is_blend, is_noise, stitch
+from video_qa.analysis.summary import extractive_summary
 from video_qa.analyzers import get_ocr
-from video_qa.chapters import content_chapters, extractive_summary
 from video_qa.config import load_settings
 from video_qa.media import probe, read_frames
 from video_qa.media.plan import ClipPlan, sampling_plan
-from video_qa.moments import NewMoment
-from video_qa.stages import read_text
-from video_qa.text_gate import read_samples
-from video_qa.text_tracks import clean, clip_text_moments, is_blend, is_noise, stitch
+from video_qa.moments.values import NewMoment
+from video_qa.pipeline.clock import Clock
 
 SIZE = (640, 360)
 Deck = tuple[list[NewMoment], list[dict[str, int]]]
@@ -158,7 +161,8 @@ def test_change_gating_reads_a_static_slide_once(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory: pytest.TempPathFactory) -> Deck:
-    """The slide deck read as two 45-s clips (0.5 fps, as ingest does), then stitched."""
+    """The slide deck read as two 45-s clips (0.5 fps, frames scanned as they are decoded, as
+    ingest does), then stitched."""
     path = slide_deck(tmp_path_factory.mktemp("deck") / "deck.mp4")
     settings = load_settings()
     p = probe(path)
@@ -168,9 +172,9 @@ def deck(tmp_path_factory: pytest.TempPathFactory) -> Deck:
         plan = sampling_plan(a, b, settings.ocr_fps, p, index=index)
         clip = ClipPlan(index=index, start=a, end=b, fps=plan.fps, frames=plan.frames, width=plan.width,
                         height=plan.height, tokens=0, budget=0, activity=1.0, why="")
-        ms, gate = read_text(read_frames(path, plan, p), clip, settings, ocr)
-        out += ms
-        gates.append(gate)
+        scan = read_clip_text(str(path), p, clip, settings, ocr, Clock())
+        out += scan.text
+        gates.append(scan.reading)
     return stitch(out), gates
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.exc import OperationalError
 
 from tests.factories.media import silent_video, speech_and_caption_video
 from tests.factories.pipeline import WORKER, dead_pid, drain, ingest, moment_rows, quiet_settings, request
-from video_qa import stages
 from video_qa.db import unit_of_work
 from video_qa.media.errors import MediaError
 from video_qa.models import Clip, ItemStatus, Job, Video, WorkerProcess, WorkItem, utcnow
@@ -32,7 +31,7 @@ from video_qa.pipeline import (
     without_paths,
 )
 from video_qa.registry import register_file
-from video_qa.pipeline import heartbeat, recover
+from video_qa.pipeline import heartbeat, recover, runners
 from video_qa.analyzers import get_backends
 
 
@@ -273,7 +272,7 @@ def test_a_bug_in_a_part_is_raised_and_recorded_not_swallowed(tmp_path: Path, en
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("speech")
 
-    monkeypatch.setattr(stages, "hear_read", broken)
+    monkeypatch.setattr(runners, "hear_read", broken)
     with pytest.raises(KeyError):
         run_item(engine, clip_parts[0], WORKER, settings, lambda: get_backends(settings))
     video = _video(engine, video_id)
@@ -327,8 +326,6 @@ def test_a_duplicate_message_for_a_part_running_in_this_process_does_nothing(
 ) -> None:
     """A worker's threads share its name: a second thread taking a duplicate message of the part
     the first is running must not run it again beside it."""
-    from video_qa.pipeline import runners
-
     settings = quiet_settings(tmp_path)
     video_id, _ = ingest(engine, settings, silent_video(tmp_path / "six.mp4", seconds=6))
     ref = ItemRef(video_id, 0, "hear_read")
@@ -354,8 +351,6 @@ def test_two_parts_in_flight_at_once_leave_the_rows_one_at_a_time_leaves(
     beside its reading of text): two clips' parts run together must store what they store one
     after the other."""
     import threading
-
-    from video_qa.pipeline import runners
 
     settings = quiet_settings(tmp_path, speech_model="bundled", ocr=True, embed_model="bundled", clip_seconds=6.0)
     path = speech_and_caption_video(tmp_path / "talk.mp4", seconds=12, speech=(1.0, "the budget is approved"),

@@ -1,17 +1,11 @@
 """Chapters from content: slide changes, scene cuts and pauses, bounded lengths, clean titles and
-summaries; by value."""
+summaries (``analysis.summary``); by value."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.factories.media import text_video
-from video_qa.chapters import choose, content_chapters, extractive_summary, scene_cuts, slide_changes, Boundary
-from video_qa.media import probe, read_frames
-from video_qa.media.plan import sampling_plan
-from video_qa.moments import NewMoment
+from video_qa.analysis.chapters import choose, content_chapters, slide_changes, Boundary
+from video_qa.analysis.summary import extractive_summary
+from video_qa.moments.values import NewMoment
 
 
 def text(start: float, end: float, words: str, height: float = 0.12, unc: float = 2.0, **meta: object) -> NewMoment:
@@ -81,15 +75,6 @@ def test_the_summary_uses_clean_material_only() -> None:
         "On screen: QUARTERLY PLAN Notes for quarterly plan HIRING ROADMAP Notes for hiring roadmap "
         "INVOICE 2041 APPROVED OPEN QUESTIONS Notes for open questions"]
     assert extractive_summary([], []).endswith("no on-screen text was read.")
-
-
-def test_scene_cuts_between_sampled_frames(tmp_path: Path) -> None:
-    path = text_video(tmp_path / "cuts.mp4", seconds=40, background="testsrc2", cuts=(13.0, 27.0))
-    p = probe(path)
-    frames = read_frames(path, sampling_plan(0.0, 40.0, 0.5, p), p)
-    cuts = scene_cuts(frames.frames, frames.times)
-    # samples every 2 s: the cut at 13 is first seen at 14, the one at 27 at 28, each within 2 s after it
-    assert cuts == [[pytest.approx(14.0, abs=0.05), 2.0], [pytest.approx(28.0, abs=0.05), 2.0]]
 
 
 def test_a_label_after_a_cut_belongs_to_the_cuts_chapter_and_short_captions_start_none() -> None:

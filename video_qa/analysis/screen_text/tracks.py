@@ -1,5 +1,6 @@
 """On-screen text: readings -> (noise out) -> tracks -> one ``text`` moment per track, with honest
-intervals; stitching tracks across clip boundaries (change-gated reading: ``text_gate``). See docs/moments.md.
+intervals; stitching tracks across clip boundaries (which samples are read: ``gate``). See
+docs/moments.md.
 
 Times are the presentation times of the sampled frames (seconds from the stream's start). A
 track's moment starts at its first sighting (a seek there shows the text); the text appeared at
@@ -19,9 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from model.ocr import Reading, fold
-from video_qa.moments import NewMoment
+from video_qa.moments.values import NewMoment
 
 log = logging.getLogger(__name__)
 

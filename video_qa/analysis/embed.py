@@ -1,0 +1,15 @@
+"""Moments' text embeddings, filled in place before they are stored."""
+
+from __future__ import annotations
+
+from model.protocols import TextEmbedder
+from video_qa.moments.values import NewMoment
+
+
+def embed_moments(moments: list[NewMoment], embedder: TextEmbedder | None) -> None:
+    """Fill each moment's embedding (``embedder`` None: leave them empty)."""
+    if embedder is None or not moments:
+        return
+    vectors = embedder.encode([m.text for m in moments])
+    for moment, vector in zip(moments, vectors):
+        moment.embedding = vector

@@ -1,0 +1,56 @@
+"""A clip's ``hear_read`` part: its speech, on-screen text, scene cuts and embeddings.
+
+Speech runs in a side thread beside the text (its audio read by its own ffmpeg), the embedder
+loads beside both on first use, and the text is read from frames as they are decoded
+(``screen_text.scan``), so one part keeps two cores busy and holds one frame at a time. The
+caller gives the threads (``video_qa.pipeline.background.side_pool``).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+
+from video_qa.analysis.embed import embed_moments
+from video_qa.analysis.screen_text.scan import read_clip_text
+from video_qa.analysis.speech import hear
+from video_qa.analysis.timing import StageClock
+from video_qa.analyzers import Backends, warm_embedder
+from video_qa.config import Settings
+from video_qa.media.plan import ClipPlan
+from video_qa.media.probe import Probe
+from video_qa.moments.values import NewMoment
+
+
+@dataclass
+class HearReadResult:
+    speech: list[NewMoment] = field(default_factory=list)
+    text: list[NewMoment] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cuts: list[list[float]] = field(default_factory=list)  # [[time, uncertainty]] of scene cuts
+    reading: dict[str, int] = field(default_factory=dict)  # change gating: samples, read, partial, skipped
+
+
+def hear_read(path: str, probe: Probe, clip: ClipPlan, settings: Settings, backends: Backends,
+              clock: StageClock, side: Executor) -> HearReadResult:
+    """A clip's speech, on-screen text and embeddings; speech and the embedder's first load run on
+    ``side`` while this thread reads the text. Changing text (counters, clocks) is kept but not
+    embedded."""
+    result = HearReadResult()
+    warm = side.submit(warm_embedder, backends.embedder, settings.analyzer_threads) if backends.embedder is not None else None
+    heard: Future[list[NewMoment]] | None = None
+    if backends.speech is not None and probe.has_audio:
+        heard = side.submit(hear, path, probe, clip, backends.speech, clock)
+    try:
+        if backends.ocr is not None:
+            scan = read_clip_text(path, probe, clip, settings, backends.ocr, clock)
+            result.text, result.reading, result.cuts = scan.text, scan.reading, scan.cuts
+            result.notes += scan.notes
+    finally:
+        if heard is not None:
+            result.speech = heard.result()  # its error, if any, surfaces here, in the task
+        if warm is not None:
+            warm.result()
+    with clock("embed"):
+        embed_moments(result.speech + [m for m in result.text if not m.meta.get("changing")], backends.embedder)
+    return result

@@ -1,0 +1,44 @@
+"""Scene cuts between a clip's sampled frames: an HSV content delta like PySceneDetect's
+ContentDetector, on the frames the ``hear_read`` part already decodes for on-screen text. Finalize
+makes chapter boundaries of them (``chapters``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+CUT_THUMB = (160, 90)  # the size frames are compared at
+CUT_LEVEL = 27.0  # ContentDetector's default threshold (mean HSV difference, 0-255)
+CUT_RATIO = 2.5  # ... and at least this many times the neighbouring samples' differences
+
+
+def _r(x: float) -> float:
+    return round(float(x), 3)
+
+
+def cut_thumb(frame: np.ndarray) -> np.ndarray:
+    """The frame as ``scene_cuts`` looks at it (it resizes to ``CUT_THUMB`` first: resizing this
+    again changes nothing), so a clip's frames need not be kept to find its cuts."""
+    import cv2  # opencv ships with rapidocr
+
+    return cv2.resize(np.ascontiguousarray(frame), CUT_THUMB, interpolation=cv2.INTER_AREA)
+
+
+def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[list[float]]:
+    """[[time, uncertainty]] of hard cuts between consecutive sampled frames: the cut lies after
+    the earlier frame and at or before the later one, which is the time given."""
+    import cv2  # opencv ships with rapidocr
+
+    if len(frames) < 2:
+        return []
+    hsv = [cv2.cvtColor(cv2.resize(np.ascontiguousarray(f), CUT_THUMB, interpolation=cv2.INTER_AREA),
+                        cv2.COLOR_RGB2HSV).astype(np.float32) for f in frames]
+    deltas = [0.0] + [float(np.abs(b - a).mean()) for a, b in zip(hsv, hsv[1:])]
+    cuts = []
+    for i in range(1, len(deltas)):
+        around = [deltas[j] for j in range(max(1, i - 4), min(len(deltas), i + 5)) if j != i]
+        level = float(np.median(around)) if around else 0.0
+        if deltas[i] >= CUT_LEVEL and deltas[i] >= CUT_RATIO * level:
+            cuts.append([_r(times[i]), _r(times[i] - times[i - 1])])
+    return cuts
