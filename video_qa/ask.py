@@ -42,7 +42,7 @@ from video_qa.media.frames import read_frames
 from video_qa.media.plan import MIN_FRAMES, ClipPlan, frame_count, frame_size, tokens_for
 from video_qa.media.probe import Probe
 from video_qa.models import Moment, MomentEmbedding, MomentKind, Video, VideoStatus
-from video_qa.moments import EMBEDDING_DTYPE
+from video_qa.moments.values import EMBEDDING_DTYPE
 from video_qa.search import STOPWORDS, Filters, Hit, highlights, search, uncertainty, words
 from video_qa.timecode import format_time
 

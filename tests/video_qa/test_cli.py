@@ -13,7 +13,7 @@ from tests.factories.media import ENCODERS, ffmpeg
 from tests.factories.rows import make_video
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
-from video_qa.stages import probe_and_plan
+from video_qa.analysis.plan import probe_and_plan
 from videoqa_cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
