@@ -59,7 +59,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+class DropRequests(logging.Filter):
+    """Leaves out uvicorn access-log records of requests whose path (without its query) starts with
+    one of ``prefixes`` (uvicorn's record: ``'%s - "%s %s HTTP/%s" %d'``, the path third)."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            return not args[2].partition("?")[0].startswith(self.prefixes)
+        return True
+
+
+QUIET_LIBRARIES = ("alembic",)  # INFO on every start (its migration context's two lines): WARNING and up shown
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text", quiet_libraries: bool = True) -> None:
+    """The root logger at ``level`` with one handler in ``fmt``; ``QUIET_LIBRARIES`` log WARNING and
+    up only, unless ``quiet_libraries`` is False (``videoqa migrate`` reports each upgrade)."""
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet_libraries else logging.NOTSET)
     root = logging.getLogger()
     root.setLevel(level)
     handler = next((h for h in root.handlers if getattr(h, "_videoqa", False)), None)

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", action="append", choices=[k.value for k in MomentKind], help="only this kind (repeatable)")
     p.add_argument("--limit", type=int, default=20, help="most results (default 20)")
     p.add_argument("--json", action="store_true",
-                   help="print [{video_id, title, start, end, kind, text, highlights, score, changed_on_disk}]")
+                   help="print [{video_id, title, start, end, kind, text, highlights, score, moment_ids, kinds, "
+                        "changed_on_disk}]")
     p.set_defaults(handler="library:cmd_search")
 
     p = sub.add_parser("reindex", help="rebuild the vector index of the database from its moments")
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, quiet_libraries=args.command != "migrate")
     try:
         return handler_of(args.handler)(settings, args)
     except (SchemaOutOfDate, MediaError) as error:

@@ -92,8 +92,15 @@ def install_basic_auth(app: FastAPI, pairs: list[tuple[str, str]]) -> None:
 
 
 def serve(settings: Settings) -> None:
+    """Run the app; the access log leaves out the page's polling (Gradio's queue and heartbeat
+    routes, requested every second while a video is analysed): the API's requests stay in it."""
     import uvicorn
 
+    from video_qa.logs import DropRequests
+
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropRequests) for f in access.filters):
+        access.addFilter(DropRequests(("/gradio_api/queue/", "/gradio_api/heartbeat/")))
     app = create_app(settings)
     log.info("serving on http://%s:%d", settings.web_host, settings.web_port)
     uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_config=None)

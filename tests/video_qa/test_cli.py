@@ -294,3 +294,117 @@ def test_videos_lists_newest_first_in_the_web_s_format_with_each_failure_s_reaso
                                 "re-upload or re-download it")
     assert lines[2].split()[1:] == ["ready", "1:02:03", "Harbour", "cam"]
     assert len(lines) == 3
+
+
+# --- what a new user hits in the CLI (issue 29, point 10), on SQLite and PostgreSQL
+
+
+@pytest.fixture()
+def cli_database(engine, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The CLI on a migrated database of each kind (the ``engine`` fixture's), full-text search only."""
+    monkeypatch.setenv("VIDEOQA_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("VIDEOQA_EMBED_MODEL", "off")
+    get_settings.cache_clear()
+    return engine
+
+
+def test_alembic_says_nothing_but_in_migrate(tmp_path: Path) -> None:
+    """At the default log level: ``migrate`` reports its upgrades, other commands are quiet."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOQA_DATA_DIR": str(tmp_path / "quiet")}
+    env.pop("VIDEOQA_LOG_LEVEL", None)
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "videoqa_cli", *argv], capture_output=True, text=True, env=env,
+                              cwd=REPO, check=True)
+
+    migrated = cli("migrate")
+    assert "Running upgrade  -> 0001_initial" in migrated.stderr
+    listed = cli("videos")
+    assert listed.stdout == "no videos\n"
+    assert "alembic" not in listed.stderr and "Context impl" not in listed.stderr, listed.stderr
+
+
+def test_search_in_an_unknown_video_says_so_and_fails(cli_database, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(cli_database) as session:
+        known = make_video(session, title="harbour", status="ready").id
+    capsys.readouterr()
+    assert main(["search", "crane", "--video", "999"]) == 1
+    out = capsys.readouterr()
+    assert out.err.strip() == "error: no video 999" and out.out == ""
+    assert main(["search", "crane", "--video", str(known)]) == 0  # a known video without a match: no error
+    assert capsys.readouterr().out.strip() == "no matching moments"
+
+
+def test_search_json_names_each_hit_s_moments_and_kinds(cli_database, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories.rows import make_clip, make_moment
+
+    with unit_of_work(cli_database) as session:
+        video = make_video(session, title="harbour", status="ready")
+        clip = make_clip(session, video, start=0.0, end=60.0)
+        said = make_moment(session, video, clip, kind="speech", start=4.0, end=6.0, text="the crane lifts a box").id
+    capsys.readouterr()
+    assert main(["search", "crane", "--json"]) == 0
+    hit, = json.loads(capsys.readouterr().out)
+    assert (hit["moment_ids"], hit["kinds"], hit["kind"], hit["start"]) == ([said], ["speech"], "speech", 4.0)
+
+
+REASON = "broken.mp4: not a complete video file (the end is missing); re-upload or re-download it"
+
+
+@pytest.mark.parametrize(("argv", "verb"), [(["ask", "{id}", "what is shown?"], "ask about"),
+                                            (["export", "{id}", "transcript.vtt"], "export"),
+                                            (["export", "{id}", "moments.json"], "export")])
+def test_ask_and_export_on_a_failed_video_say_why_and_fail(cli_database, capsys, argv, verb) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(cli_database) as session:
+        failed = make_video(session, title="broken", status="failed", duration=None, error=REASON).id
+    capsys.readouterr()
+    assert main([a.format(id=failed) for a in argv]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err.strip() == f"error: video {failed} failed, so it has nothing to {verb}: {REASON}"
+
+
+def test_serve_keeps_the_web_app_s_polling_out_of_the_access_log(monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The page polls (Gradio's queue and heartbeat routes) every second while a video is analysed:
+    those requests are not logged; the API's requests are."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from web.server import serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seen: dict[str, int] = {}
+
+    def run_briefly(app, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=30) as client:
+            seen["join"] = client.post("/gradio_api/queue/join", json={}).status_code
+            with client.stream("GET", "/gradio_api/heartbeat/abc") as beat:
+                seen["heartbeat"] = beat.status_code
+            seen["videos"] = client.get("/api/v1/videos").status_code
+            seen["healthz"] = client.get("/healthz").status_code
+        server.should_exit = True
+        thread.join(timeout=30)
+
+    monkeypatch.setattr(uvicorn, "run", run_briefly)
+    assert main(["migrate"]) == 0
+    with caplog.at_level("INFO", logger="uvicorn.access"):
+        serve(get_settings())
+    assert (seen["videos"], seen["healthz"]) == (200, 200) and seen["join"] >= 400 and seen["heartbeat"] == 200
+    logged = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any('"GET /api/v1/videos HTTP/1.1" 200' in line for line in logged), logged
+    assert any('"GET /healthz HTTP/1.1" 200' in line for line in logged), logged
+    assert not [line for line in logged if "/gradio_api/" in line], logged

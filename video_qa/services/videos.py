@@ -34,10 +34,27 @@ class VideoNotFound(LookupError):
         self.video_id = video_id
 
 
+class VideoFailed(ValueError):
+    """A video whose analysis failed: it has no moments to ask about or export. ``reason`` is the
+    failure as the library shows it."""
+
+    def __init__(self, video_id: int, reason: str | None) -> None:
+        self.video_id, self.reason = video_id, reason or "no reason was recorded"
+        super().__init__(f"video {video_id} failed: {self.reason}")
+
+
 def get_video(session: Session, video_id: int) -> Video:
     video = session.get(Video, video_id)
     if video is None:
         raise VideoNotFound(video_id)
+    return video
+
+
+def analysed_video(session: Session, video_id: int) -> Video:
+    """The video, unless it is unknown (``VideoNotFound``) or its analysis failed (``VideoFailed``)."""
+    video = get_video(session, video_id)
+    if video.status == VideoStatus.failed.value:
+        raise VideoFailed(video_id, video.error)
     return video
 
 
@@ -146,7 +163,10 @@ def video_moments(session: Session, video_id: int, kind: str | None = None) -> l
 
 def search_hits(session: Session, engine: Engine, query: str, embedder: Any, filters: Filters = Filters(),
                 limit: int = 20) -> list[dict[str, Any]]:
-    """The search's hits as JSON, each with ``changed_on_disk`` of its video (one stat per video)."""
+    """The search's hits as JSON, each with ``changed_on_disk`` of its video (one stat per video).
+    ``VideoNotFound`` when the filter names a video that does not exist."""
+    if filters.video_id is not None:
+        get_video(session, filters.video_id)
     hits = [h.to_dict() for h in search(session, engine, query, embedder, filters, limit)]
     ids = {h["video_id"] for h in hits}
     videos = session.scalars(select(Video).where(Video.id.in_(ids))).all() if ids else []

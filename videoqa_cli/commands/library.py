@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from sqlalchemy import Engine
+
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.migrate import prepare_database
@@ -13,7 +15,7 @@ from video_qa.timecode import clock_span, clock_time
 
 VIDEO_FIELDS = ("id", "title", "status", "duration", "width", "height", "error", "created_at")
 HIT_FIELDS = ("video_id", "title", "start", "end", "start_uncertainty", "end_uncertainty", "kind", "text", "highlights",
-              "score", "changed_on_disk")
+              "score", "moment_ids", "kinds", "changed_on_disk")
 BOLD, PLAIN = "\x1b[1m", "\x1b[0m"
 
 
@@ -41,12 +43,16 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     in this process; ``video_qa.registry.get_query_embedder``)."""
     from video_qa.registry import get_query_embedder
     from video_qa.search import Filters
-    from video_qa.services.videos import search_hits
+    from video_qa.services.videos import VideoNotFound, search_hits
 
     engine = prepare_database(settings)
     filters = Filters(video_id=args.video, kinds=tuple(args.kind or ()))
     with unit_of_work(engine) as session:
-        hits = search_hits(session, engine, args.query, get_query_embedder(settings), filters, args.limit)
+        try:
+            hits = search_hits(session, engine, args.query, get_query_embedder(settings), filters, args.limit)
+        except VideoNotFound as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if args.json:
         print(json.dumps([{k: h[k] for k in HIT_FIELDS} for h in hits], indent=2, ensure_ascii=False))
         return 0
@@ -79,6 +85,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from workers.app import ask_sender, make_celery
 
     engine = prepare_database(settings)
+    if not _has_moments(engine, args.video_id, "ask about"):
+        return 1
     send_ask = ask_sender(make_celery(settings)) if questions.answers_remotely(settings) else None
     try:
         result = questions.ask(engine, settings, send_ask, args.video_id, args.question,
@@ -102,6 +110,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from video_qa.export import export
 
     engine = prepare_database(settings)
+    if not _has_moments(engine, args.video_id, "export"):
+        return 1
     with unit_of_work(engine) as session:
         try:
             content, _ = export(session, args.video_id, args.name)
@@ -110,3 +120,19 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             return 1
     sys.stdout.write(content if content.endswith("\n") else content + "\n")
     return 0
+
+
+def _has_moments(engine: Engine, video_id: int, verb: str) -> bool:
+    """False, having said why on stderr, when the video is unknown or its analysis failed."""
+    from video_qa.services.videos import VideoFailed, VideoNotFound, analysed_video
+
+    with unit_of_work(engine) as session:
+        try:
+            analysed_video(session, video_id)
+        except VideoNotFound as error:
+            print(f"error: {error}", file=sys.stderr)
+            return False
+        except VideoFailed as error:
+            print(f"error: video {video_id} failed, so it has nothing to {verb}: {error.reason}", file=sys.stderr)
+            return False
+    return True
