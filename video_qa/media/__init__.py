@@ -6,9 +6,10 @@ stream (the first frame's presentation time is the origin), never ``index / nomi
 
 from video_qa.media.audio import read_audio
 from video_qa.media.errors import MediaError
-from video_qa.media.frames import ClipFrames, ClipStream, FrameReader, Sample, read_frames
+from video_qa.media.frames import FrameReader, read_frames
 from video_qa.media.plan import ClipPlan, plan
 from video_qa.media.probe import Probe, probe
+from video_qa.media.samples import ClipFrames, ClipStream, Sample
 from video_qa.media.thumbs import thumbnail
 
 __all__ = [
