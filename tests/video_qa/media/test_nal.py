@@ -1,17 +1,14 @@
-"""The H.264 non-reference packet test agrees with libavcodec, and leaving those packets out
-changes no returned frame."""
+"""The H.264 non-reference packet test agrees with libavcodec (that leaving those packets out
+changes no returned frame is checked with the PyAV decoder, in decode/test_pyav.py)."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import pytest
 
-from tests.factories.media import ffmpeg, frame_index, index_video
-from tests.video_qa.media.helpers import sample_clip
-from video_qa.media import FrameReader, probe
+from tests.factories.media import ffmpeg, index_video
 from video_qa.media.nal import disposable_h264, nal_length_size
 
 AVCC = bytes([1, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0x00])  # avcC header, 4-byte NAL lengths
@@ -94,28 +91,3 @@ def test_agrees_with_libavcodec_skip_nonref(media_dir: Path, container: str, bfr
         assert len(skipped_by_ffmpeg) >= len(every) // (bframes + 2)
     else:
         assert skipped_by_ffmpeg == set()
-
-
-@pytest.mark.parametrize("sample_fps", [30.0, 2.0, 0.5])
-def test_skipping_changes_no_returned_frame(media_dir: Path, sample_fps: float) -> None:
-    """Dense (every frame asked, nothing may be skipped), the default 2 fps, and sparse sampling:
-    the PyAV path returns the same frames, times and pixels with and without skipping."""
-    path = index_video(media_dir / "nal_skip.mp4", seconds=12, gop=250, bframes=3)
-    p = probe(path)
-    clips = [sample_clip(p, 0.0, 6.0, sample_fps), sample_clip(p, 6.0, 12.0, sample_fps, index=1)]
-    results = {}
-    for skip in (True, False):
-        with FrameReader(path, prefer="pyav", skip_nonref=skip) as reader:
-            results[skip] = [reader.read(clip) for clip in clips], reader.skipped
-    (with_skip, skipped), (without, none_skipped) = results[True], results[False]
-    assert none_skipped == 0
-    if sample_fps >= 30:
-        assert skipped == 0  # every frame was asked for
-    else:
-        assert skipped > 0
-    for a, b in zip(with_skip, without):
-        assert a.times == b.times and a.missing == b.missing == []
-        assert [frame_index(image) for image in a.frames] == [round(t * 30) for t in a.times]
-        for x, y in zip(a.frames, b.frames):
-            assert (x == y).all()
-    assert Fraction(p.nominal_fps).limit_denominator(1000) == 30
