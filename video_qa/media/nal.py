@@ -4,8 +4,8 @@ A picture whose slices all carry ``nal_ref_idc == 0`` is never used to predict a
 (H.264 7.4.1), so a reader that does not want that picture can leave its packet out of the decoder
 without changing any other frame: it is what ``skip_frame=nonref`` does inside libavcodec, decided
 here per packet so that the non-reference frames we *do* sample are still decoded. With x264's
-defaults (3 B-frames, pyramid) about half the frames of a file are such pictures, and sampling 2 of
-30 frames a second leaves most of them undecoded.
+defaults (3 B-frames, pyramid) about a third of the frames of a file are such pictures, and sampling
+2 of 30 frames a second leaves almost all of them undecoded.
 
 Only H.264 is handled: in HEVC a "non-reference" picture may still be referenced from a higher
 temporal sub-layer, and VP9/AV1 packets carry no such flag in a header this cheap to read.
