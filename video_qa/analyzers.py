@@ -1,4 +1,5 @@
-"""The analyzers the settings choose (see, hear, read, embed), built once per process.
+"""The analyzers the settings choose (see, hear, read, embed): one typed factory per role, each
+building one backend per process per arguments (``model.loading.per_process``).
 
 ``describe_backends`` is what ``videoqa models`` prints; ``check_backends`` is the start-up check:
 a backend that is configured but not loadable here raises ``BackendUnavailable`` naming the
@@ -9,11 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.loading import per_process
 from model.protocols import ScreenTextReader, SpeechModel, TextEmbedder, VisionLanguageModel
 from model.sources import BackendUnavailable, Source, require, resolve
 from video_qa.config import Settings
+
+if TYPE_CHECKING:
+    from model.embeddings.factory import Embedder
+    from model.embeddings.onnx import OnnxEmbedder
 
 
 @dataclass(frozen=True)
@@ -127,20 +133,6 @@ def _screen_text(min_score: float, det_side: int, threads: int) -> ScreenTextRea
     return ScreenText(min_score, det_side, threads)
 
 
-@per_process
-def _heavy_embedder(location: str, device: str) -> TextEmbedder:
-    from model.embed import TextEmbedder as SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(location, device)
-
-
-@per_process
-def _embedder(location: str, models_dir: Path, threads: int, device: str) -> TextEmbedder:
-    from model.query_embed import OnnxTextEmbedder
-
-    return OnnxTextEmbedder(location, models_dir, threads, fallback=lambda: _heavy_embedder(location, device))
-
-
 def get_speech(settings: Settings) -> SpeechModel | None:
     """The speech backend, or None when off."""
     source = speech_source(settings)
@@ -154,31 +146,33 @@ def get_ocr(settings: Settings) -> ScreenTextReader | None:
     return _screen_text(settings.ocr_min_score, settings.ocr_det_side, settings.analyzer_threads)
 
 
-def get_embedder(settings: Settings) -> TextEmbedder | None:
-    """The text-embedding backend of the pipeline (``encode(texts)``, ``encode_query(text)``), or
-    None when off: ``model.query_embed.OnnxTextEmbedder``, ONNX Runtime on
-    ``settings.analyzer_threads`` threads over the model's export in ``settings.models_dir`` (made
-    by a child process on first use when missing), so that an ingest never imports PyTorch for
-    its embeddings; it falls back to the heavy embedder in process where no export can be made.
-    Nothing loads until the first call."""
+def get_embedder(settings: Settings) -> Embedder | None:
+    """The text embedder that ingest, search and ask use, or None when embeddings are off:
+    ``model.embeddings.factory.text_embedder``, the model's ONNX export in ``settings.models_dir``
+    (made by a child process on first use when missing) on ``settings.analyzer_threads`` ONNX
+    Runtime threads, so that neither an ingest nor a search imports PyTorch; sentence-transformers
+    in this process where no export can be made. One per process; nothing loads until the first
+    call."""
     source = embed_source(settings)
     if not _enabled(source):
         return None
-    return _embedder(source.location, settings.models_dir, settings.analyzer_threads, settings.device)
+    from model.embeddings.factory import text_embedder
+
+    return text_embedder(source.location, settings.models_dir, settings.analyzer_threads, settings.device)
 
 
-def get_text_embedder(settings: Settings):  # type: ignore[no-untyped-def]
-    """The heavy text embedder (``model.embed.TextEmbedder``: sentence-transformers on PyTorch,
-    which it imports on first use), or None when off: for what needs the model itself (the export,
-    the query path's fallback in ``video_qa.registry``)."""
-    source = embed_source(settings)
-    return _heavy_embedder(source.location, settings.device) if _enabled(source) else None
+def export_embedder(settings: Settings) -> OnnxEmbedder | None:
+    """Load ``get_embedder(settings)`` now: its export is made where missing and its graph's
+    checksum is checked (``ValueError`` when it differs). The ONNX runner, or None when embeddings
+    are off or no export can be made (logged)."""
+    embedder = get_embedder(settings)
+    return embedder.exported() if embedder is not None else None
 
 
 def warm_embedder(embedder: TextEmbedder, threads: int) -> None:
     """Load the text embedder now (once per process; a part calls this in a side thread so the
-    load overlaps its decoding and reading) and keep PyTorch, which it runs on, to ``threads``
-    intra-op threads: its default, one per core, fought the other analyzers for the cores."""
+    load overlaps its decoding and reading) and keep PyTorch, where this process has loaded it,
+    to ``threads`` intra-op threads (its default is one per core, more than a worker's share)."""
     embedder.encode([])
     import sys
 
@@ -210,6 +204,6 @@ def get_backends(settings: Settings) -> Backends:
 
 
 __all__ = [
-    "BackendRow", "BackendUnavailable", "Backends", "check_backends", "get_backends", "describe_backends", "get_embedder", "get_ocr", "get_speech",
-    "get_text_embedder",
+    "BackendRow", "BackendUnavailable", "Backends", "check_backends", "describe_backends", "export_embedder",
+    "get_backends", "get_embedder", "get_ocr", "get_speech", "warm_embedder",
 ]

@@ -119,9 +119,7 @@ def _similarity(session: Session, embedder: Any, question: str, ids: list[int]) 
     """Cosine of the question's embedding with each stored moment embedding (empty without an embedder)."""
     if embedder is None or not ids:
         return {}
-    encode_query = getattr(embedder, "encode_query", None)
-    query = np.asarray(encode_query(question) if encode_query is not None else embedder.encode([question])[0],
-                       dtype=np.float32)
+    query = np.asarray(embedder.encode_query(question), dtype=np.float32)
     rows = session.execute(select(MomentEmbedding.moment_id, MomentEmbedding.embedding)
                            .where(MomentEmbedding.moment_id.in_(ids))).all()
     scores = {}

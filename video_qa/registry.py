@@ -4,28 +4,20 @@ Only files inside the configured archive roots or the media folder (uploads) are
 symbolic links and ``..`` are resolved first, so a link out of a root is refused like the path it
 points to. Folders are walked recursively for media files. A file whose content (SHA-256) is
 already registered is recognised as that video, even under another name or path.
-
-Also here: ``get_query_embedder``, what embeds a search query (the light ONNX export when there is
-one; see the section at the end).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from video_qa.config import Settings
 from video_qa.models import Video
-
-if TYPE_CHECKING:
-    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -123,96 +115,3 @@ def register_file(session: Session, path: Path, settings: Settings, title: str |
     session.flush()
     log.info("video %d registered: %s", video.id, path)
     return Registration(video.id, str(path), duplicate=False)
-
-
-# --- The query embedder --------------------------------------------------------------------------
-# (Here beside registration for now; its natural home is video_qa.analyzers, next to get_embedder.)
-#
-# A search embeds its query with the light embedder (model.query_embed: ONNX Runtime and
-# tokenizers, no PyTorch) when the data folder holds a valid export of the configured model; else
-# with the heavy one, whose first query exports the model (logged) so the next process is light.
-
-_query_lock = threading.Lock()
-_query_embedders: dict[tuple[str, Path], object] = {}
-
-
-class ExportOnFirstQuery:
-    """The heavy embedder in a process that found no valid export: its first query loads
-    PyTorch, exports the model into the models folder and is answered by the export; later queries
-    too. Where the model cannot be exported, every query goes through PyTorch."""
-
-    def __init__(self, heavy: Any, models_dir: Path, why: str) -> None:
-        self.heavy = heavy
-        self.models_dir = models_dir
-        self.why = why
-        self.name = heavy.name
-        self._lock = threading.Lock()
-        self._tried = False
-        self._light: Any = None
-
-    @property
-    def dimension(self) -> int:
-        light = self._light
-        return int(light.dimension) if light is not None else int(self.heavy.dimension)
-
-    def light(self) -> Any:
-        """The light embedder after the export (made on the first call), or None."""
-        with self._lock:
-            if not self._tried:
-                self._tried = True
-                log.warning("no usable query model export (%s): embedding with PyTorch once, exporting into %s",
-                            self.why, self.models_dir)
-                self._light = self.heavy.export_query(self.models_dir)
-            return self._light
-
-    def encode_query(self, text: str) -> np.ndarray:
-        light = self.light()
-        return light.encode_query(text) if light is not None else self.heavy.encode([text])[0]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return self.heavy.encode(texts)  # type: ignore[no-any-return]
-
-
-def get_query_embedder(settings: Settings) -> Any:
-    """What embeds a search query under ``settings``: ``encode_query(text) -> (dimension,)``.
-
-    The light ``model.query_embed.QueryEmbedder`` when ``settings.models_dir`` holds a valid export
-    of the configured model (no PyTorch is imported); else ``ExportOnFirstQuery`` around the heavy
-    embedder. None when embeddings are off; ``BackendUnavailable`` when the model is configured but
-    not loadable. One per process per model and models folder."""
-    from model.query_embed import load_query_embedder
-    from video_qa.analyzers import get_text_embedder
-
-    heavy = get_text_embedder(settings)  # checks the setting; builds nothing heavy (loads on first use)
-    if heavy is None:
-        return None
-    key = (heavy.location, settings.models_dir)
-    with _query_lock:
-        found = _query_embedders.get(key)
-        if found is None:
-            light, where = load_query_embedder(settings.models_dir, heavy.location)
-            if light is not None:
-                log.info("search queries embedded by %s (ONNX Runtime)", where)
-                found = light
-            else:
-                found = ExportOnFirstQuery(heavy, settings.models_dir, where)
-            _query_embedders[key] = found
-        return found
-
-
-def export_query_embedder(settings: Settings) -> Any:
-    """Make sure ``settings.models_dir`` holds a valid export of the configured text-embedding model
-    (exporting it when not: this loads PyTorch), verify its graph's checksum and return the light
-    embedder; None when embeddings are off or the model cannot be exported (logged). The next
-    ``get_query_embedder`` of this process uses it."""
-    from video_qa.analyzers import get_text_embedder
-
-    heavy = get_text_embedder(settings)
-    if heavy is None:
-        return None
-    light = heavy.export_query(settings.models_dir)
-    if light is not None:
-        light.verify()
-        with _query_lock:
-            _query_embedders[(heavy.location, settings.models_dir)] = light
-    return light

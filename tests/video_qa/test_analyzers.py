@@ -81,7 +81,7 @@ def _cli_process(data_dir: Path, snippet: str, *argv: str, roots: Path | None = 
 
 
 def test_a_fresh_data_folders_first_ingest_exports_in_a_child_and_never_imports_pytorch(tmp_path: Path) -> None:
-    from model.query_embed import check_export, export_folder
+    from model.embeddings.folder import check_export, export_folder
     from tests.factories.media import slide_deck
     from video_qa.analyzers import embed_source
 
@@ -104,3 +104,78 @@ def test_a_fresh_data_folders_first_ingest_exports_in_a_child_and_never_imports_
     hits = json.loads(found["out"])
     assert found["rc"] == 0 and [m for m in HEAVY + ("torch",) if m in found["modules"]] == []
     assert hits and "HIRING ROADMAP" in hits[0]["text"].upper()  # the ingest's vectors find the slide
+
+
+# --- the one text embedder, as ingest, search and ask get it ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def query_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for the embedder tests (an export is made once, by the first)."""
+    return tmp_path_factory.mktemp("query") / "data"
+
+
+def test_a_search_without_an_export_exports_in_a_child_once(query_data: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    from model.embeddings import store
+    from model.embeddings.factory import heavy_embedder, text_embedder
+    from model.embeddings.folder import check_export, export_folder
+    from video_qa.analyzers import embed_source, get_embedder
+
+    monkeypatch.setattr(store, "_known_exports", {})  # no export of this process to link: the child runs
+    settings = load_settings(embed_model="bundled", device="cpu", data_dir=query_data)
+    location = embed_source(settings).location
+    first = get_embedder(settings)
+    assert first is not None and first.path == ""
+    query = "when was the marketing budget approved"
+    vector = first.encode_query(query)
+    assert "by a child process in" in caplog.text
+    heavy = heavy_embedder(location, "cpu").encode([query])[0]
+    assert vector.shape == (384,) and float(np.abs(vector - heavy).max()) < 1e-4
+    folder = export_folder(settings.models_dir, location)
+    assert check_export(folder, location) is None and first.path == f"onnxruntime ({folder})"  # for the next process
+    assert get_embedder(settings) is first  # one per process
+    text_embedder.clear()  # as a new process finds it
+    again = get_embedder(settings)
+    assert again is not None and again is not first
+    assert float(np.abs(again.encode_query(query) - heavy).max()) < 1e-4 and again.path == first.path
+
+
+def test_export_embedder_finds_the_export_and_checks_it(query_data: Path) -> None:
+    from model.embeddings.onnx import OnnxEmbedder
+    from video_qa.analyzers import export_embedder, get_embedder
+
+    settings = load_settings(embed_model="bundled", device="cpu", data_dir=query_data)
+    light = export_embedder(settings)  # the previous test's export: found, not made again
+    embedder = get_embedder(settings)
+    assert isinstance(light, OnnxEmbedder) and embedder is not None and embedder.load() is light
+
+
+def test_no_embedder_when_embeddings_are_off(tmp_path: Path) -> None:
+    from video_qa.analyzers import export_embedder, get_embedder
+
+    settings = load_settings(embed_model="off", data_dir=tmp_path / "data")
+    assert get_embedder(settings) is None and export_embedder(settings) is None
+    assert not settings.models_dir.exists()
+
+
+def test_a_data_folder_that_cannot_hold_the_export_leaves_queries_on_pytorch(tmp_path: Path,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    import numpy as np
+
+    from model.embeddings.factory import heavy_embedder
+    from video_qa.analyzers import embed_source, export_embedder, get_embedder
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").write_text("a file where the models folder would be")  # mkdir fails: an OSError
+    settings = load_settings(embed_model="bundled", device="cpu", data_dir=data)
+    fallback = get_embedder(settings)
+    assert fallback is not None
+    vector = fallback.encode_query("quarterly budget")
+    assert export_embedder(settings) is None and "embedding with sentence-transformers (PyTorch)" in caplog.text
+    assert fallback.path.startswith("pytorch: ") and "cannot be written" in fallback.path
+    heavy = heavy_embedder(embed_source(settings).location, "cpu")
+    assert np.array_equal(vector, heavy.encode(["quarterly budget"])[0])

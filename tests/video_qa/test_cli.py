@@ -178,9 +178,12 @@ def run_cli_process(*argv: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest.LogCaptureFixture,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                                                  capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from model.embeddings import store
+    from model.embeddings.factory import heavy_embedder
     from tests.factories.moments import EVAL_VIDEOS, write_moments
-    from video_qa.analyzers import get_text_embedder
+    from video_qa.analyzers import embed_source
     from video_qa.search import Filters
     from video_qa.services.videos import search_hits
     from videoqa_cli.commands.library import HIT_FIELDS
@@ -189,7 +192,7 @@ def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest
     settings = get_settings()
     assert main(["migrate"]) == 0
     engine = engine_for(settings.resolved_database_url)
-    heavy = get_text_embedder(settings)
+    heavy = heavy_embedder(embed_source(settings).location, settings.device)
     with unit_of_work(engine) as session:
         for name in ("finance", "harbour", "cooking"):
             write_moments(session, make_video(session, title=name, status="ready"), EVAL_VIDEOS[name], heavy)
@@ -208,9 +211,10 @@ def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest
     assert expected and "marketing budget" in expected[0][HIT_FIELDS.index("text")]
 
     capsys.readouterr()
-    assert main(["search", query, "--json"]) == 0  # no export yet: this process falls back and exports
+    monkeypatch.setattr(store, "_known_exports", {})  # no export of this process to link: the child runs
+    assert main(["search", query, "--json"]) == 0  # no export yet: a child process makes it first
     assert fields(json.loads(capsys.readouterr().out)) == expected
-    assert "embedding with PyTorch once, exporting into" in caplog.text
+    assert "by a child process in" in caplog.text
     assert export_query_model_meanwhile(settings) is None  # `serve` finds nothing to do
 
     searched = run_cli_process("search", query, "--json")
@@ -235,7 +239,7 @@ def test_models_says_how_queries_are_embedded_before_any_export(capsys: pytest.C
 
 
 def test_serve_exports_the_query_model_in_a_background_thread() -> None:
-    from model.query_embed import check_export, export_folder
+    from model.embeddings.folder import check_export, export_folder
     from video_qa.analyzers import embed_source
     from video_qa.config import load_settings
     from videoqa_cli.commands.workers import export_query_model_meanwhile
@@ -271,7 +275,7 @@ def test_search_prints_each_hit_in_the_web_s_time_format(monkeypatch: pytest.Mon
            "changed_on_disk": False, "score": 1.0}
     monkeypatch.setattr(library, "prepare_database", lambda settings: None)
     monkeypatch.setattr("video_qa.services.videos.search_hits", lambda *a, **k: [hit])
-    monkeypatch.setattr("video_qa.registry.get_query_embedder", lambda settings: None)
+    monkeypatch.setattr("video_qa.analyzers.get_embedder", lambda settings: None)
     monkeypatch.setattr(library, "unit_of_work", lambda engine: contextlib.nullcontext(None))
     assert main(["search", "appendix"]) == 0
     line = capsys.readouterr().out.strip()

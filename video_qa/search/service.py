@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from model.protocols import TextEmbedder
 from video_qa.models import Moment, Video
 from video_qa.search.fulltext import text_matches
 from video_qa.search.fusion import fuse, merge_adjacent, relevant
@@ -58,9 +59,8 @@ def _text_meanwhile(session: Session, engine: Engine, query_words: list[str], fi
     return _text_pool.submit(_text_alone, engine, query_words, filters)
 
 
-def _query_vector(embedder: Any, query: str) -> np.ndarray:
-    one = getattr(embedder, "encode_query", None)
-    return one(query) if one is not None else embedder.encode([query])[0]
+def _query_vector(embedder: TextEmbedder, query: str) -> np.ndarray:
+    return embedder.encode_query(query)
 
 
 def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),

@@ -39,9 +39,9 @@ def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
-    """The query is embedded by the light ONNX export when the data folder holds one (no PyTorch
-    in this process; ``video_qa.registry.get_query_embedder``)."""
-    from video_qa.registry import get_query_embedder
+    """The query is embedded by ``video_qa.analyzers.get_embedder`` (ONNX Runtime: no PyTorch in
+    this process)."""
+    from video_qa.analyzers import get_embedder
     from video_qa.search import Filters
     from video_qa.services.videos import VideoNotFound, search_hits
 
@@ -49,7 +49,7 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     filters = Filters(video_id=args.video, kinds=tuple(args.kind or ()))
     with unit_of_work(engine) as session:
         try:
-            hits = search_hits(session, engine, args.query, get_query_embedder(settings), filters, args.limit)
+            hits = search_hits(session, engine, args.query, get_embedder(settings), filters, args.limit)
         except VideoNotFound as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

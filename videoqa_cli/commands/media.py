@@ -96,10 +96,10 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
 def _export_query(settings: Settings) -> bool:
     """Export (or find) and checksum the light query model; False when it could not be made."""
     from model.sources import BackendUnavailable
-    from video_qa.registry import export_query_embedder
+    from video_qa.analyzers import export_embedder
 
     try:
-        light = export_query_embedder(settings)
+        light = export_embedder(settings)
     except (BackendUnavailable, ValueError) as error:  # ValueError: the graph's checksum is wrong
         print(f"error: query model export: {error}", file=sys.stderr)
         return False
@@ -112,7 +112,7 @@ def _export_query(settings: Settings) -> bool:
 
 def _query_path(settings: Settings) -> str:
     """How a search process embeds its query, read from the data folder (loads no model)."""
-    from model.query_embed import check_export, export_folder
+    from model.embeddings.folder import check_export, export_folder
     from video_qa.analyzers import embed_source
 
     source = embed_source(settings)

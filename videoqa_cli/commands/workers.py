@@ -76,9 +76,8 @@ def export_query_model_meanwhile(settings: Settings) -> threading.Thread | None:
     model for the light query path in a background thread when the data folder holds no valid
     export, so that searches (here and in every other process) need no PyTorch. None when there is
     nothing to do."""
-    from model.query_embed import check_export, export_folder
-    from video_qa.analyzers import embed_source
-    from video_qa.registry import export_query_embedder
+    from model.embeddings.folder import check_export, export_folder
+    from video_qa.analyzers import embed_source, export_embedder
 
     source = embed_source(settings)
     if source.kind == "off" or not source.available:
@@ -95,7 +94,7 @@ def export_query_model_meanwhile(settings: Settings) -> threading.Thread | None:
         except (AttributeError, OSError):
             pass  # not Linux, or not allowed: at the normal priority
         try:
-            export_query_embedder(settings)
+            export_embedder(settings)
         except (OSError, ValueError) as error:  # a full disk, a graph whose checksum is wrong
             log.error("the query model export failed: %s", error)
 

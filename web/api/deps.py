@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.models import Video
-from video_qa.registry import get_query_embedder
+from video_qa.analyzers import get_embedder
 from video_qa.services.intake import Send
 from video_qa.services.questions import SendAsk
 
@@ -43,9 +43,9 @@ def send_ask(request: Request) -> SendAsk | None:
 
 
 def query_embedder(request: Request) -> Any:
-    """What embeds a search query: the light ONNX export when the data folder holds one (no PyTorch
-    on the query path; ``video_qa.registry.get_query_embedder``), None when embeddings are off."""
-    return get_query_embedder(request.app.state.settings)
+    """What embeds a search query (``video_qa.analyzers.get_embedder``: ONNX Runtime, no PyTorch),
+    None when embeddings are off."""
+    return get_embedder(request.app.state.settings)
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

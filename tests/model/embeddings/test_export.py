@@ -1,5 +1,5 @@
-"""The light query path: the bundled MiniLM exported once (ONNX graph, tokenizer files, manifest)
-and read back with ONNX Runtime and ``tokenizers`` only, giving the heavy path's vectors."""
+"""The export: the bundled MiniLM exported once (ONNX graph, tokenizer files, manifest) and read
+back with ONNX Runtime and ``tokenizers`` only, giving sentence-transformers' vectors."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.embed import TextEmbedder, export_query_model
-from model.query_embed import (FORMAT, GRAPH, MANIFEST, TOKENIZER, ExportRefused, QueryEmbedder, check_export,
-                               export_folder, load_query_embedder, load_tokenizer, source_identity,
-                               tokenizer_settings)
-from video_qa.analyzers import embed_source
-from video_qa.config import load_settings
+from model.embeddings.export import export_model
+from model.embeddings.factory import Embedder
+from model.embeddings.folder import (FORMAT, GRAPH, MANIFEST, TOKENIZER, ExportRefused, check_export, export_folder,
+                                     load_tokenizer, source_identity, tokenizer_settings)
+from model.embeddings.heavy import SentenceTransformerEmbedder
+from model.embeddings.onnx import OnnxEmbedder
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 LONG = "the harbour crane lifts a red container onto the waiting truck " * 40  # far past 256 tokens
 QUERIES = ["quarterly budget", "", "   ", "x", LONG, "Ünïcode · 東京 ?! émigré naïve café 😀", "a\tb\nc  ",
            "WHEN was the Marketing Budget APPROVED?", "see [appendix] <b>bold</b> & \"quotes\""]
@@ -28,21 +28,15 @@ HEAVY = ("torch", "transformers", "sentence_transformers", "gradio")
 
 
 @pytest.fixture(scope="module")
-def location() -> str:
-    return embed_source(load_settings(embed_model="bundled")).location
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data") / "models"
 
 
 @pytest.fixture(scope="module")
-def heavy(location: str, tmp_path_factory: pytest.TempPathFactory) -> TextEmbedder:
-    """The heavy embedder with a models folder: it exports there when it loads the model."""
-    return TextEmbedder(location, device="cpu", export_dir=tmp_path_factory.mktemp("data") / "models")
-
-
-@pytest.fixture(scope="module")
-def exported(heavy: TextEmbedder, location: str) -> Path:
-    heavy.encode(["load the model"])  # the first load exports (once per process and folder)
-    assert heavy.export_dir is not None
-    folder = export_folder(heavy.export_dir, location)
+def exported(heavy: SentenceTransformerEmbedder, location: str, models_dir: Path) -> Path:
+    """The export made here, by the function the export's child process runs."""
+    folder = export_model(heavy.model, location, models_dir)
+    assert folder == export_folder(models_dir, location)
     assert check_export(folder, location) is None
     return folder
 
@@ -55,8 +49,8 @@ def linked_copy(folder: Path, to: Path) -> Path:
     return to
 
 
-def test_the_light_vector_equals_the_heavy_one(exported: Path, heavy: TextEmbedder) -> None:
-    light = QueryEmbedder(exported)
+def test_the_onnx_vector_equals_the_heavy_one(exported: Path, heavy: SentenceTransformerEmbedder) -> None:
+    light = OnnxEmbedder(exported)
     assert (light.dimension, light.name.startswith("onnxruntime")) == (384, True)
     reference = heavy.encode(QUERIES)  # sentence-transformers, PyTorch
     for query, expected in zip(QUERIES, reference):
@@ -65,17 +59,17 @@ def test_the_light_vector_equals_the_heavy_one(exported: Path, heavy: TextEmbedd
         assert float(np.abs(vector - expected).max()) < 1e-4, query[:40]
 
 
-def test_truncation_is_the_models_256_tokens_not_tokenizer_json_s_128(exported: Path, heavy: TextEmbedder) -> None:
+def test_truncation_is_the_models_256_tokens_not_tokenizer_json_s_128(exported: Path, heavy: SentenceTransformerEmbedder) -> None:
     """MiniLM's tokenizer.json carries truncation at 128 and fixed padding to 128; sentence-transformers
-    cuts at sentence_bert_config.json's 256 and pads nothing for one text. The light path does too."""
+    cuts at sentence_bert_config.json's 256 and pads nothing for one text. The ONNX runner does too."""
     saved = json.loads((exported / TOKENIZER).read_text())
     assert saved["truncation"]["max_length"] == 128 and saved["padding"]["strategy"] == {"Fixed": 128}
     settings = tokenizer_settings(exported)
     assert (settings.max_seq_length, settings.do_lower_case, settings.truncation_side) == (256, False, "right")
     tokenizer = load_tokenizer(exported, settings)
     assert len(tokenizer.encode(LONG).ids) == 256 and len(tokenizer.encode("x").ids) == 3
-    # the 128-token prefix gives another vector: a light path cut at 128 would fail the equality above
-    light = QueryEmbedder(exported)
+    # the 128-token prefix gives another vector: a runner cut at 128 would fail the equality above
+    light = OnnxEmbedder(exported)
     cut = tokenizer.decode(tokenizer.encode(LONG).ids[1:127])
     assert float(np.abs(light.encode_query(LONG) - heavy.encode([cut])[0]).max()) > 1e-3
 
@@ -88,20 +82,19 @@ def test_the_manifest_records_the_source_the_graph_and_the_check(exported: Path,
     assert manifest["graph"]["bytes"] == (exported / GRAPH).stat().st_size > 50_000_000
     assert manifest["check"]["passed"] is True and manifest["check"]["max_difference"] < 1e-4
     assert manifest["tokenizer"] == {"max_seq_length": 256, "do_lower_case": False, "truncation_side": "right"}
-    QueryEmbedder(exported).verify()  # the SHA-256 matches
+    OnnxEmbedder(exported).verify()  # the SHA-256 matches
     assert not [p for p in exported.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
-def test_a_search_process_loads_the_export_without_pytorch(exported: Path, heavy: TextEmbedder, location: str) -> None:
-    snippet = ("import json, sys; from pathlib import Path; from model.query_embed import load_query_embedder; "
-               "light, where = load_query_embedder(Path(sys.argv[1]), sys.argv[2]); "
-               "print(json.dumps({'where': where, 'vector': light.encode_query(sys.argv[3]).tolist(), "
-               "'modules': sorted(sys.modules)}))")
-    assert heavy.export_dir is not None
-    out = subprocess.run([sys.executable, "-c", snippet, str(heavy.export_dir), location, "quarterly budget"],
+def test_a_search_process_loads_the_export_without_pytorch(exported: Path, heavy: SentenceTransformerEmbedder,
+                                                           location: str, models_dir: Path) -> None:
+    snippet = ("import json, sys; from pathlib import Path; from model.embeddings.factory import text_embedder; "
+               "embedder = text_embedder(sys.argv[2], Path(sys.argv[1])); vector = embedder.encode_query(sys.argv[3]); "
+               "print(json.dumps({'where': embedder.path, 'vector': vector.tolist(), 'modules': sorted(sys.modules)}))")
+    out = subprocess.run([sys.executable, "-c", snippet, str(models_dir), location, "quarterly budget"],
                          capture_output=True, text=True, check=True, cwd=REPO).stdout
     result = json.loads(out)
-    assert result["where"] == str(exported)
+    assert result["where"] == f"onnxruntime ({exported})"
     assert [m for m in HEAVY if m in result["modules"]] == []
     assert "onnxruntime" in result["modules"] and "tokenizers" in result["modules"]
     assert float(np.abs(np.array(result["vector"]) - heavy.encode(["quarterly budget"])[0]).max()) < 1e-4
@@ -113,9 +106,7 @@ def test_an_export_that_does_not_fit_is_refused_with_the_reason(exported: Path, 
         models = tmp_path / name
         folder = linked_copy(exported, export_folder(models, location))
         change(folder)
-        light, why = load_query_embedder(models, location)
-        assert light is None
-        return why
+        return check_export(folder, location)
 
     def manifest(edit):  # type: ignore[no-untyped-def]
         def change(folder: Path) -> None:
@@ -124,7 +115,7 @@ def test_an_export_that_does_not_fit_is_refused_with_the_reason(exported: Path, 
             (folder / MANIFEST).write_text(json.dumps(value))
         return change
 
-    assert "no export" in load_query_embedder(tmp_path / "empty", location)[1]
+    assert "no export" in check_export(export_folder(tmp_path / "empty", location), location)
     assert "another version of the model" in spoiled(
         "changed", manifest(lambda m: m["source"]["files"]["model.safetensors"].__setitem__(0, 1)))
     assert "another version of the model" in spoiled("moved", manifest(lambda m: m.__setitem__("location", "/x")))
@@ -133,8 +124,10 @@ def test_an_export_that_does_not_fit_is_refused_with_the_reason(exported: Path, 
     assert "not the size" in spoiled("cut", lambda f: _replace(f / GRAPH, (f / GRAPH).read_bytes()[:1000]))
     assert "unreadable" in spoiled("garbled", lambda f: (f / MANIFEST).write_text("{not json"))
     size = (exported / GRAPH).stat().st_size
-    why = spoiled("garbage", lambda f: _replace(f / GRAPH, b"\0" * size))  # same size, not a graph
-    assert "could not be loaded" in why
+    assert spoiled("garbage", lambda f: _replace(f / GRAPH, b"\0" * size)) is None  # same size, not a graph:
+    embedder = Embedder(location, tmp_path / "garbage", device="cpu")  # it does not load
+    embedder.encode(["x"])
+    assert embedder.path.startswith("pytorch: ") and "could not be loaded" in embedder.path
 
 
 def _replace(path: Path, content: bytes) -> None:
@@ -145,14 +138,14 @@ def _replace(path: Path, content: bytes) -> None:
 def test_verify_finds_a_changed_graph(exported: Path, tmp_path: Path) -> None:
     folder = linked_copy(exported, tmp_path / "copy")
     content = bytearray((folder / GRAPH).read_bytes())
-    light = QueryEmbedder(folder)
+    light = OnnxEmbedder(folder)
     content[-1] ^= 0xFF
     _replace(folder / GRAPH, bytes(content))
     with pytest.raises(ValueError, match="SHA-256"):
         light.verify()
 
 
-def test_a_second_export_replaces_a_stale_one_in_place(exported: Path, heavy: TextEmbedder, location: str,
+def test_a_second_export_replaces_a_stale_one_in_place(exported: Path, heavy: SentenceTransformerEmbedder, location: str,
                                                        tmp_path: Path) -> None:
     models = tmp_path / "models"
     folder = linked_copy(exported, export_folder(models, location))
@@ -160,7 +153,7 @@ def test_a_second_export_replaces_a_stale_one_in_place(exported: Path, heavy: Te
     value["source"]["files"]["config.json"][1] += 1  # the model changed since
     (folder / MANIFEST).write_text(json.dumps(value))
     assert check_export(folder, location) is not None
-    assert export_query_model(heavy._load(), location, models) == folder
+    assert export_model(heavy.model, location, models) == folder
     assert check_export(folder, location) is None
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # nothing left aside
 
@@ -172,7 +165,7 @@ def test_other_poolings_are_refused(location: str, tmp_path: Path) -> None:
     transformer = Transformer(location)
     cls = SentenceTransformer(modules=[transformer, Pooling(384, pooling_mode="cls")], device="cpu")
     with pytest.raises(ExportRefused, match="pooling 'cls' is not mean"):
-        export_query_model(cls, location, tmp_path)
+        export_model(cls, location, tmp_path)
     assert not (tmp_path / "query-embedder").exists() or not any((tmp_path / "query-embedder").iterdir())
 
 
