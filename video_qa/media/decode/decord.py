@@ -6,7 +6,7 @@ its own filter graph (the reader is opened at the clip's planned size); it turns
 upright itself, which is undone here so that every decoder hands out stored-orientation frames.
 For quarter turns the size decord would scale to is ambiguous, so those frames come at their
 stored size and are resized here. A file decord cannot read exactly (a codec not in
-``DECORD_CODECS``, an open or decode error, an index that does not line up) leaves ``failed`` set
+``CODECS``, an open or decode error, an index that does not line up) leaves ``failed`` set
 with the reason, and decord is not tried again for it.
 """
 
