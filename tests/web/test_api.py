@@ -1,5 +1,6 @@
-"""The JSON API: every endpoint, 404 for unknown ids, 422 for bad input, and an OpenAPI-driven
-fuzz run (schemathesis) with no 5xx."""
+"""The JSON API: every endpoint, 404 for unknown ids, 422 for bad input, every route's response
+documented by its model (and the models passing the services' JSON through unchanged), and an
+OpenAPI-driven fuzz run (schemathesis) with no 5xx and every 2xx body as documented."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.factories.media import ffmpeg, silent_video
-from tests.factories.rows import make_clip, make_moment, make_video
+from tests.factories.rows import make_clip, make_job, make_moment, make_video
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
 from video_qa.migrate import prepare_database
 from video_qa.models import Video, WorkItem
+from video_qa.services.videos import job_dict, list_videos, open_video, video_moments
+from web.api import schemas
 from web.server import create_app
 
 
@@ -76,6 +79,66 @@ def test_videos_moments_job_search_export(client: TestClient, seeded: int) -> No
     assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
     answer = client.post(f"/api/v1/videos/{seeded}/ask", json={"question": "what does the crane lift?"}).json()
     assert answer["answer"] is None and answer["moments"][0]["start"] == 1.25
+
+
+def test_every_route_documents_its_response_with_a_model(client: TestClient) -> None:
+    described = client.get("/openapi.json").json()
+    components = described["components"]["schemas"]
+
+    def model(schema: dict) -> str:  # type: ignore[type-arg]
+        """The model a JSON schema names (itself or as the items of an array); an object with fields."""
+        name = (schema["items"] if schema.get("type") == "array" else schema)["$ref"].rsplit("/", 1)[-1]
+        assert components[name]["type"] == "object" and components[name]["properties"], name
+        return name
+
+    json_models, files = {}, {}
+    for path, operations in described["paths"].items():
+        for method, operation in operations.items():
+            route = f"{method.upper()} {path}"
+            ok = {code: r for code, r in operation["responses"].items() if code.startswith("2")}
+            assert ok, route
+            for response in ok.values():
+                assert response.get("content"), route  # never an undocumented body
+                for media_type, body in response["content"].items():
+                    assert body.get("schema"), (route, media_type)
+                    if media_type == "application/json":
+                        json_models[route] = model(body["schema"])
+                    else:
+                        assert body["schema"]["type"] == "string", (route, media_type)
+                        files.setdefault(route, set()).add(media_type)
+    v = "/api/v1/videos"
+    assert json_models == {
+        "GET /healthz": "Health", f"GET {v}": "Video", f"POST {v}": "RegisteredVideo",
+        f"GET {v}/{{video_id}}": "Video", f"POST {v}/register": "RegisteredVideo", f"POST {v}/{{video_id}}/ingest": "Video",
+        f"GET {v}/{{video_id}}/job": "VideoJob", f"GET {v}/{{video_id}}/moments": "Moment",
+        f"GET {v}/{{video_id}}/export/{{name}}": "MomentsExport", "GET /api/v1/search": "SearchHit",
+        f"POST {v}/{{video_id}}/ask": "AskAnswer"}
+    assert files == {f"GET {v}/{{video_id}}/export/{{name}}": {"text/vtt", "application/x-subrip"},
+                     f"GET {v}/{{video_id}}/media": {"video/*"}, f"GET {v}/{{video_id}}/thumbnail": {"image/jpeg"}}
+
+
+def test_the_models_pass_the_services_json_through_and_name_every_key(client: TestClient, seeded: int) -> None:
+    with unit_of_work(engine_for(get_settings().resolved_database_url)) as session:
+        make_job(session, session.get(Video, seeded), status="done", stage="ready", message="analysed")
+    with unit_of_work(engine_for(get_settings().resolved_database_url)) as session:
+        expected = {f"/api/v1/videos/{seeded}": open_video(session, seeded), "/api/v1/videos": list_videos(session),
+                    f"/api/v1/videos/{seeded}/job": job_dict(session, seeded),
+                    f"/api/v1/videos/{seeded}/moments": video_moments(session, seeded)}
+    for path, value in expected.items():
+        assert client.get(path).json() == value, path
+    video = expected[f"/api/v1/videos/{seeded}"]
+    moment = expected[f"/api/v1/videos/{seeded}/moments"][0]
+    job = expected[f"/api/v1/videos/{seeded}/job"]
+    (hit,) = client.get("/api/v1/search", params={"q": "crane", "kind": "speech"}).json()
+    answer = client.post(f"/api/v1/videos/{seeded}/ask", json={"question": "what does the crane lift?"}).json()
+    exported = client.get(f"/api/v1/videos/{seeded}/export/moments.json").json()
+    named = [(video, schemas.Video), (moment, schemas.Moment), (job, schemas.VideoJob), (job["job"], schemas.Job),
+             (hit, schemas.SearchHit), (answer, schemas.AskAnswer), (answer["moments"][0], schemas.AnswerMoment),
+             (exported, schemas.MomentsExport), (exported["video"], schemas.ExportedVideo),
+             (client.get("/healthz").json(), schemas.Health)]
+    for value, model in named:
+        assert list(value) == list(model.model_fields), model.__name__  # every key documented, in its order
+    assert answer["moments"][0]["source"] == "retrieved"
 
 
 def test_unknown_ids_are_404_and_bad_input_422(client: TestClient, seeded: int) -> None:
@@ -164,6 +227,8 @@ def test_openapi_fuzz_finds_no_server_error(client: TestClient, seeded: int) -> 
     import schemathesis
     from hypothesis import HealthCheck, given
     from hypothesis import settings as hsettings
+    from schemathesis.core.failures import FailureGroup
+    from schemathesis.specs.openapi.checks import response_schema_conformance
 
     client.get("/api/v1/search", params={"q": "warm"})  # loads the embedder once, before the timed calls
     schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
@@ -181,6 +246,11 @@ def test_openapi_fuzz_finds_no_server_error(client: TestClient, seeded: int) -> 
             calls.append(response.status_code)
             if response.status_code >= 500:
                 failures.append(f"{op.method.upper()} {op.path}: {response.status_code} {response.text[:200]}")
+            elif response.status_code < 300:  # the body is what the route's model documents
+                try:
+                    case.validate_response(response, checks=[response_schema_conformance])
+                except FailureGroup as error:
+                    failures.append(f"{op.method.upper()} {op.path}: {error.exceptions[0]!s:.300}")
 
         check()
     assert failures == []

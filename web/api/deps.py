@@ -20,7 +20,6 @@ from video_qa.analyzers import get_embedder
 from video_qa.services.intake import Send
 from video_qa.services.questions import SendAsk
 
-API_PREFIX = "/api/v1"
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
 Kind = Literal["event", "speech", "text", "chapter"]  # a moment's kind (video_qa.models.MomentKind)
 VideoId = Annotated[int, PathParam(ge=1, le=MAX_ID)]

@@ -11,11 +11,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from video_qa.db import unit_of_work
 from video_qa.pipeline import live_workers
 from web.api.deps import EngineDep, SettingsDep
+from web.api.schemas import Health
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 def healthz(engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     """The database answers; how many workers are alive (an embedded one counts)."""
     try:

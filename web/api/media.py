@@ -5,7 +5,7 @@ gets new thumbnails at the same URL), so a page of results costs the server litt
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
@@ -13,15 +13,23 @@ from fastapi.responses import FileResponse, Response
 from video_qa.media.errors import MediaError
 from video_qa.media.thumbs import cached_thumbnail
 from video_qa.registry import RegistrationRefused, check_allowed
-from web.api.deps import API_PREFIX, SettingsDep, VideoFileDep
+from web.api.deps import SettingsDep, VideoFileDep
+from web.urls import API_PREFIX
 
 router = APIRouter(prefix=API_PREFIX + "/videos/{video_id}", tags=["videos"])
 
 # not immutable: a file changed on disk and analysed again gets new thumbnails at the same URL
 THUMB_CACHE_CONTROL = "private, max-age=300"
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the video file", "content": {"video/*": BINARY}},
+    206: {"description": "the part of the file a Range header asked for", "content": {"video/*": BINARY}}}
+THUMB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a 320-px JPEG (ETag, Cache-Control)", "content": {"image/jpeg": BINARY}},
+    304: {"description": "the thumbnail named by If-None-Match is still the one"}}
 
 
-@router.get("/media")
+@router.get("/media", response_class=FileResponse, responses=MEDIA_RESPONSES)
 def media(video: VideoFileDep, settings: SettingsDep) -> FileResponse:
     """The video file itself (range requests work), only from the allowed folders."""
     try:
@@ -31,7 +39,7 @@ def media(video: VideoFileDep, settings: SettingsDep) -> FileResponse:
     return FileResponse(resolved)
 
 
-@router.get("/thumbnail")
+@router.get("/thumbnail", response_class=FileResponse, responses=THUMB_RESPONSES)
 def thumbnail(video: VideoFileDep, settings: SettingsDep, request: Request,
               t: Annotated[float, Query(ge=0, le=1e7)] = 0.0) -> Response:
     """A JPEG of the frame near ``t`` (rounded to 100 ms), made on the first request and cached."""

@@ -18,7 +18,9 @@ from video_qa.export import export
 from video_qa.registry import RegistrationRefused
 from video_qa.services import intake
 from video_qa.services.videos import job_dict, list_videos, open_video, video_moments
-from web.api.deps import API_PREFIX, EngineDep, Kind, SendDep, SessionDep, SettingsDep, VideoDep, VideoId
+from web.api.deps import EngineDep, Kind, SendDep, SessionDep, SettingsDep, VideoDep, VideoId
+from web.api.schemas import Moment, MomentsExport, RegisteredVideo, Video, VideoJob
+from web.urls import API_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -26,26 +28,29 @@ router = APIRouter(prefix=f"{API_PREFIX}/videos", tags=["videos"])
 
 CHUNK = 1024 * 1024
 ExportName = Literal["chapters.vtt", "chapters.srt", "transcript.vtt", "transcript.srt", "moments.json"]
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
+    "model": MomentsExport, "description": "the file (an attachment): moments.json, or a WebVTT or SRT file",
+    "content": {"text/vtt": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}}}}
 
 
 class RegisterBody(BaseModel):
     path: str = Field(min_length=1, max_length=4096, description="A file inside VIDEOQA_ARCHIVE_ROOTS")
 
 
-@router.get("")
+@router.get("", response_model=list[Video])
 def list_all(session: SessionDep) -> list[dict[str, Any]]:
     """Every video; ``changed_on_disk`` is null here (one video's GET checks its file)."""
     return list_videos(session)
 
 
-@router.get("/{video_id}")
+@router.get("/{video_id}", response_model=Video)
 def get_one(video_id: VideoId, session: SessionDep) -> dict[str, Any]:
     """One video; ``changed_on_disk`` is true when its file's size or modification time differs from
     what was analysed (POST .../ingest analyses it again)."""
     return open_video(session, video_id)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=RegisteredVideo)
 async def upload(file: Annotated[UploadFile, File(description="the video file")], settings: SettingsDep,
                  engine: EngineDep, send: SendDep) -> dict[str, Any]:
     """Stream the upload to the media folder, register it and queue its analysis."""
@@ -77,7 +82,7 @@ def _opened(engine: Engine, video_id: int) -> dict[str, Any]:
         return open_video(session, video_id)
 
 
-@router.post("/register", status_code=201)
+@router.post("/register", status_code=201, response_model=RegisteredVideo)
 def register(body: RegisterBody, settings: SettingsDep, engine: EngineDep, send: SendDep,
              session: SessionDep) -> dict[str, Any]:
     """Register a file in place (it must lie inside VIDEOQA_ARCHIVE_ROOTS)."""
@@ -88,7 +93,7 @@ def register(body: RegisterBody, settings: SettingsDep, engine: EngineDep, send:
     return {**open_video(session, reg.video_id), "duplicate": reg.duplicate}
 
 
-@router.post("/{video_id}/ingest", status_code=202)
+@router.post("/{video_id}/ingest", status_code=202, response_model=Video)
 def reingest(video_id: VideoId, settings: SettingsDep, engine: EngineDep, send: SendDep,
              session: SessionDep) -> dict[str, Any]:
     """Queue the video again (a failed one is retried from where it failed; a file that changed on
@@ -97,17 +102,17 @@ def reingest(video_id: VideoId, settings: SettingsDep, engine: EngineDep, send: 
     return open_video(session, video_id)
 
 
-@router.get("/{video_id}/job")
+@router.get("/{video_id}/job", response_model=VideoJob)
 def job(video_id: VideoId, session: SessionDep) -> dict[str, Any]:
     return job_dict(session, video_id)
 
 
-@router.get("/{video_id}/moments")
+@router.get("/{video_id}/moments", response_model=list[Moment])
 def moments(video_id: VideoId, session: SessionDep, kind: Kind | None = None) -> list[dict[str, Any]]:
     return video_moments(session, video_id, kind)
 
 
-@router.get("/{video_id}/export/{name}")
+@router.get("/{video_id}/export/{name}", response_class=Response, responses=EXPORT_RESPONSES)
 def export_video(video: VideoDep, name: ExportName, session: SessionDep) -> Response:
     content, media_type = export(session, video.id, name)
     return Response(content, media_type=media_type,
