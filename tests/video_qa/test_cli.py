@@ -412,3 +412,25 @@ def test_serve_keeps_the_web_app_s_polling_out_of_the_access_log(monkeypatch: py
     assert any('"GET /api/v1/videos HTTP/1.1" 200' in line for line in logged), logged
     assert any('"GET /healthz HTTP/1.1" 200' in line for line in logged), logged
     assert not [line for line in logged if "/gradio_api/" in line], logged
+
+
+def test_videos_and_probe_say_when_a_file_is_truncated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.factories.media import index_video
+
+    whole = index_video(tmp_path / "whole.mp4", rate="25", seconds=20, gop=25, extra=("-movflags", "+faststart"))
+    cut = tmp_path / "download.mp4"
+    with cut.open("wb") as out:
+        subprocess.run(["head", "-c", str(whole.stat().st_size // 2), str(whole)], stdout=out, check=True)
+    assert main(["probe", str(cut), "--json"]) == 0
+    probed = json.loads(capsys.readouterr().out)
+    assert probed["claimed_duration"] == pytest.approx(20.0, abs=0.05) and 4.0 < probed["duration"] < 16.0
+    assert main(["probe", str(cut)]) == 0
+    readable = f"{round(probed['duration'], 1):g}"
+    assert capsys.readouterr().out.rstrip().endswith(f"; truncated: {readable} s of 20 s readable")
+    assert main(["migrate"]) == 0
+    with unit_of_work(engine_for(get_settings().resolved_database_url)) as session:
+        make_video(session, title="download", status="ready", duration=probed["duration"], probe=probed)
+    capsys.readouterr()
+    assert main(["videos"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].split()[1] == "ready" and listed[1].strip() == f"truncated: {readable} s of 20 s readable"

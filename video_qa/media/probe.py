@@ -2,6 +2,10 @@
 
 The time origin of everything downstream is the video stream's start (``start_pts`` in
 ``time_base`` units); ``Probe.seconds(pts)`` is the one conversion from stream ticks to seconds.
+
+The duration is what the video stream's packets really cover. A file whose container claims more
+(a download that stopped half way, its index still whole) is truncated: ``claimed_duration`` keeps
+the claim (``video_qa.media.truncation``), and ``truncation_notice`` says it in the user's words.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import av
 
 from video_qa.media.errors import MediaError, MediaToolError
+from video_qa.media.truncation import claimed_length, truncated_claim, truncation_notice
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,12 @@ class Probe:
     has_audio: bool
     audio_codec: str | None
     bit_rate: int | None
+    # what the container claims, when its packets end earlier (a truncated file); None otherwise
+    claimed_duration: float | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.claimed_duration is not None
 
     @property
     def start_time(self) -> float:
@@ -281,6 +292,12 @@ def probe(path: str | Path) -> Probe:
     if duration > 60 and size / duration < MIN_BYTES_PER_SECOND:
         raise MediaError(path, f"claims a duration of {duration:.0f} s but holds only {size} bytes")
 
+    frame = 1.0 / (avg or nominal or 25.0)
+    cut_claim = truncated_claim(path, size, claimed_length(v, fmt, float(time_base * start_pts)), duration, frame)
+    if cut_claim is not None:
+        log.warning("%s: %s (the container claims more than its packets hold)", path,
+                    truncation_notice(duration, cut_claim))
+
     frames_text = v.get("nb_frames")
     frame_count = int(frames_text) if frames_text and str(frames_text).isdigit() else None
     bit_rate = v.get("bit_rate") or fmt.get("bit_rate")
@@ -304,4 +321,5 @@ def probe(path: str | Path) -> Probe:
         has_audio=bool(audios),
         audio_codec=audios[0].get("codec_name") if audios else None,
         bit_rate=int(bit_rate) if bit_rate and str(bit_rate).isdigit() else None,
+        claimed_duration=cut_claim,
     )

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
+from video_qa.media.truncation import truncation_notice
 from video_qa.models import Moment, Video, VideoStatus
 from video_qa.pipeline import Status, latest_job, video_status, video_statuses
 from video_qa.search import Filters, search, uncertainty
@@ -73,12 +74,18 @@ def changed_on_disk(video: Video) -> bool:
 
 
 def video_dict(session: Session, video: Video, check_disk: bool = True, status: Status | None = None) -> dict[str, Any]:
-    """The video's JSON. ``changed_on_disk`` is None when not checked (``check_disk=False``), and
+    """The video's JSON. ``duration`` is what can be read; a truncated file (its container claims
+    more: ``claimed_duration``) has ``truncated`` set and a ``notice`` that says so in the user's
+    words. ``changed_on_disk`` is None when not checked (``check_disk=False``), and
     False while the video is being analysed (that analysis reads the file as it is now).
     ``status``: the video's read-model status when the caller has it (a page of videos)."""
     status = status or video_status(session, video.id)
     settled = video.status in (VideoStatus.ready.value, VideoStatus.failed.value)
+    claimed = (video.probe or {}).get("claimed_duration")  # media.Probe: set when the file is cut short
+    truncated = claimed is not None and video.duration is not None
     return {"id": video.id, "title": video.title, "status": video.status, "duration": video.duration,
+            "truncated": truncated, "claimed_duration": claimed if truncated else None,
+            "notice": truncation_notice(video.duration, claimed) if truncated else None,
             "width": video.width, "height": video.height, "codec": video.codec, "has_audio": video.has_audio,
             "error": video.error, "summary": video.summary, "created_at": video.created_at.isoformat(),
             "stage": status.stage, "progress": round(status.progress, 4),

@@ -13,7 +13,8 @@ from video_qa.db import unit_of_work
 from video_qa.migrate import prepare_database
 from video_qa.timecode import clock_span, clock_time
 
-VIDEO_FIELDS = ("id", "title", "status", "duration", "width", "height", "error", "created_at")
+VIDEO_FIELDS = ("id", "title", "status", "duration", "truncated", "claimed_duration", "notice", "width", "height",
+                "error", "created_at")
 HIT_FIELDS = ("video_id", "title", "start", "end", "start_uncertainty", "end_uncertainty", "kind", "text", "highlights",
               "score", "moment_ids", "kinds", "changed_on_disk")
 BOLD, PLAIN = "\x1b[1m", "\x1b[0m"
@@ -35,6 +36,8 @@ def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{v['id']:>5}  {v['status']:<10}  {clock_time(v['duration']):>12}  {v['title']}")
         if v["error"]:
             print(f"       reason: {v['error']}")
+        if v["notice"]:
+            print(f"       {v['notice']}")
     return 0
 
 

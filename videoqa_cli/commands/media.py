@@ -16,14 +16,16 @@ TEST_MODEL_WARNING = "WARNING: a tiny random-weight test model is in use; its te
 
 def cmd_probe(settings: Settings, args: argparse.Namespace) -> int:
     from video_qa.media import probe
+    from video_qa.media.truncation import truncation_notice
 
     p = probe(args.file)
     if args.json:
         print(json.dumps(p.to_dict(), indent=2))
         return 0
+    cut = f"; {truncation_notice(p.duration, p.claimed_duration)}" if p.claimed_duration is not None else ""
     print(f"{p.path}: {p.container}, {p.video_codec} {p.width}x{p.height} (upright; rotation {p.rotation}), "
           f"{format_time(p.duration)}, {p.nominal_fps:.3f} fps nominal, {p.avg_fps:.3f} average"
-          f"{', variable frame rate' if p.variable_fps else ''}, audio: {p.audio_codec or 'none'}")
+          f"{', variable frame rate' if p.variable_fps else ''}, audio: {p.audio_codec or 'none'}{cut}")
     return 0
 
 

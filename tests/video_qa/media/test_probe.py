@@ -3,13 +3,14 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 probe_module = importlib.import_module("video_qa.media.probe")
 
-from tests.factories.media import ffmpeg, index_video, tone_video
+from tests.factories.media import ffmpeg, frame_index, index_video, tone_video
 from video_qa.media import MediaError, probe
 from video_qa.media.errors import MediaToolError
 
@@ -163,3 +164,53 @@ def test_huge_duration_claim_in_tiny_file(tmp_path: Path, media_dir: Path) -> No
     path = tmp_path / "liar.mkv"
     ffmpeg("-i", str(source), "-c", "copy", "-metadata", "DURATION=99:00:00.000", str(path))
     assert probe(path).duration == pytest.approx(24.0, abs=0.05)
+
+
+def cut_in_half(source: Path, target: Path) -> Path:
+    """The first half of ``source``'s bytes, as a download that stopped half way leaves it."""
+    size = source.stat().st_size
+    with target.open("wb") as out:
+        subprocess.run(["head", "-c", str(size // 2), str(source)], stdout=out, check=True)
+    return target
+
+
+def last_decodable_frame(path: Path) -> int:
+    """The painted index of the last frame PyAV decodes (independently of ffprobe)."""
+    import av
+
+    last = -1
+    with av.open(str(path)) as container:
+        try:
+            for frame in container.decode(video=0):
+                last = frame_index(frame.to_ndarray(format="rgb24"))
+        except av.error.FFmpegError:
+            pass  # the cut: what was decoded before it is what there is
+    return last
+
+
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_a_half_downloaded_file_says_how_much_of_its_length_is_readable(
+        tmp_path: Path, media_dir: Path, container: str) -> None:
+    """An MP4 with its index first (or a Matroska file) cut in half keeps its header's 20 s claim;
+    the probe's duration is what can be read, and the claim is kept beside it as the sign."""
+    flags = ("-movflags", "+faststart") if container == "mp4" else ()
+    whole = index_video(media_dir / f"whole_20s.{container}", rate="25", seconds=20, gop=25, extra=flags)
+    cut = cut_in_half(whole, tmp_path / f"half.{container}")
+    p = probe(cut)
+    readable = (last_decodable_frame(cut) + 1) / 25  # the frames really there, by their painted index
+    assert 4.0 < readable < 16.0
+    # within 5 frames: the last packet may be partial, and the B-frames before it in decode order
+    # (3 here) lean on it
+    assert p.duration == pytest.approx(readable, abs=0.2)
+    assert p.truncated and p.claimed_duration == pytest.approx(20.0, abs=0.05)
+    assert not probe(whole).truncated and probe(whole).claimed_duration is None
+    assert probe(whole).duration == pytest.approx(20.0, abs=1e-6)
+
+
+def test_a_claim_that_counts_from_a_late_start_is_not_truncation(tmp_path: Path, media_dir: Path) -> None:
+    """Timestamps that start at 50 hours (the container's duration then counts from zero): whole."""
+    path = tmp_path / "late.mkv"
+    ffmpeg("-i", str(index_video(media_dir / "index_30.mp4", rate="30", seconds=24)), "-c", "copy",
+           "-output_ts_offset", "180000", str(path))
+    p = probe(path)
+    assert p.duration == pytest.approx(24.0, abs=0.05) and not p.truncated and p.claimed_duration is None

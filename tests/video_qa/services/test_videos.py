@@ -74,3 +74,35 @@ def test_the_library_is_listed_newest_first_for_every_client(engine: Engine) -> 
     with unit_of_work(engine) as session:
         assert [v["id"] for v in list_videos(session)] == ids[::-1]
         assert [v["title"] for v in list_videos(session, offset=1, limit=1)] == ["second"]
+
+
+def test_a_half_downloaded_file_is_ready_and_marked_truncated_with_its_readable_length(
+        engine: Engine, tmp_path: Path) -> None:
+    """An MP4 with its index first, cut in half (``head -c``) as a stopped download leaves it: the
+    analysis keeps what is there, the duration shown is the readable one, and the video says it is
+    truncated, by how much, without a failure."""
+    import subprocess
+
+    from tests.factories.media import index_video
+    from tests.factories.pipeline import ingest, quiet_settings
+
+    whole = index_video(tmp_path / "whole.mp4", rate="25", seconds=20, gop=25, extra=("-movflags", "+faststart"))
+    cut = tmp_path / "archive" / "download.mp4"
+    cut.parent.mkdir()
+    with cut.open("wb") as out:
+        subprocess.run(["head", "-c", str(whole.stat().st_size // 2), str(whole)], stdout=out, check=True)
+    settings = quiet_settings(tmp_path / "archive", data_dir=tmp_path / "data")
+    video_id, _ = ingest(engine, settings, cut)
+    with unit_of_work(engine) as session:
+        shown = open_video(session, video_id)
+        listed, = list_videos(session)
+    assert (shown["status"], shown["error"], shown["truncated"]) == ("ready", None, True)
+    assert 4.0 < shown["duration"] < 16.0
+    assert shown["notice"] == f"truncated: {round(shown['duration'], 1):g} s of 20 s readable"
+    assert (listed["truncated"], listed["notice"]) == (True, shown["notice"])
+    whole_copy = tmp_path / "archive" / "whole.mp4"
+    whole_copy.write_bytes(whole.read_bytes())
+    whole_id, _ = ingest(engine, settings, whole_copy)
+    with unit_of_work(engine) as session:
+        assert [open_video(session, whole_id)[k] for k in ("status", "duration", "truncated", "notice")] == \
+            ["ready", 20.0, False, None]
