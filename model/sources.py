@@ -44,6 +44,23 @@ def in_hub_cache(repo_id: str, filename: str) -> bool:
     return isinstance(found, str)
 
 
+def local_folder(location: str) -> Path | None:
+    """The folder holding the model's files: ``location`` itself when it is a folder, else the
+    local Hugging Face cache's snapshot of that hub id (None when it is not cached)."""
+    path = Path(location).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    if "/" not in location or location.startswith(("/", ".", "~")):
+        return None
+    from huggingface_hub import snapshot_download  # only for hub ids, never for the bundled model
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(location, local_files_only=True)).resolve()
+    except LocalEntryNotFoundError:
+        return None
+
+
 def resolve(setting: str, value: str, package: str, hub_check: str) -> Source:
     """Resolve a model setting; ``package`` carries the bundled model, ``hub_check`` is a file a
     cached hub snapshot of this kind of model must hold."""

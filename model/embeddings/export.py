@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 
 from model.embeddings.folder import (FORMAT, GRAPH, MANIFEST, ONNX_TOLERANCE, TOKENIZER, TOKENIZER_FILES,
-                                     ExportRefused, export_folder, file_sha256, model_folder, source_identity,
+                                     ExportRefused, export_folder, file_sha256, source_identity,
                                      tokenizer_settings)
 from model.embeddings.heavy import SentenceTransformerEmbedder
 from model.embeddings.onnx import OnnxEmbedder
+from model.sources import local_folder
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def export_model(model: Any, location: str, models_dir: Path) -> Path:
     tokenisation settings differ from the loaded model's, or its vectors differ from
     sentence-transformers' on ``PROBES`` by more than ``ONNX_TOLERANCE``."""
     transformer, backbone = _check_modules(model)
-    source = model_folder(location)
+    source = local_folder(location)
     identity = source_identity(location)
     if source is None or identity is None:
         raise ExportRefused(f"{location} has no local folder to read its tokenizer from")

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from model.sources import local_folder
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
@@ -57,28 +59,11 @@ class ExportRefused(RuntimeError):
     """The model cannot be exported (why in the message): it runs on sentence-transformers."""
 
 
-def model_folder(location: str) -> Path | None:
-    """The folder holding the model's files: ``location`` itself when it is a folder, else the
-    local Hugging Face cache's snapshot of that hub id (None when it is not cached)."""
-    path = Path(location).expanduser()
-    if path.is_dir():
-        return path.resolve()
-    if "/" not in location or location.startswith(("/", ".", "~")):
-        return None
-    from huggingface_hub import snapshot_download  # only for hub ids, never for the bundled model
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        return Path(snapshot_download(location, local_files_only=True)).resolve()
-    except LocalEntryNotFoundError:
-        return None
-
-
 def source_identity(location: str) -> dict[str, Any] | None:
     """What identifies the model at ``location`` now (its folder, and ``[size, mtime_ns]`` of each
     of its ``SOURCE_FILES`` there), or None when it has no local folder. Stat calls only: this runs
     at every cold start of a search process."""
-    folder = model_folder(location)
+    folder = local_folder(location)
     if folder is None:
         return None
     files = {}

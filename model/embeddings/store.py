@@ -22,13 +22,12 @@ import fcntl
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from model.child import run_module
 from model.embeddings.folder import EXPORTS, check_export, export_folder
 
 log = logging.getLogger(__name__)
@@ -73,24 +72,12 @@ def _link_known_export(location: str, target: Path) -> bool:
 def export_in_subprocess(location: str, models_dir: Path, timeout_s: float = EXPORT_TIMEOUT_S) -> str | None:
     """Export ``location`` into ``models_dir`` in a child process and wait for it; None when it
     did, else why not. The caller holds the models folder's lock."""
-    root = str(Path(__file__).resolve().parents[2])  # the folder holding the ``model`` package
-    env = dict(os.environ)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     started = time.monotonic()
-    try:
-        done = subprocess.run([sys.executable, "-m", "model.embeddings.export", location, str(models_dir)], env=env,
-                              cwd=root, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
-        return f"the export process ran past {timeout_s:.0f} s"
-    except OSError as error:
-        return f"the export process did not start ({error})"
-    took = time.monotonic() - started
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or [""]
-        return f"the export process failed (exit {done.returncode}: {tail[0][:300]}) after {took:.1f} s"
-    log.info("text embeddings: the model was exported to %s by a child process in %.1f s",
-             export_folder(models_dir, location), took)
-    return None
+    why = run_module("model.embeddings.export", [location, str(models_dir)], timeout_s)
+    if why is None:
+        log.info("text embeddings: the model was exported to %s by a child process in %.1f s",
+                 export_folder(models_dir, location), time.monotonic() - started)
+    return why
 
 
 def ensure_export(models_dir: Path, location: str) -> tuple[Path | None, str]:
