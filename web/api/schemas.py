@@ -32,7 +32,10 @@ class Video(ApiModel):
     id: int
     title: str = Field(description="the user's name for the file")
     status: VideoStatus
-    duration: float | None = Field(description="seconds")
+    duration: float | None = Field(description="seconds that can be read (a truncated file: less than it claims)")
+    truncated: bool = Field(description="the file is cut short: its container claims more than it holds")
+    claimed_duration: float | None = Field(description="seconds the container claims, for a truncated file")
+    notice: str | None = Field(description="a truncated file in the user's words: 'truncated: N s of M s readable'")
     width: int | None
     height: int | None
     codec: str | None
