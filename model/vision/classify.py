@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from model.loading import InferenceModel
-from model.sources import BackendUnavailable
-from model.vision.exports import ensure, export_folder, files_identity, onnx_session, read_manifest, why_invalid
+from model.vision.exported import ExportedModel
+from model.vision.exports import export_folder, files_identity, onnx_session
 from model.vision.images import Preprocess
-
-log = logging.getLogger(__name__)
 
 KIND = "imagenet"
 KEY = "efficientnet-lite0"
@@ -107,37 +103,37 @@ class _Runtime:
     groups: list[tuple[str, np.ndarray]]
 
 
-class ImageNetClassifier(InferenceModel[_Runtime]):
+class ImageNetClassifier(ExportedModel[_Runtime]):
     """The 1,000 ImageNet classes of frames (see module doc); safe from several threads."""
 
+    kind = KIND
     name = "EfficientNet-Lite0 ImageNet classifier (ONNX Runtime)"
+    missing = f"the {PACKAGE} package (EfficientNet-Lite0 weights) is not installed"
 
     def __init__(self, models_dir: Path, *, batch_size: int = BATCH, threads: int | None = 1) -> None:
-        super().__init__(threads)
-        self.models_dir = Path(models_dir)
+        super().__init__(models_dir, threads)
         self.batch_size = max(1, int(batch_size))
 
     @staticmethod
     def installed() -> bool:
         return weights_file() is not None
 
-    def why_not_ready(self) -> str | None:
-        source = source_identity()
-        if source is None:
-            return f"the {PACKAGE} package is not installed"
-        return why_invalid(export_location(self.models_dir), source)
+    @property
+    def folder(self) -> Path:
+        return export_location(self.models_dir)
 
-    def _load(self) -> _Runtime:
-        if source_identity() is None:
-            raise BackendUnavailable(f"labels: the {PACKAGE} package (EfficientNet-Lite0 weights) is not installed")
-        why = ensure(self.models_dir, KIND, self.why_not_ready, ["imagenet", str(self.models_dir)])
-        if why is not None:
-            raise BackendUnavailable(f"labels: the ImageNet classifier cannot be used ({why})")
-        folder = export_location(self.models_dir)
-        manifest = read_manifest(folder)
+    def source(self) -> dict[str, Any] | None:
+        return source_identity()
+
+    def export_argv(self) -> list[str]:
+        return ["imagenet", str(self.models_dir)]
+
+    def unavailable(self, why: str) -> str:
+        return f"labels: the ImageNet classifier cannot be used ({why})"
+
+    def _open(self, folder: Path, manifest: dict[str, Any]) -> _Runtime:
         classes = json.loads((folder / CLASSES).read_text(encoding="utf-8"))
         groups = [(name, np.asarray(group_members(name))) for name in GROUPS]
-        log.info("labels: %s from %s", self.name, folder)
         return _Runtime(onnx_session(folder / manifest["graphs"]["classifier"]["file"], self.threads), classes, groups)
 
     @property

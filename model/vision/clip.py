@@ -24,7 +24,6 @@ threads.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from model.loading import InferenceModel
-from model.sources import BackendUnavailable, local_folder
+from model.sources import local_folder
 from model.vision.clip_text import ClipTokens, TextSettings
-from model.vision.exports import ensure, export_folder, files_identity, onnx_session, read_manifest, why_invalid
+from model.vision.exported import ExportedModel
+from model.vision.exports import export_folder, files_identity, onnx_session
 from model.vision.images import Preprocess
 from model.vision.twin import CONFIG_FILE, is_twin_folder
-
-log = logging.getLogger(__name__)
 
 KIND = "image-text"
 TWIN = "tiny"
@@ -113,14 +110,15 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, np.float32(1e-12))
 
 
-class ImageTextEmbedder(InferenceModel[_Runtime]):
+class ImageTextEmbedder(ExportedModel[_Runtime]):
     """Frames and texts into one vector space (see module doc); safe from several threads."""
+
+    kind = KIND
 
     def __init__(self, location: str, models_dir: Path, *, int8: bool = False, batch_size: int = BATCH,
                  threads: int | None = 1) -> None:
-        super().__init__(threads)
+        super().__init__(models_dir, threads)
         self.location = location
-        self.models_dir = Path(models_dir)
         self.int8 = bool(int8)
         self.batch_size = max(1, int(batch_size))
         self.is_twin = is_test_model(location, self.models_dir)
@@ -131,29 +129,28 @@ class ImageTextEmbedder(InferenceModel[_Runtime]):
             self.name = f"open_clip {location[len(RANDOM):]} with random weights (speed only, {variant})"
         else:
             self.name = f"open_clip {location} ({variant})" + (" — tiny random-weight test model" if self.is_twin else "")
+        self.missing = f"{location} is not here (no folder, not in the local Hugging Face cache)"
 
     @property
     def folder(self) -> Path:
         return export_location(self.models_dir, self.location, self.int8)
 
-    def why_not_ready(self) -> str | None:
-        """None when a usable export is in the models folder, else why not (stat calls only)."""
-        return why_invalid(self.folder, source_identity(self.location, self.models_dir))
+    def source(self) -> dict[str, Any] | None:
+        return source_identity(self.location, self.models_dir)
 
-    def _load(self) -> _Runtime:
-        argv = ["image-text", self.location, str(self.models_dir)] + (["--int8"] if self.int8 else [])
-        why = ensure(self.models_dir, KIND, self.why_not_ready, argv)
-        if why is not None:
-            raise BackendUnavailable(f"{SETTING}={self.location!r}: the image-text model cannot be used ({why}); "
-                                     f"set {SETTING} to a local open_clip model folder, a cached hub id, or 'off'")
-        folder = self.folder
-        manifest = read_manifest(folder)
-        runtime = _Runtime(folder, manifest, onnx_session(folder / manifest["graphs"]["image"]["file"], self.threads),
-                           onnx_session(folder / manifest["graphs"]["text"]["file"], self.threads),
-                           Preprocess.from_dict(manifest["preprocess"]),
-                           ClipTokens(folder, TextSettings.from_dict(manifest["tokenizer"])))
-        log.info("image-text embeddings: %s from %s, %s thread(s)", self.name, folder, self.threads or "default")
-        return runtime
+    def export_argv(self) -> list[str]:
+        return ["image-text", self.location, str(self.models_dir)] + (["--int8"] if self.int8 else [])
+
+    def unavailable(self, why: str) -> str:
+        return (f"{SETTING}={self.location!r}: the image-text model cannot be used ({why}); "
+                f"set {SETTING} to a local open_clip model folder, a cached hub id, or 'off'")
+
+    def _open(self, folder: Path, manifest: dict[str, Any]) -> _Runtime:
+        graphs = manifest["graphs"]
+        return _Runtime(folder, manifest, onnx_session(folder / graphs["image"]["file"], self.threads),
+                        onnx_session(folder / graphs["text"]["file"], self.threads),
+                        Preprocess.from_dict(manifest["preprocess"]),
+                        ClipTokens(folder, TextSettings.from_dict(manifest["tokenizer"])))
 
     @property
     def dimension(self) -> int:

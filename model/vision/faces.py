@@ -22,18 +22,14 @@ pixels, O-Net's probability and the five landmarks.
 from __future__ import annotations
 
 import importlib.util
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model.loading import InferenceModel
-from model.sources import BackendUnavailable
-from model.vision.exports import ensure, export_folder, files_identity, onnx_session, read_manifest, why_invalid
-
-log = logging.getLogger(__name__)
+from model.vision.exported import ExportedModel
+from model.vision.exports import export_folder, files_identity, onnx_session
 
 KIND = "faces"
 KEY = "mtcnn"
@@ -199,15 +195,16 @@ class _Runtime:
     onet: Any
 
 
-class FaceDetector(InferenceModel[_Runtime]):
+class FaceDetector(ExportedModel[_Runtime]):
     """MTCNN on frames (see module doc); safe from several threads."""
 
+    kind = KIND
     name = "MTCNN face detector (facenet-pytorch weights, ONNX Runtime)"
+    missing = f"the {PACKAGE} package (MTCNN weights) is not installed"
 
     def __init__(self, models_dir: Path, *, min_face: int = MIN_FACE, thresholds: tuple[float, float, float] = THRESHOLDS,
                  factor: float = FACTOR, threads: int | None = 1) -> None:
-        super().__init__(threads)
-        self.models_dir = Path(models_dir)
+        super().__init__(models_dir, threads)
         self.min_face = int(min_face)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.factor = float(factor)
@@ -216,22 +213,21 @@ class FaceDetector(InferenceModel[_Runtime]):
     def installed() -> bool:
         return source_identity() is not None
 
-    def why_not_ready(self) -> str | None:
-        source = source_identity()
-        if source is None:
-            return f"the {PACKAGE} package (MTCNN weights) is not installed"
-        return why_invalid(export_location(self.models_dir), source)
+    @property
+    def folder(self) -> Path:
+        return export_location(self.models_dir)
 
-    def _load(self) -> _Runtime:
-        if source_identity() is None:
-            raise BackendUnavailable(f"labels: the {PACKAGE} package (MTCNN weights) is not installed")
-        why = ensure(self.models_dir, KIND, self.why_not_ready, ["faces", str(self.models_dir)])
-        if why is not None:
-            raise BackendUnavailable(f"labels: the face detector cannot be used ({why})")
-        folder = export_location(self.models_dir)
-        graphs = read_manifest(folder)["graphs"]
-        log.info("labels: %s from %s", self.name, folder)
-        return _Runtime(*(onnx_session(folder / graphs[net]["file"], self.threads) for net in NETS))
+    def source(self) -> dict[str, Any] | None:
+        return source_identity()
+
+    def export_argv(self) -> list[str]:
+        return ["faces", str(self.models_dir)]
+
+    def unavailable(self, why: str) -> str:
+        return f"labels: the face detector cannot be used ({why})"
+
+    def _open(self, folder: Path, manifest: dict[str, Any]) -> _Runtime:
+        return _Runtime(*(onnx_session(folder / manifest["graphs"][net]["file"], self.threads) for net in NETS))
 
     def detect(self, frame: np.ndarray) -> list[Face]:
         """The faces in one HxWx3 uint8 RGB frame, most probable first."""

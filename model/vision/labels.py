@@ -23,7 +23,6 @@ of ``Label(vocabulary, label, score)``, and the faces found. Vocabularies and th
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,8 +31,6 @@ import numpy as np
 from model.vision.classify import ImageNetClassifier
 from model.vision.clip import ImageTextEmbedder
 from model.vision.faces import Face, FaceDetector
-
-log = logging.getLogger(__name__)
 
 CLASS_MIN_SCORE = 0.25
 GROUP_MIN_SCORE = 0.5
