@@ -7,7 +7,8 @@ data-video data-t data-pane``; ``web/static/seek.js`` turns a click on it into a
 ``<video>``, whose ``data-media`` gives the URL to load (``web.urls``).
 
 Times are written by ``video_qa.timecode.clock_time`` / ``clock_span``: ``h:mm:ss``, tenths only
-where the moment's uncertainty is under 0.25 s, `` ±N s`` where it is 1 s or more."""
+where the uncertainty is under 0.25 s, ``±N s`` where it is 1 s or more (a moment's two ends in
+one precision, one ``±N s`` after the range)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def clock(seconds: float) -> str:
 
 
 def span(m: Mapping[str, Any]) -> str:
-    """A moment's ``start–end`` with its precision (``0:01:28–0:01:35``, ``0:04:02 ±1 s–0:04:10``)."""
+    """A moment's ``start–end`` with its precision (``0:01:28–0:01:35``, ``0:04:02–0:04:10 ±3 s``); an
+    uncertainty not recorded counts as none."""
     return clock_span(float(m["start"]), float(m["end"]), float(m.get("start_uncertainty") or 0.0),
                       float(m.get("end_uncertainty") or 0.0))
 

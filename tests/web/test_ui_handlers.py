@@ -180,4 +180,4 @@ def test_a_moments_uncertainty_reaches_the_page(engine: Engine, tmp_path: Path) 
     assert (rows["QUARTERLY PLAN"]["start_uncertainty"], rows["QUARTERLY PLAN"]["end_uncertainty"]) == (1.234, 0.4)
     assert (rows["hello"]["start_uncertainty"], rows["hello"]["end_uncertainty"]) == (0.0, 0.0)
     _, detail, _, _ = Handlers(load_settings(data_dir=tmp_path / "d"), engine, lambda refs: None).select(video_id)
-    assert ">0:04:02 ±1 s–0:04:10<" in detail and ">0:00:10.0–0:00:12.0<" in detail
+    assert ">0:04:02–0:04:10\u00a0±1\u00a0s<" in detail and ">0:00:10.0–0:00:12.0<" in detail
