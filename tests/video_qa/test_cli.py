@@ -434,3 +434,25 @@ def test_videos_and_probe_say_when_a_file_is_truncated(tmp_path: Path, capsys: p
     assert main(["videos"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0].split()[1] == "ready" and listed[1].strip() == f"truncated: {readable} s of 20 s readable"
+
+
+def test_ingest_of_a_broken_file_lists_it_failed_with_the_one_reason_and_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same outcome as the web app's and the API's upload: a failed video, nothing queued,
+    the reason in the user's words naming the file; ffprobe's words are not shown."""
+    from tests.factories.media import silent_video
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    whole = silent_video(tmp_path / "whole.mp4", seconds=4)
+    (videos / "holiday.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    monkeypatch.setenv("VIDEOQA_ARCHIVE_ROOTS", str(videos))
+    get_settings.cache_clear()
+    assert main(["ingest", str(videos)]) == 1
+    out = capsys.readouterr()
+    reason = "holiday.mp4: not a complete video file (the end is missing); re-upload or re-download it"
+    assert out.out.splitlines()[0].split()[1] == "failed" and out.out.splitlines()[1].strip() == f"reason: {reason}"
+    assert "no worker is running" not in out.err and "moov" not in out.out  # ffprobe's words: in the log only
+    assert main(["videos", "--json"]) == 0
+    row, = json.loads(capsys.readouterr().out)
+    assert (row["status"], row["error"]) == ("failed", reason)

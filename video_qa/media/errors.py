@@ -24,3 +24,17 @@ class MediaToolError(MediaError):
     stopped by a signal. Not permanent: the same file may well work once the server is fixed."""
 
     permanent = False
+
+
+CUT = "not a complete video file (the end is missing); re-upload or re-download it"
+DAMAGED = "not a readable video file (its data is damaged); re-upload or re-download it"
+
+
+class DamagedMedia(MediaError):
+    """A file that starts like a media file but whose data cannot be read: cut short (``cut``: its
+    end is missing) or otherwise damaged. ``reason`` is in the user's words, with what to do;
+    ``detail`` is what the media tools said (for the log, never shown to users)."""
+
+    def __init__(self, path: str | Path, cut: bool, detail: str = "") -> None:
+        self.cut, self.detail = cut, detail
+        super().__init__(path, CUT if cut else DAMAGED)

@@ -22,8 +22,8 @@ from typing import Any
 
 import av
 
-from video_qa.media.errors import MediaError, MediaToolError
-from video_qa.media.truncation import claimed_length, truncated_claim, truncation_notice
+from video_qa.media.errors import DamagedMedia, MediaError, MediaToolError
+from video_qa.media.truncation import claimed_length, mp4_bytes_missing, truncated_claim, truncation_notice
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,15 @@ def _messages(stderr: str, path: Path) -> list[str]:
     return out
 
 
+def _damaged(path: Path, detail: str) -> DamagedMedia:
+    """A media file whose data cannot be read; cut when an MP4's boxes run past the end of the file."""
+    try:
+        cut = mp4_bytes_missing(path, path.stat().st_size) > 0
+    except OSError as error:
+        raise MediaError(path, f"cannot read the file ({(error.strerror or str(error)).lower()})") from error
+    return DamagedMedia(path, cut, detail)
+
+
 def _failure(path: Path, status: int, messages: list[str], signature: bool) -> MediaError:
     """The reason for a failed ffprobe run, from its exit status and what it wrote to stderr."""
     detail = "; ".join(messages[-3:])
@@ -154,7 +163,7 @@ def _failure(path: Path, status: int, messages: list[str], signature: bool) -> M
         return MediaError(path, "not a regular file (a directory)")
     if any(word in said for word in _DATA_ERRORS):
         if signature:
-            return MediaError(path, f"truncated or corrupt data ({detail})")
+            return _damaged(path, detail)
         return MediaError(path, f"not a media file ({messages[-1]})")
     return MediaError(path, f"ffprobe failed with exit status {status} ({detail or 'no message'})")
 
@@ -278,7 +287,7 @@ def probe(path: str | Path) -> Probe:
     nominal, avg = _rate(v.get("r_frame_rate")), _rate(v.get("avg_frame_rate"))
     head = _packets(path, "%+20")
     if not head:
-        raise MediaError(path, "no video packets (truncated or corrupt data)")
+        raise _damaged(path, "no video packets")
     start_pts = min(start_pts, head[0][0])
     # Duration from the stream's own last packet, not the header's claim.
     claimed = v.get("duration") or fmt.get("duration")

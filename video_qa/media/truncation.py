@@ -57,7 +57,7 @@ def claimed_length(stream: dict[str, Any], fmt: dict[str, Any], start_time: floa
     return claim if claim > 0 else None
 
 
-def _mp4_bytes_missing(path: Path, size: int) -> int:
+def mp4_bytes_missing(path: Path, size: int) -> int:
     """For an MP4/MOV file: how many bytes its top-level boxes (``moov``, ``mdat``...) declare past
     the end of the file (0 when they fit, or for another container)."""
     offset = 0
@@ -88,4 +88,4 @@ def truncated_claim(path: Path, size: int, claim: float | None, duration: float,
         return None
     if claim - duration > max(TRUNCATION_SECONDS, TRUNCATION_SHARE * claim):
         return claim
-    return claim if claim - duration > frame and _mp4_bytes_missing(path, size) > 0 else None
+    return claim if claim - duration > frame and mp4_bytes_missing(path, size) > 0 else None

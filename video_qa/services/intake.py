@@ -3,11 +3,19 @@
 Every client registers through ``register_and_queue``: the JSON API (a path in the archive, an
 upload), the Gradio app (an upload, the Retry / Re-analyse button) and ``videoqa ingest``. The
 rows are committed before anything is queued, so a worker never looks for a row that is not there.
+
+Every door looks at a file's headers first (``inspect``), with one outcome for each kind of file:
+what is no video at all (empty, not a media file, no video stream) is refused and leaves no row;
+a broken video (``DamagedMedia``: cut short, or its data unreadable) is registered as a failed
+video, nothing queued, with one reason in the user's words that names the file as the user knows
+it; ffprobe's own words go to the log. Retry looks at the headers again: a file still broken stays
+failed with the same reason, at once, and nothing is queued.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import uuid
@@ -17,14 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
-from video_qa.media.errors import MediaError
+from video_qa.media.errors import DamagedMedia, MediaError
 from video_qa.media.probe import read_headers
-from video_qa.pipeline import ItemRef, request_ingest
-from video_qa.registry import Registration, RegistrationRefused, check_allowed, expand, register_file
 from video_qa.media.thumbs import drop_thumbnails
+from video_qa.models import Job, JobStatus, Video, VideoStatus, utcnow
+from video_qa.pipeline import ItemRef, request_ingest
+from video_qa.pipeline.failures import file_name
+from video_qa.registry import Registration, RegistrationRefused, check_allowed, expand, register_file
 from video_qa.services.videos import changed_on_disk, get_video
 
 log = logging.getLogger(__name__)
@@ -51,15 +62,45 @@ class Intake:
     refused: list[RegistrationRefused] = field(default_factory=list)
 
 
-def check_upload(path: Path, original_name: str) -> None:
-    """Refuse at the door what can never be analysed: empty, not a media file, no video stream
-    (headers only; damage deeper in the file is found by the analysis, which keeps what it can)."""
+def inspect(path: Path) -> DamagedMedia | None:
+    """What the door makes of a file, from its headers (cheap for any size): None for a video to
+    analyse, the ``DamagedMedia`` for a broken one. What is no video at all raises its permanent
+    ``MediaError``; ``MediaToolError`` when this server's ffprobe is missing or broken. Damage
+    deeper in the file is found by the analysis, which keeps what it can."""
     try:
         read_headers(path)
+    except DamagedMedia as error:
+        log.warning("%s: %s (%s)", path, error.reason, error.detail)
+        return error
+    return None
+
+
+def check_upload(path: Path, original_name: str) -> DamagedMedia | None:
+    """``inspect`` for an upload: what is no video at all is ``UploadRefused`` under its uploaded name."""
+    try:
+        return inspect(path)
     except MediaError as error:
         if not error.permanent:  # ffprobe missing or broken here: not the uploaded file's fault
             raise
         raise UploadRefused(Path(original_name or "upload").name, error.reason) from error
+
+
+def _fail_at_door(session: Session, video: Video, damage: DamagedMedia) -> None:
+    """The video fails with the damage's reason naming its file as the user knows it (a job that
+    failed at probing says so too); its size and time are recorded, so Retry can tell a new file."""
+    reason = f"{file_name(video.title, video.path)}: {damage.reason}"
+    now = utcnow()
+    video.status, video.error = VideoStatus.failed.value, reason
+    try:
+        stat = os.stat(video.path)
+    except OSError as error:
+        log.info("video %d: its file %s cannot be read (%s)", video.id, video.path, error.strerror)
+    else:
+        video.size, video.file_mtime = stat.st_size, stat.st_mtime
+    session.add(Job(video_id=video.id, status=JobStatus.failed.value, stage="probing", progress=0.0,
+                    message=reason, started_at=now, finished_at=now))
+    session.flush()
+    log.info("video %d failed at the door: %s", video.id, reason)
 
 
 def upload_target(settings: Settings, original_name: str) -> Path:
@@ -80,14 +121,35 @@ def title_of(original_name: str) -> str:
 
 
 def register_and_queue(engine: Engine, settings: Settings, send: Send, path: Path,
-                       title: str | None = None) -> Registration:
+                       title: str | None = None, damage: DamagedMedia | None = None) -> Registration:
     """Register ``path`` (inside the allowed folders) and queue its analysis. A file whose content is
-    already stored is that video (queued again, which redoes only what is missing)."""
+    already stored is that video (queued again, which redoes only what is missing). A broken file
+    (``damage``, from ``inspect``) is registered as a failed video and not queued."""
     with unit_of_work(engine) as session:
         reg = register_file(session, path, settings, title=title)
-        _, refs = request_ingest(session, reg.video_id, settings)
-    send(refs)
+        refs = _queue_or_fail(session, settings, reg.video_id, damage)
+    if refs:
+        send(refs)
     return reg
+
+
+def _queue_or_fail(session: Session, settings: Settings, video_id: int, damage: DamagedMedia | None) -> list[ItemRef]:
+    """The refs that queue the video's analysis, to send after commit; none for a broken file,
+    whose video fails at the door instead."""
+    if damage is not None:
+        _fail_at_door(session, get_video(session, video_id), damage)
+        return []
+    return request_ingest(session, video_id, settings)[1]
+
+
+def _refused(path: Path, shown: str | Path) -> DamagedMedia | None:
+    """``inspect``, with what is no video at all ``RegistrationRefused`` under the path as given."""
+    try:
+        return inspect(path)
+    except MediaError as error:
+        if not error.permanent:
+            raise
+        raise RegistrationRefused(shown, error.reason) from error
 
 
 def register_path(engine: Engine, settings: Settings, send: Send, raw: str) -> Registration:
@@ -96,24 +158,27 @@ def register_path(engine: Engine, settings: Settings, send: Send, raw: str) -> R
     path = check_allowed(raw, settings)
     if not path.is_file():
         raise RegistrationRefused(raw, "not a regular file")
-    return register_and_queue(engine, settings, send, path)
+    return register_and_queue(engine, settings, send, path, damage=_refused(path, raw))
 
 
 def register_paths(engine: Engine, settings: Settings, send: Send, paths: Iterable[str | Path]) -> Intake:
-    """Register files and folders (walked for media files) and queue each video once."""
+    """Register files and folders (walked for media files) and queue each video once; a broken
+    file is a failed video (listed, not queued), what is no video at all is refused."""
     files, refused = expand(list(paths), settings)
     intake = Intake(refused=refused)
     for path in files:
         try:
+            damage = _refused(path, path)
             with unit_of_work(engine) as session:
                 reg = register_file(session, path, settings)
                 if reg.video_id in intake.video_ids:  # two copies of one content: queued once
                     continue
-                _, refs = request_ingest(session, reg.video_id, settings)
+                refs = _queue_or_fail(session, settings, reg.video_id, damage)
         except RegistrationRefused as error:
             intake.refused.append(error)
             continue
-        send(refs)
+        if refs:
+            send(refs)
         intake.video_ids.append(reg.video_id)
         if reg.duplicate:
             intake.duplicates.add(reg.video_id)
@@ -125,30 +190,31 @@ def accept_upload(engine: Engine, settings: Settings, send: Send, stored: Path, 
     it under its uploaded name, queue it. A refused upload is deleted; a duplicate's copy too (the
     video keeps the file it had)."""
     try:
-        check_upload(stored, original_name)
+        damage = check_upload(stored, original_name)
     except BaseException:
         stored.unlink(missing_ok=True)
         raise
-    return _queue_upload(engine, settings, send, stored, original_name)
+    return _queue_upload(engine, settings, send, stored, original_name, damage)
 
 
 def store_upload(engine: Engine, settings: Settings, send: Send, source: Path, original_name: str) -> Registration:
     """An uploaded file somewhere else on disk (Gradio's upload folder): check it, move it into the
     media folder, register and queue it. A refused file is left where it was (Gradio's cache cleans
     its own folder)."""
-    check_upload(source, original_name)
+    damage = check_upload(source, original_name)
     target = upload_target(settings, original_name)
     try:
         shutil.move(str(source), target)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return _queue_upload(engine, settings, send, target, original_name)
+    return _queue_upload(engine, settings, send, target, original_name, damage)
 
 
-def _queue_upload(engine: Engine, settings: Settings, send: Send, stored: Path, original_name: str) -> Registration:
+def _queue_upload(engine: Engine, settings: Settings, send: Send, stored: Path, original_name: str,
+                  damage: DamagedMedia | None) -> Registration:
     try:
-        reg = register_and_queue(engine, settings, send, stored, title=title_of(original_name))
+        reg = register_and_queue(engine, settings, send, stored, title=title_of(original_name), damage=damage)
     except BaseException:
         stored.unlink(missing_ok=True)
         raise
@@ -158,13 +224,35 @@ def _queue_upload(engine: Engine, settings: Settings, send: Send, stored: Path, 
     return reg
 
 
-def retry(engine: Engine, settings: Settings, send: Send, video_id: int) -> None:
+def retry(engine: Engine, settings: Settings, send: Send, video_id: int) -> bool:
     """Queue a video's analysis again: a failed one resumes where it failed, a file that changed on
-    disk is analysed again. ``VideoNotFound`` for an unknown id."""
+    disk is analysed again; True. A file that is a broken video (its headers looked at again) is
+    not queued: the video is failed with that reason (the same one, for an unchanged file); False.
+    ``VideoNotFound`` for an unknown id."""
     with unit_of_work(engine) as session:
-        changed = changed_on_disk(get_video(session, video_id))
+        path = get_video(session, video_id).path
+    damage = _still_broken(Path(path))
+    with unit_of_work(engine) as session:
+        video = get_video(session, video_id)
+        changed = changed_on_disk(video)
+        if damage is not None:
+            _fail_at_door(session, video, damage)
+            return False
         _, refs = request_ingest(session, video_id, settings)
     if changed:  # its thumbnails show the old file
         drop_thumbnails(settings.thumbs_dir, video_id)
     send(refs)
     log.info("video %d: analysis requested again%s", video_id, " (its file changed on disk)" if changed else "")
+    return True
+
+
+def _still_broken(path: Path) -> DamagedMedia | None:
+    """``inspect`` for a registered file; any other reason it cannot be used (gone, say) is the
+    analysis's to report."""
+    try:
+        return inspect(path)
+    except MediaError as error:
+        if not error.permanent:
+            raise
+        log.info("%s: %s (left to the analysis)", path, error.reason)
+        return None

@@ -97,9 +97,10 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if any(error.outside for error in intake.refused):
         print(f"allowed folders: {', '.join(str(r) for r in allowed_roots(settings))}", file=sys.stderr)
     ids = intake.video_ids
-    if args.wait and ids:
+    queued = [s.video_id for s in _statuses(engine, ids) if s.status not in FINISHED]  # a broken file failed at once
+    if args.wait and queued:
         _follow(engine, settings, app, ids, args.concurrency)
-    elif ids and not _any_worker_alive(engine, settings):
+    elif queued and not _any_worker_alive(engine, settings):
         print("queued, but no worker is running: the videos wait until `videoqa serve` or `videoqa worker` "
               "starts (or run this command again with --wait)", file=sys.stderr)
     statuses = _statuses(engine, ids)
@@ -116,4 +117,4 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
             if s.error:
                 print(f"       reason: {s.error}")
     failed = any(s.status == VideoStatus.failed.value for s in statuses)
-    return 1 if intake.refused or (args.wait and failed) else 0
+    return 1 if intake.refused or failed else 0

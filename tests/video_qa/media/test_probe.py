@@ -12,7 +12,7 @@ probe_module = importlib.import_module("video_qa.media.probe")
 
 from tests.factories.media import ffmpeg, frame_index, index_video, tone_video
 from video_qa.media import MediaError, probe
-from video_qa.media.errors import MediaToolError
+from video_qa.media.errors import DamagedMedia, MediaToolError
 
 
 def test_probe_values(media_dir: Path) -> None:
@@ -52,8 +52,11 @@ def test_bad_inputs_name_file_and_reason(tmp_path: Path, media_dir: Path) -> Non
         "empty.mp4": ("empty file (0 bytes)", b""),
         "notes.mp4": ("not a media file (Invalid data found when processing input)", b"just some text, renamed\n" * 50),
         # the index (moov) is at the end: half the file has the signature and no index
-        "truncated.mp4": ("truncated or corrupt data (moov atom not found; Invalid data found when processing input)",
+        "truncated.mp4": ("not a complete video file (the end is missing); re-upload or re-download it",
                           whole[: len(whole) // 2]),
+        # every box whole, the index's name overwritten: damaged, not cut
+        "no-index.mp4": ("not a readable video file (its data is damaged); re-upload or re-download it",
+                         whole.replace(b"moov", b"xxxx", 1)),
     }
     for name, (reason, content) in cases.items():
         path = tmp_path / name
@@ -64,6 +67,9 @@ def test_bad_inputs_name_file_and_reason(tmp_path: Path, media_dir: Path) -> Non
         assert info.value.reason == reason, name
         assert info.value.path == str(path) and str(info.value) == f"{path}: {reason}"
         assert info.value.permanent is True
+        if name in ("truncated.mp4", "no-index.mp4"):  # a media file, damaged: ffprobe's words kept apart
+            assert isinstance(info.value, DamagedMedia) and info.value.cut is (name == "truncated.mp4")
+            assert info.value.detail == "moov atom not found; Invalid data found when processing input"
 
 
 def test_a_directory_is_not_a_video(tmp_path: Path) -> None:
