@@ -1,8 +1,9 @@
 """A corpus of bad and unusual inputs through the API, beside a good video. Each input has the one
-outcome the product promises, asserted by value: refused at the upload (422) with the reason, naming
-the file by its uploaded name; or ready, keeping what can be read (a truncated file is as long as the
-data that is really there). The workers keep running; the good video is unaffected (its moments
-equal the baseline)."""
+outcome the product promises, asserted by value: what is no video at all is refused at the upload
+(422) with the reason, naming the file by its uploaded name; a broken video is a failed video at
+once (201, nothing queued) with one reason in the user's words and what to do; or ready, keeping
+what can be read (a truncated file is as long as the data that is really there, and says so). The
+workers keep running; the good video is unaffected (its moments equal the baseline)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.factories.media import ENCODERS, corrupt_middle, ffmpeg, vfr_video
 from tests.factories.processes import wait_until
 from tests.reliability.conftest import Stack, report, variant
 
-REFUSED, READY = "refused", "ready"
+REFUSED, FAILED, READY = "refused", "failed", "ready"
 SRC = "testsrc2=s=320x180:r=25:d=3"  # 3.00 s, 75 frames
 TALK_SECONDS, TALK_SIZE = 12.0, (640, 360)  # the reliability suite's talk
 
@@ -26,17 +27,22 @@ TALK_SECONDS, TALK_SIZE = 12.0, (640, 360)  # the reliability suite's talk
 @dataclass(frozen=True)
 class Expect:
     outcome: str
-    reason: str = ""  # refused: the whole 422 detail
+    reason: str = ""  # refused: the whole 422 detail; failed: the video's error
     duration: float = 0.0  # ready: seconds, from the stream's own packets
     size: tuple[int, int] | None = None  # ready: upright width and height
+    claimed: float | None = None  # ready but truncated: the length its container claims
 
 
 def refused(reason: str) -> Expect:
     return Expect(REFUSED, reason=reason)
 
 
-def ready(duration: float, size: tuple[int, int] = (320, 180)) -> Expect:
-    return Expect(READY, duration=duration, size=size)
+def failed(reason: str) -> Expect:
+    return Expect(FAILED, reason=reason)
+
+
+def ready(duration: float, size: tuple[int, int] = (320, 180), claimed: float | None = None) -> Expect:
+    return Expect(READY, duration=duration, size=size, claimed=claimed)
 
 
 def readable_seconds(path: Path) -> float:
@@ -82,12 +88,13 @@ def _build(folder: Path, talk: Path) -> dict[str, tuple[Path | bytes, Expect]]:
         "zero.mp4": (b"", refused("zero.mp4: the file is empty")),
         "notes.mp4": (b"minutes of the meeting\n" * 200,
                       refused("notes.mp4: not a media file (Invalid data found when processing input)")),
-        "truncated.mp4": (f / "truncated.mp4", refused(
-            "truncated.mp4: truncated or corrupt data (moov atom not found; Invalid data found when processing input)")),
+        "truncated.mp4": (f / "truncated.mp4", failed(
+            "truncated.mp4: not a complete video file (the end is missing); re-upload or re-download it")),
         "tone.m4a": (f / "tone.m4a", refused("tone.m4a: no video stream (audio only)")),
-        # the index is first, so the analysis keeps the frames that are there: as long as they are
+        # the index is first, so the analysis keeps the frames that are there: as long as they are,
+        # and the video says it is truncated
         "truncated-faststart.mp4": (f / "truncated-faststart.mp4",
-                                    ready(readable_seconds(f / "truncated-faststart.mp4"), TALK_SIZE)),
+                                    ready(readable_seconds(f / "truncated-faststart.mp4"), TALK_SIZE, TALK_SECONDS)),
         # noise in the middle loses frames there, not the length
         "corrupt-middle.mp4": (f / "corrupt-middle.mp4", ready(TALK_SECONDS, TALK_SIZE)),
         "one-frame.mp4": (f / "one-frame.mp4", ready(0.04)),
@@ -126,7 +133,8 @@ def test_each_bad_input_has_its_one_outcome_and_nothing_else_suffers(
         for name, video_id in jobs.items():
             row = stack.wait_done(video_id, 300)
             outcomes[name] = {"outcome": row["status"], "reason": row["error"], "duration": row["duration"],
-                              "size": (row["width"], row["height"])}
+                              "size": (row["width"], row["height"]), "claimed": row.get("claimed_duration"),
+                              "notice": row.get("notice")}
         good_row = stack.wait_done(good["id"], 300)
         alive = stack.live_workers()
     report("bad_inputs", {"outcomes": outcomes, "workers_alive_at_end": alive})
@@ -137,9 +145,16 @@ def test_each_bad_input_has_its_one_outcome_and_nothing_else_suffers(
         assert got["outcome"] == expect.outcome, (name, got)
         if expect.outcome == REFUSED:
             assert (got["status"], got["reason"]) == (422, expect.reason), (name, got)
+        elif expect.outcome == FAILED:
+            assert got["reason"] == expect.reason, (name, got)
         else:
             assert got["reason"] is None and got["size"] == expect.size, (name, got)
             assert got["duration"] == pytest.approx(expect.duration, abs=0.01), (name, got)
+            if expect.claimed is None:
+                assert (got["claimed"], got["notice"]) == (None, None), (name, got)
+            else:
+                assert got["claimed"] == pytest.approx(expect.claimed, abs=0.05), (name, got)
+                assert got["notice"] == f"truncated: {round(got['duration'], 1):g} s of {expect.claimed:g} s readable"
     cut = corpus["truncated-faststart.mp4"][1].duration
     assert 1.0 < cut < TALK_SECONDS - 1.0, cut  # the corpus really is cut: more than nothing, less than the whole
     assert alive == 2  # the workers kept running
