@@ -203,7 +203,7 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        """The persisted vector index (``video_qa.search.vectors``), one folder per database."""
+        """The persisted vector index (``video_qa.search.index``), one folder per database."""
         return self.data_dir / "index"
 
     @property

@@ -4,12 +4,6 @@ A session belongs to the unit of work that opened it (a task, a request, a CLI c
 ``unit_of_work``; functions that receive a session flush at most and never commit.
 SQLite runs with WAL, foreign keys on and a busy timeout, so the embedded worker and the web
 app can share one file.
-
-Each database's persisted vector index lives in a folder of its own under an index folder
-(``Settings.index_dir``): an entry point that makes its engine from settings names that folder
-once, ``engine_for(url, index_dir=settings.index_dir)`` (or ``set_index_dir``; tests and
-benchmarks point an engine at a temporary folder the same way). ``index_dir_of`` is what
-``video_qa.search.vectors`` asks.
 """
 
 from __future__ import annotations
@@ -55,12 +49,9 @@ _engines: dict[str, tuple[int, Engine]] = {}
 _engines_lock = threading.Lock()
 
 
-def engine_for(url: str, index_dir: Path | None = None) -> Engine:
+def engine_for(url: str) -> Engine:
     """One engine per URL per process. A forked child (a Celery pool process) gets its own: the
-    parent's pooled connections are dropped without being closed, so the parent keeps them.
-    ``index_dir``: where this database's persisted vector index lives (``set_index_dir``)."""
-    if index_dir is not None:
-        set_index_dir(url, index_dir)
+    parent's pooled connections are dropped without being closed, so the parent keeps them."""
     pid = os.getpid()
     with _engines_lock:
         held = _engines.get(url)
@@ -71,25 +62,6 @@ def engine_for(url: str, index_dir: Path | None = None) -> Engine:
         engine = make_engine(url)
         _engines[url] = (pid, engine)
         return engine
-
-
-_index_dirs: dict[str, Path] = {}
-
-
-def _url_key(url: str | Engine) -> str:
-    parsed = url.url if isinstance(url, Engine) else make_url(url)
-    return parsed.render_as_string(hide_password=False)
-
-
-def set_index_dir(url: str | Engine, index_dir: Path) -> None:
-    """This process keeps the vector index of the database at ``url`` under ``index_dir`` (one
-    sub-folder per database inside it)."""
-    _index_dirs[_url_key(url)] = Path(index_dir)
-
-
-def index_dir_of(engine: Engine) -> Path | None:
-    """The index folder named for this engine's database in this process, if any."""
-    return _index_dirs.get(_url_key(engine))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

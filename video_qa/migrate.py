@@ -60,7 +60,7 @@ def prepare_database(settings: "Settings") -> Engine:
     from video_qa.db import engine_for
 
     url = settings.resolved_database_url
-    engine = engine_for(url, index_dir=settings.index_dir)
+    engine = engine_for(url)
     current, head = current_revision(engine), head_revision(url)
     if not settings.database_url:
         if current != head:  # (an up-to-date database is left alone: no Alembic run, no log lines)

@@ -28,7 +28,7 @@ OPEN_PATHS = frozenset({"/healthz"})  # health checks answer without credentials
 
 def create_app(settings: Settings, ui: bool = True) -> FastAPI:
     celery = make_celery(settings)
-    engine = engine_for(settings.resolved_database_url, index_dir=settings.index_dir)
+    engine = engine_for(settings.resolved_database_url)
     app = FastAPI(title="VideoQA", version="1", docs_url="/api/docs", openapi_url="/openapi.json")
 
     def send(refs: list[ItemRef]) -> None:

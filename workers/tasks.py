@@ -50,7 +50,7 @@ def _release(settings: Settings, task: Task, ref: ItemRef) -> None:
 
 
 def execute(settings: Settings, send: SendItems, task: Task, ref: ItemRef) -> None:
-    engine = engine_for(settings.resolved_database_url, index_dir=settings.index_dir)
+    engine = engine_for(settings.resolved_database_url)
     worker = task.request.hostname or "unknown-worker"
     try:
         with log_context(task_id=task.request.id):
@@ -68,7 +68,7 @@ def execute(settings: Settings, send: SendItems, task: Task, ref: ItemRef) -> No
 
 def answer(settings: Settings, task: Task, question_id: int) -> None:
     """Answer one question; its row says queued -> running -> done (or failed, with the reason)."""
-    engine = engine_for(settings.resolved_database_url, index_dir=settings.index_dir)
+    engine = engine_for(settings.resolved_database_url)
     retries_left = task.request.retries < task.max_retries
     try:
         with log_context(task_id=task.request.id):

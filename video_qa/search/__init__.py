@@ -7,12 +7,12 @@ SQL come back as results or nothing, never as an error.
 
 Vectors: the moments' embeddings (``video_qa.moments``) in a faiss IVF-PQ index persisted per
 database in the index folder (``Settings.index_dir``) and memory-mapped, so the processes of a
-machine share one copy through the page cache (``index_store``); rows written since its last
-generation are read from the database before each query and searched exactly; the best candidates
-are re-ranked by their exact cosine from the database, so a deleted or replaced moment never comes
-back. One writer at a time folds new rows into a new generation (temporary files, fsync, atomic
-rename); ``videoqa reindex`` rebuilds it (``vectors``, docs/search-index.md). (pgvector is not
-used: the extension is not installed on the servers this was built and tested on.)
+machine share one copy through the page cache; rows written since its last generation are read
+from the database before each query and searched exactly; the best candidates are re-ranked by
+their exact cosine from the database, so a deleted or replaced moment never comes back. A query
+never writes: a background writer folds new rows into a new generation (temporary files, fsync,
+atomic rename), and ``videoqa reindex`` rebuilds it (``index``, docs/search-index.md). (pgvector
+is not used: the extension is not installed on the servers this was built and tested on.)
 
 Relevance (``relevant``): every full-text match counts; a moment only the vectors found counts when
 its cosine similarity reaches ``VECTOR_FLOOR`` and lies within ``VECTOR_MARGIN`` of the query's best
@@ -26,19 +26,21 @@ same sentence as a precise hit it contains collapses into that hit (``collapse_c
 other chapter ranks after the precise hits of its video inside its span (``rank_hits``).
 
 The package by role: ``query`` (a query's words, their stems, and where a text matches them as
-highlight offsets), ``fulltext`` (the two engines' full-text queries), ``vectors`` (the vector
-index), ``fusion`` (relevance, rank fusion, merging of hits), ``hits`` (what a search takes and
-gives) and ``service`` (the use case, ``search``). The names the rest of the project uses are
-re-exported here.
+highlight offsets), ``filters`` (what a search is limited to, applied to each statement),
+``fulltext`` (the two engines' full-text queries), ``index`` (the vector index, a package by role),
+``fusion`` (relevance, rank fusion, merging of hits), ``hits`` (what a search gives) and ``service``
+(the use case, ``search``). The names the rest of the project uses are re-exported here.
 """
 
 from video_qa.search.fulltext import TEXT_RANK_CAP, text_matches
 from video_qa.search.fusion import (MERGE_GAP, MERGE_MAX_SECONDS, VECTOR_FLOOR, VECTOR_MARGIN, collapse_chapters, fuse,
                                     merge_adjacent, rank_hits, relevant)
-from video_qa.search.hits import CANDIDATES, KINDS, Filters, Hit, uncertainty
+from video_qa.search.filters import Filters
+from video_qa.search.hits import CANDIDATES, KINDS, Hit, uncertainty
+from video_qa.search.index.live import VectorIndex
+from video_qa.search.index.registry import release_vector_index, vector_index
 from video_qa.search.query import STOPWORDS, highlights, stem, words
 from video_qa.search.service import search
-from video_qa.search.vectors import VectorIndex, release_vector_index, vector_index
 
 __all__ = ["CANDIDATES", "KINDS", "MERGE_GAP", "MERGE_MAX_SECONDS", "STOPWORDS",
            "TEXT_RANK_CAP", "VECTOR_FLOOR", "VECTOR_MARGIN", "Filters", "Hit", "VectorIndex", "collapse_chapters",

@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import text
+from sqlalchemy import Select, column, func, literal_column, select, table, true
 from sqlalchemy.orm import Session
 
-from video_qa.search.hits import CANDIDATES, Filters
+from video_qa.models import Moment
+from video_qa.search.filters import Filters
+from video_qa.search.hits import CANDIDATES
 from video_qa.search.query import STOPWORDS
-
-
-def filter_sql(filters: Filters, alias: str = "m") -> tuple[str, dict[str, Any]]:
-    clauses, params = [], {}
-    if filters.video_id is not None:
-        clauses.append(f"{alias}.video_id = :video_id")
-        params["video_id"] = filters.video_id
-    if filters.kinds:
-        names = [f"kind{i}" for i in range(len(filters.kinds))]
-        clauses.append(f"{alias}.kind IN ({', '.join(':' + n for n in names)})")
-        params.update(dict(zip(names, filters.kinds)))
-    if filters.start is not None:
-        clauses.append(f'{alias}."end" >= :t_start')
-        params["t_start"] = filters.start
-    if filters.end is not None:
-        clauses.append(f"{alias}.start <= :t_end")
-        params["t_end"] = filters.end
-    if filters.uploaded_after is not None or filters.uploaded_before is not None:
-        sub = "SELECT id FROM videos WHERE 1=1"
-        if filters.uploaded_after is not None:
-            sub += " AND created_at >= :up_after"
-            params["up_after"] = filters.uploaded_after
-        if filters.uploaded_before is not None:
-            sub += " AND created_at <= :up_before"
-            params["up_before"] = filters.uploaded_before
-        clauses.append(f"{alias}.video_id IN ({sub})")
-    return "".join(f" AND {c}" for c in clauses), params
-
 
 TEXT_RANK_CAP = 1000  # full-text matches ranked per query at most (see text_matches)
 
@@ -69,20 +41,33 @@ def text_matches(session: Session, query_words: list[str], filters: Filters, lim
 def _text_query(session: Session, terms: list[str], filters: Filters, limit: int, every: bool) -> list[int]:
     """Ranks at most ``TEXT_RANK_CAP`` matches: no ORDER BY in SQL (that would rank every match
     first), the capped rows with their scores, sorted here."""
-    where, params = filter_sql(filters)
-    params["cap"] = TEXT_RANK_CAP
     if session.get_bind().dialect.name == "sqlite":
-        params["q"] = (" AND " if every else " OR ").join('"' + w.replace('"', "") + '"' for w in terms)
-        if where:  # filters need the moment's columns
-            sql = ("SELECT m.id, -bm25(moments_fts) FROM moments_fts f JOIN moments m ON m.id = f.rowid "
-                   f"WHERE moments_fts MATCH :q{where} LIMIT :cap")
-        else:  # the index alone (the join would double the cost)
-            sql = "SELECT rowid, -bm25(moments_fts) FROM moments_fts WHERE moments_fts MATCH :q LIMIT :cap"
+        stmt = _fts5_query((" AND " if every else " OR ").join('"' + w.replace('"', "") + '"' for w in terms), filters)
     else:
-        params["q"] = (" & " if every else " | ").join(terms)
-        sql = ("SELECT m.id, ts_rank_cd(m.text_tsv, q) FROM moments m, to_tsquery('english', :q) q "
-               f"WHERE m.text_tsv @@ q{where} LIMIT :cap")
-    scored = session.execute(text(sql), params).all()
+        stmt = _tsvector_query((" & " if every else " | ").join(terms), filters)
+    scored = session.execute(stmt.limit(TEXT_RANK_CAP)).all()
     scored.sort(key=lambda r: (-r[1], r[0]))
     return [int(r[0]) for r in scored[:limit]]
 
+
+def _fts5_query(match: str, filters: Filters) -> Select[tuple[int, float]]:
+    """SQLite: the external-content FTS5 table ``moments_fts`` (rowid = the moment's id), ranked by
+    bm25; joined with ``moments`` only when a filter needs the moment's columns (the join would
+    double the cost)."""
+    fts = table("moments_fts", column("rowid"))
+    score = -func.bm25(literal_column("moments_fts"))
+    matches = literal_column("moments_fts").op("MATCH")(match)
+    if not filters.active:
+        return select(fts.c.rowid, score).where(matches)
+    stmt = select(Moment.id, score).select_from(fts).join(Moment, Moment.id == fts.c.rowid).where(matches)
+    return filters.apply(stmt)
+
+
+def _tsvector_query(terms: str, filters: Filters) -> Select[tuple[int, float]]:
+    """PostgreSQL: the stored ``text_tsv`` column (generated, not mapped) and its GIN index,
+    ranked by ``ts_rank_cd``."""
+    tsv = literal_column("moments.text_tsv")
+    query = func.to_tsquery(literal_column("'english'"), terms).alias("q")  # parsed once, in the FROM clause
+    stmt = (select(Moment.id, func.ts_rank_cd(tsv, query.column)).select_from(Moment).join(query, true())
+            .where(tsv.op("@@")(query.column)))
+    return filters.apply(stmt)

@@ -1,26 +1,15 @@
-"""What a search takes and gives: filters, hits, the kinds of moment, a moment's uncertainty."""
+"""What a search gives: hits, the kinds of moment, a moment's uncertainty."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from video_qa.models import MomentKind
 
 CANDIDATES = 50  # from each list before fusion
 KINDS = tuple(k.value for k in MomentKind)
-
-
-@dataclass(frozen=True)
-class Filters:
-    video_id: int | None = None
-    kinds: tuple[str, ...] = ()
-    start: float | None = None  # moments ending after this time in the video
-    end: float | None = None  # moments starting before this time in the video
-    uploaded_after: datetime | None = None
-    uploaded_before: datetime | None = None
 
 
 @dataclass
@@ -61,11 +50,4 @@ def uncertainty(meta: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return 0.0
     return float(value)
-
-
-def passes(row: Any, f: Filters) -> bool:
-    return ((f.video_id is None or row.video_id == f.video_id) and (not f.kinds or row.kind in f.kinds)
-            and (f.start is None or row.end >= f.start) and (f.end is None or row.start <= f.end)
-            and (f.uploaded_after is None or row.created_at >= f.uploaded_after)
-            and (f.uploaded_before is None or row.created_at <= f.uploaded_before))
 

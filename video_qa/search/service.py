@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from model.protocols import TextEmbedder
 from video_qa.models import Moment, Video
+from video_qa.search.filters import Filters
 from video_qa.search.fulltext import text_matches
 from video_qa.search.fusion import fuse, merge_adjacent, relevant
-from video_qa.search.hits import KINDS, Filters, Hit, passes, uncertainty
+from video_qa.search.hits import KINDS, Hit, uncertainty
+from video_qa.search.index.query import similarities
+from video_qa.search.index.registry import vector_candidates
 from video_qa.search.query import highlights, words
-from video_qa.search.vectors import vector_candidates, vector_similarities
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +83,15 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
         (every, some), pending = pending.result(), None
     scored = dict(by_vector)  # exact already; only the other text matches' rows are read again
-    similarity = vector_similarities(engine, vector, [i for i in some if i not in scored], session) if by_vector else {}
+    similarity = similarities(session, vector, [i for i in some if i not in scored]) if by_vector else {}
     matching = relevant(every, some, by_vector, similarity)
     scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector]).items() if i in matching}
     if not scores:
         return []
-    rows = session.execute(
-        select(Moment.id, Moment.video_id, Video.title, Moment.start, Moment.end, Moment.kind, Moment.text,
-               Moment.meta, Video.created_at)
-        .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores)))
+    rows = session.execute(filters.apply(  # the rows as they are now, as this session sees them
+        select(Moment.id, Moment.video_id, Video.title, Moment.start, Moment.end, Moment.kind, Moment.text, Moment.meta)
+        .join(Video, Video.id == Moment.video_id).where(Moment.id.in_(list(scores))))
     ).all()
-    rows = [r for r in rows if passes(r, filters)]  # the rows as they are now, as this session sees them
     hits = [Hit(r.video_id, r.title, r.start, r.end, r.kind, r.text, highlights(r.text, query_words), scores[r.id],
                 [r.id], [r.kind], uncertainty(r.meta, "start_uncertainty"), uncertainty(r.meta, "end_uncertainty"))
             for r in rows]

@@ -14,11 +14,12 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     """Rebuild the persisted vector index from every embedded moment (``rebuild_index``): after a
     restore of the database, a change of the index's parameters, or to compact it. Running
     searches keep their generation until their next query, then map the new one."""
-    from video_qa.search.vectors import BUILD_AT, index_folder, rebuild_index, use_index_dir
+    from video_qa.search.index.build import rebuild_index
+    from video_qa.search.index.generation import BUILD_AT
+    from video_qa.search.index.location import index_folder
 
     engine = prepare_database(settings)
-    use_index_dir(engine, settings.index_dir)
-    folder = index_folder(engine)
+    folder = index_folder(engine, settings.index_dir)
     started = time.monotonic()
     built = rebuild_index(engine, folder)
     seconds = time.monotonic() - started

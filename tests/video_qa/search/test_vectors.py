@@ -1,7 +1,8 @@
-"""The persisted vector index (``video_qa.search.vectors``), on SQLite and PostgreSQL: recall
+"""The persisted vector index (``video_qa.search.index``), on SQLite and PostgreSQL: recall
 against exact search on a hard clustered set, filters, deleted and re-analysed moments never
 coming back, new moments found at once, two processes sharing one index file, a writer killed
-mid-update, a damaged generation rebuilt on open, and ``videoqa reindex``."""
+mid-update, a search that never writes (a damaged or missing generation searched exactly and
+rebuilt by the background writer), and ``videoqa reindex``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,15 +23,17 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select
 
-from video_qa import db
 from video_qa.db import unit_of_work
 from video_qa.models import Moment, MomentEmbedding, Video
-from video_qa.moments import NewMoment, replace_moments
+from video_qa.moments.store import replace_moments
+from video_qa.moments.values import NewMoment
 from video_qa.search import Filters
-from video_qa.search import index_store as store
-from video_qa.search import vectors
-from video_qa.search.vectors import (fold_index, index_folder, rebuild_index, release_vector_index, use_index_dir,
-                                     vector_candidates, vector_index, vector_similarities)
+from video_qa.search.index import build, generation, live, location
+from video_qa.search.index.build import fold_index, rebuild_index, writer_lock
+from video_qa.search.index.generation import fingerprint, open_generation, read_manifest
+from video_qa.search.index.location import index_folder, use_index_dir
+from video_qa.search.index.query import similarities
+from video_qa.search.index.registry import release_vector_index, vector_candidates, vector_index
 
 DIM = 384
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,22 +81,52 @@ def nearest(engine: Engine, q: np.ndarray, k: int = 10, filters: Filters = Filte
 
 @pytest.fixture()
 def vec_engine(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """The engine with its vector index in a temporary folder, folds in the foreground, tail folds
-    off (tests fold explicitly), the build threshold at 1,000 rows (a fold retires an index below
-    it) and short product codes (quicker to train; the recall test uses the real ones)."""
-    monkeypatch.setattr(db, "_index_dirs", {})  # the folder named here is forgotten after the test
+    """The engine with its vector index in a temporary folder, tail folds off (tests fold
+    explicitly), the build threshold at 1,000 rows (a fold retires an index below it) and short
+    product codes (quicker to train; the recall test uses the real ones). The background writer
+    is waited for at the end."""
+    monkeypatch.setattr(location, "_named", {})  # the folder named here is forgotten after the test
     use_index_dir(engine, tmp_path / "index")
-    monkeypatch.setattr(store, "PQ_BYTES", 16)
-    monkeypatch.setattr(vectors, "BUILD_AT", 1_000)  # the tests' archives hold a few thousand rows
-    monkeypatch.setattr(vectors, "FOLD_AT", 10**9)
+    monkeypatch.setattr(build, "PQ_BYTES", 16)
+    monkeypatch.setattr(generation, "BUILD_AT", 1_000)  # the tests' archives hold a few thousand rows
+    monkeypatch.setattr(live, "FOLD_AT", 10**9)
     release_vector_index(engine)
-    vector_index(engine).background = False
     yield engine
+    for gate in _GATES:
+        gate.set()
+    _GATES.clear()
+    _settle(engine)
     release_vector_index(engine)
+
+
+_GATES: list[threading.Event] = []
+
+
+def _settle(engine: Engine) -> None:
+    """Until the background writer of this process's index has finished."""
+    writer = vector_index(engine).writer
+    assert writer is not None
+    writer.wait(120)  # type: ignore[attr-defined]
+
+
+def _writes(monkeypatch: pytest.MonkeyPatch) -> tuple[list[threading.Thread], threading.Event]:
+    """The threads that publish a generation, recorded; each waits for the event before it writes."""
+    threads: list[threading.Thread] = []
+    go = threading.Event()
+    _GATES.append(go)  # opened at the end of the test whatever happens
+    publish = build.publish
+
+    def recorded(*args):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread())
+        assert go.wait(120)
+        return publish(*args)
+
+    monkeypatch.setattr(build, "publish", recorded)
+    return threads, go
 
 
 def test_recall_against_exact_search_on_a_clustered_set(vec_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "PQ_BYTES", 64)
+    monkeypatch.setattr(build, "PQ_BYTES", 64)
     rng = np.random.default_rng(1)
     data = clustered(20_000, rng)
     ids = np.array(add_rows(vec_engine, data))
@@ -111,7 +145,7 @@ def test_recall_against_exact_search_on_a_clustered_set(vec_engine: Engine, monk
         got = vector_candidates(session, vec_engine, queries[0], Filters(), 3)
     for moment_id, score in got:
         assert score == pytest.approx(float(data[moment_id - ids[0]] @ queries[0]), abs=1e-5)
-    assert vector_similarities(vec_engine, queries[0], [got[0][0], 10**9]) == {got[0][0]: pytest.approx(got[0][1])}
+        assert similarities(session, queries[0], [got[0][0], 10**9]) == {got[0][0]: pytest.approx(got[0][1])}
 
 
 def test_filters_hold_on_the_index_and_one_video_is_searched_exactly(vec_engine: Engine) -> None:
@@ -173,11 +207,11 @@ def test_a_deleted_or_reanalysed_videos_moments_never_come_back(vec_engine: Engi
     # changed rows outnumbered DEAD_SHARE of the index): the deleted ids leave the file, the
     # re-analysed rows are indexed under their new vectors
     fold_index(vec_engine, index_folder(vec_engine), vector_index(vec_engine).dead)
-    gen = store.open_generation(index_folder(vec_engine))
+    gen = open_generation(index_folder(vec_engine))  # type: ignore[arg-type]
     assert gen is not None and gen.number >= 2
     assert not set(np.asarray(gen.ids).tolist()) & doomed
     assert set(np.asarray(gen.ids).tolist()) == alive
-    assert int(gen.fingerprints(np.array([new_ids[9]]))[0]) == store.fingerprint(fresh[9].tobytes())
+    assert int(gen.fingerprints(np.array([new_ids[9]]))[0]) == fingerprint(fresh[9].tobytes())
     for seq in (3, 250):
         assert nearest(vec_engine, fresh[seq], 1) == [new_ids[seq]]
 
@@ -193,13 +227,18 @@ def test_new_moments_are_found_at_once_and_folded_by_one_writer(vec_engine: Engi
     assert nearest(vec_engine, more[5], 1) == [more_ids[5]]  # from the tail, exactly
     index = vector_index(vec_engine)
     assert len(index.tail_ids) == 300
-    monkeypatch.setattr(vectors, "FOLD_AT", 200)
-    monkeypatch.setattr(vectors, "FOLD_SHARE", 0.0)
+    threads, go = _writes(monkeypatch)
+    monkeypatch.setattr(live, "FOLD_AT", 200)
+    monkeypatch.setattr(live, "FOLD_SHARE", 0.0)
     number = index.gen.number
-    assert nearest(vec_engine, more[6], 1) == [more_ids[6]]  # this query folds (foreground here)
-    assert nearest(vec_engine, more[7], 1) == [more_ids[7]]  # and the next one maps the new generation
+    assert nearest(vec_engine, more[6], 1) == [more_ids[6]]  # this query asks the writer, answers from the tail
+    assert index.building and index.gen.number == number and len(index.tail_ids) == 300
+    go.set()
+    _settle(vec_engine)
+    assert threads and threading.current_thread() not in threads  # written by the writer's thread
+    assert nearest(vec_engine, more[7], 1) == [more_ids[7]]  # the next query maps the new generation
     assert index.gen.number == number + 1 and index.gen.count == 5_300 and len(index.tail_ids) == 0
-    with store.writer_lock(index_folder(vec_engine), wait=True):  # another writer at work: a fold is skipped
+    with writer_lock(index_folder(vec_engine), wait=True):  # type: ignore[arg-type]  # another writer: skipped
         assert fold_index(vec_engine, index_folder(vec_engine), wait=False) is None
 
 
@@ -209,10 +248,11 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from video_qa.db import make_engine, unit_of_work
     from video_qa.search import Filters
-    from video_qa.search.vectors import vector_candidates, vector_index, use_index_dir
+    from video_qa.search.index import generation
+    from video_qa.search.index.location import use_index_dir
+    from video_qa.search.index.registry import vector_candidates, vector_index
 
-    from video_qa.search import vectors
-    vectors.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
+    generation.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
     engine = make_engine(sys.argv[1])
     use_index_dir(engine, Path(sys.argv[2]))
     for line in sys.stdin:
@@ -268,17 +308,17 @@ KILLED_WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from video_qa.db import make_engine
-    from video_qa.search import index_store, vectors
+    from video_qa.search.index import build, generation, location
 
     def stall(path):  # the new files are written but not yet renamed: die here
         print("writing", flush=True)
         time.sleep(60)
 
-    index_store._fsync_path = stall
-    vectors.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
+    build._fsync_path = stall
+    generation.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
     engine = make_engine(sys.argv[1])
-    vectors.use_index_dir(engine, Path(sys.argv[2]))
-    vectors.fold_index(engine, vectors.index_folder(engine))
+    location.use_index_dir(engine, Path(sys.argv[2]))
+    build.fold_index(engine, location.index_folder(engine))
 """)
 
 
@@ -299,16 +339,17 @@ def test_a_writer_killed_mid_update_leaves_the_old_generation_and_the_next_write
     writer.wait()
     leftovers = [p.name for p in folder.iterdir() if ".tmp" in p.name]
     assert leftovers  # its half-finished generation
-    gen = store.open_generation(folder)
+    gen = open_generation(folder)
     assert gen is not None and gen.number == 1 and gen.count == 5_000  # the old one, intact
     assert nearest(vec_engine, more[3], 1) == [more_ids[3]]  # answers: old generation + exact tail
     assert nearest(vec_engine, data[42], 1) == [42 + more_ids[0] - 5_000]
     assert fold_index(vec_engine, folder) == 2  # the lock died with it; the next writer cleans up
     assert not [p.name for p in folder.iterdir() if ".tmp" in p.name]
-    assert store.open_generation(folder).count == 5_100  # type: ignore[union-attr]
+    assert open_generation(folder).count == 5_100  # type: ignore[union-attr]
 
 
-def test_a_damaged_generation_is_rebuilt_on_open(vec_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_damaged_generation_is_searched_exactly_and_rebuilt_in_the_background(
+        vec_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(7)
     data = clustered(5_000, rng)
     ids = add_rows(vec_engine, data)
@@ -317,16 +358,52 @@ def test_a_damaged_generation_is_rebuilt_on_open(vec_engine: Engine, monkeypatch
     assert folder is not None
     index_file = folder / "vectors-1.faiss"
     index_file.write_bytes(index_file.read_bytes()[: index_file.stat().st_size // 2])  # truncated
+    threads, go = _writes(monkeypatch)
     release_vector_index(vec_engine)  # a process starting now
-    assert nearest(vec_engine, data[99], 1) == [ids[99]]
-    gen = store.open_generation(folder)
+    assert nearest(vec_engine, data[99], 1) == [ids[99]]  # from the exact tail: every row
+    index = vector_index(vec_engine)
+    assert index.gen is None and len(index.tail_ids) == 5_000 and index.building
+    assert nearest(vec_engine, data[98], 1) == [ids[98]]  # answered while the writer works
+    assert open_generation(folder) is None and not threads[1:]  # the queries wrote nothing
+    go.set()
+    _settle(vec_engine)
+    assert threads and threading.current_thread() not in threads
+    gen = open_generation(folder)
     assert gen is not None and gen.number == 2 and gen.count == 5_000
-    # a stale manifest naming files that are gone: rebuilt too
+    assert ids[5] in nearest(vec_engine, data[5], 10)  # the next query maps it (short codes: top 10)
+    assert index.gen is not None and index.gen.number == 2 and len(index.tail_ids) == 0
+    # a stale manifest naming files that are gone: the same
     manifest = json.loads((folder / "manifest.json").read_text())
     (folder / "manifest.json").write_text(json.dumps({**manifest, "index": "vectors-77.faiss"}))
     release_vector_index(vec_engine)
     assert nearest(vec_engine, data[7], 1) == [ids[7]]
-    assert store.open_generation(folder).number == 3  # type: ignore[union-attr]
+    _settle(vec_engine)
+    assert open_generation(folder).number == 3  # type: ignore[union-attr]
+
+
+def test_without_a_generation_a_large_archive_is_scanned_exactly_while_the_writer_builds_one(
+        vec_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More rows than the tail may hold and no generation: nothing is read into memory, each query
+    scans the database exactly (under filters too), the writer builds a generation in its own
+    thread, and the next query maps it."""
+    monkeypatch.setattr(live, "TAIL_MAX", 2_000)
+    rng = np.random.default_rng(10)
+    data = clustered(3_000, rng)
+    ids = np.array(add_rows(vec_engine, data))
+    threads, go = _writes(monkeypatch)
+    q = clustered(1, rng)[0]
+    assert nearest(vec_engine, q, 10) == ids[np.argsort(-(data @ q))[:10]].tolist()
+    index = vector_index(vec_engine)
+    assert index.scanning and index.gen is None and len(index.tail_ids) == 0 and index.building
+    text = np.array([KINDS[i % 3] for i in range(len(ids))]) == "text"
+    exact_text = ids[text][np.argsort(-(data[text] @ q))[:10]].tolist()
+    assert nearest(vec_engine, q, 10, Filters(kinds=("text",))) == exact_text
+    assert open_generation(index_folder(vec_engine)) is None  # type: ignore[arg-type]
+    go.set()
+    _settle(vec_engine)
+    assert threads and threading.current_thread() not in threads
+    assert ids[4] in nearest(vec_engine, data[4], 10)  # from the generation (short codes: top 10)
+    assert not index.scanning and index.gen is not None and index.gen.count == 3_000
 
 
 def test_the_consistency_check_on_open_drops_rows_deleted_while_no_process_ran(vec_engine: Engine) -> None:
@@ -359,11 +436,11 @@ def test_reindex_rebuilds(vec_engine: Engine, tmp_path: Path, monkeypatch: pytes
     folder = index_folder(vec_engine)
     assert folder is not None and folder.parent == tmp_path / "index"
     assert cmd_reindex(get_settings(), argparse.Namespace(json=True)) == 0
-    first = store.open_generation(folder)
+    first = open_generation(folder)
     assert first is not None and first.count == 3_000 and first.watermark == ids[-1]
     add_rows(vec_engine, clustered(10, rng))
     assert cmd_reindex(get_settings(), argparse.Namespace(json=False)) == 0
-    second = store.open_generation(folder)
+    second = open_generation(folder)
     assert second is not None and second.number == first.number + 1 and second.count == 3_010
     assert nearest(vec_engine, data[12], 1) == [ids[12]]
 
@@ -386,11 +463,11 @@ def test_reindex_of_a_small_archive_keeps_no_index_and_says_so(vec_engine: Engin
     ids = add_rows(vec_engine, data)
     folder = index_folder(vec_engine)
     assert cmd_reindex(get_settings(), argparse.Namespace(json=False)) == 0  # BUILD_AT is 1,000 here
-    assert store.open_generation(folder) is not None
-    monkeypatch.setattr(vectors, "BUILD_AT", 50_000)  # the product's threshold: 3,000 rows are too few
+    assert open_generation(folder) is not None
+    monkeypatch.setattr(generation, "BUILD_AT", 50_000)  # the product's threshold: 3,000 rows are too few
     capsys.readouterr()
     assert cmd_reindex(get_settings(), argparse.Namespace(json=False)) == 0
     assert "too few for an index" in capsys.readouterr().out
-    assert store.open_generation(folder) is None and store.read_manifest(folder) is None
+    assert open_generation(folder) is None and read_manifest(folder) is None
     release_vector_index(vec_engine)
     assert nearest(vec_engine, data[7], 1) == [ids[7]]

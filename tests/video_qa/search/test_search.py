@@ -134,7 +134,8 @@ def test_the_text_query_runs_on_its_own_connection_beside_the_embedding(archive_
 def test_a_session_with_its_own_writes_searches_them(archive_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Uncommitted rows are invisible to another connection: such a session keeps the text query."""
     import video_qa.search.service as search_module
-    from video_qa.moments import NewMoment, replace_moments
+    from video_qa.moments.store import replace_moments
+    from video_qa.moments.values import NewMoment
 
     engine, ids = archive_db
     calls: list[object] = []

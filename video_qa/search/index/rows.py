@@ -1,0 +1,83 @@
+"""Reading moments' embeddings from the database, as arrays: (ids, vectors, fingerprints)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from video_qa.models import MomentEmbedding
+from video_qa.moments.values import EMBEDDING_DTYPE
+from video_qa.search.filters import Filters
+from video_qa.search.index.generation import fingerprint
+
+STREAM_BATCH = 20_000
+IN_CHUNK = 5_000
+
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def count_rows(session: Session, above: int | None = None, upto: int | None = None) -> int:
+    stmt = select(func.count()).select_from(MomentEmbedding)
+    if above is not None:
+        stmt = stmt.where(MomentEmbedding.moment_id > above)
+    if upto is not None:
+        stmt = stmt.where(MomentEmbedding.moment_id <= upto)
+    return int(session.scalar(stmt) or 0)
+
+
+def max_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(MomentEmbedding.moment_id))) or 0)
+
+
+def embeddings(filters: Filters = Filters()) -> Select[Any]:
+    """``SELECT moment_id, embedding FROM moment_embeddings`` of the moments ``filters`` keep."""
+    stmt = select(MomentEmbedding.moment_id, MomentEmbedding.embedding)
+    return filters.apply(stmt, moment_id=MomentEmbedding.moment_id)
+
+
+def stream_rows(session: Session, above: int, upto: int | None = None, batch: int = STREAM_BATCH,
+                filters: Filters = Filters()) -> Iterator[Arrays]:
+    """The rows with ``above < id <= upto`` that ``filters`` keep, in id order, in batches (keyset
+    pagination on the primary key)."""
+    last = above
+    while True:
+        stmt = (embeddings(filters).where(MomentEmbedding.moment_id > last)
+                .order_by(MomentEmbedding.moment_id).limit(batch))
+        if upto is not None:
+            stmt = stmt.where(MomentEmbedding.moment_id <= upto)
+        rows = session.execute(stmt).all()
+        if not rows:
+            return
+        yield to_arrays(rows)
+        last = int(rows[-1][0])
+        if len(rows) < batch:
+            return
+
+
+def rows_by_id(session: Session, wanted: np.ndarray, filters: Filters = Filters()) -> Arrays:
+    """Those of the ``wanted`` ids that have an embedding and that ``filters`` keep."""
+    found = []
+    for a in range(0, len(wanted), IN_CHUNK):
+        part = [int(i) for i in wanted[a:a + IN_CHUNK]]
+        found += session.execute(embeddings(filters).where(MomentEmbedding.moment_id.in_(part))).all()
+    return to_arrays(found)
+
+
+def to_arrays(rows: Any) -> Arrays:
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 0), EMBEDDING_DTYPE), np.zeros(0, np.uint32)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=EMBEDDING_DTYPE).reshape(len(rows), -1)
+    fps = np.fromiter((fingerprint(r[1]) for r in rows), dtype=np.uint32, count=len(rows))
+    return ids, vectors, fps
+
+
+def all_ids(session: Session, upto: int) -> np.ndarray:
+    """Every id up to ``upto``, sorted (the full diff of a consistency check)."""
+    result = session.execute(select(MomentEmbedding.moment_id).where(MomentEmbedding.moment_id <= upto)
+                             .order_by(MomentEmbedding.moment_id))
+    return np.fromiter((r[0] for r in result), dtype=np.int64)
