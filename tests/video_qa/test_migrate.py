@@ -15,7 +15,8 @@ from video_qa.config import load_settings
 from video_qa.db import make_engine
 from video_qa.models import Base, is_search_object
 
-TABLES = {"videos", "jobs", "clips", "moments", "moment_embeddings", "work_items", "workers", "questions"}
+TABLES = {"videos", "jobs", "clips", "moments", "moment_embeddings", "visual_embeddings", "work_items", "workers",
+          "questions"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -195,5 +196,58 @@ def test_0007_moves_scene_cuts_from_the_items_stats_onto_their_clips_and_back(bl
             assert [(i, _json(s)) for i, s in back] == [
                 (5, stats), (6, None), (7, {"clips": 2})]
             assert conn.execute(text("SELECT count(*) FROM clips")).scalar() == 2
+    finally:
+        engine.dispose()
+
+
+def test_0008_visual_kind_look_part_and_image_vectors(blank_url: str) -> None:
+    """0007 -> 0008: rows and full-text search are untouched; a ``visual`` moment and a ``look`` item
+    are accepted (another kind still refused), its image vector is kept and deleted with it; 0008 ->
+    0007 deletes the visual moments and look items and refuses the kind again."""
+    migrate.upgrade(blank_url, "0007_clip_scene_cuts")
+    engine = make_engine(blank_url)
+    now = "2026-12-08 00:00:00+00:00"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO videos (id, title, path, sha256, size, status, created_at, updated_at) "
+                              "VALUES (1, 't', '/x.mp4', :h, 1, 'ready', :now, :now)"), {"h": "a" * 64, "now": now})
+            conn.execute(text('INSERT INTO moments (id, video_id, clip_index, kind, seq, start, "end", text) '
+                              "VALUES (7, 1, 0, 'speech', 0, 1.0, 2.0, 'harbour pilot')"))
+        migrate.upgrade(blank_url)
+        vector = bytes(range(64)) * 2
+        with engine.begin() as conn:
+            conn.execute(text('INSERT INTO moments (id, video_id, clip_index, kind, seq, start, "end", text) '
+                              "VALUES (8, 1, 0, 'visual', 0, 0.0, 4.0, 'Samoyed; dog')"))
+            conn.execute(text("INSERT INTO visual_embeddings (moment_id, model, dim, embedding) "
+                              "VALUES (8, 'twin', 32, :e)"), {"e": vector})
+            conn.execute(text("INSERT INTO work_items (id, video_id, clip_index, part, status, attempts) "
+                              "VALUES (5, 1, 0, 'look', 'queued', 0)"))
+            assert conn.execute(text("SELECT model, dim, embedding FROM visual_embeddings")).all() == [("twin", 32, vector)]
+            if engine.dialect.name == "sqlite":
+                assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+                found = conn.execute(text("SELECT rowid FROM moments_fts WHERE moments_fts MATCH 'pilot OR dog' "
+                                          "ORDER BY rowid")).all()
+            else:
+                found = conn.execute(text("SELECT id FROM moments WHERE text_tsv @@ to_tsquery('english', 'pilot | dog') "
+                                          "ORDER BY id")).all()
+            assert [r[0] for r in found] == [7, 8]
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text('INSERT INTO moments (video_id, clip_index, kind, seq, start, "end", text) '
+                              "VALUES (1, 0, 'smell', 0, 0.0, 1.0, '')"))
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("INSERT INTO work_items (video_id, clip_index, part, status, attempts) "
+                              "VALUES (1, 1, 'sniff', 'queued', 0)"))
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM moments WHERE id = 8"))
+            assert conn.execute(text("SELECT count(*) FROM visual_embeddings")).scalar() == 0
+            conn.execute(text('INSERT INTO moments (id, video_id, clip_index, kind, seq, start, "end", text) '
+                              "VALUES (9, 1, 0, 'visual', 0, 0.0, 4.0, '')"))
+        migrate.downgrade(blank_url, "0007_clip_scene_cuts")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT id, kind FROM moments")).all() == [(7, "speech")]
+            assert conn.execute(text("SELECT count(*) FROM work_items")).scalar() == 0
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text('INSERT INTO moments (video_id, clip_index, kind, seq, start, "end", text) '
+                              "VALUES (1, 0, 'visual', 1, 0.0, 1.0, '')"))
     finally:
         engine.dispose()
