@@ -2,8 +2,9 @@
 
 Boundaries are where the content changes: a slide change (a long-lived text track starts as
 another ends), a scene cut between two sampled frames (``scenes``), a title appearing on an empty
-screen, or a long pause in speech. No chapter is shorter than ``MIN_CHAPTER`` seconds unless the
-video is. Titles: the chapter's most salient on-screen line (box height x seconds shown), else its
+screen, or a long pause in speech. Every scene cut bounds a chapter (no chapter runs across one)
+unless it follows another cut or a video end by under ``CUT_SHOT`` seconds; the other boundaries
+make no chapter shorter than ``MIN_CHAPTER`` seconds. Titles: the chapter's most salient on-screen line (box height x seconds shown), else its
 first spoken sentence, else the vision-language caption; never changing text (counters, clocks).
 See docs/moments.md.
 """
@@ -17,7 +18,8 @@ from typing import Any, Protocol
 
 from video_qa.moments.values import NewMoment
 
-MIN_CHAPTER = 20.0  # seconds
+MIN_CHAPTER = 20.0  # seconds, between boundaries other than scene cuts
+CUT_SHOT = 6.0  # seconds: a cut this close after another cut or to a video end bounds no chapter
 LONG_LIVED = 4.0  # seconds a text track must last to describe a slide
 PAUSE = 5.0  # seconds of silence between two spoken segments that may start a chapter
 SLIDE_LIVED = 10.0  # seconds text must last to make a slide change or a title (not a subtitle)
@@ -93,13 +95,19 @@ def speech_pauses(speech: Sequence[MomentLike]) -> list[Boundary]:
 
 
 def choose(candidates: Sequence[Boundary], duration: float, min_len: float = MIN_CHAPTER) -> list[Boundary]:
-    """Strongest first (slide, cut, title, pause; earlier first), each at least ``min_len`` from the
-    video's ends and from every boundary already taken."""
+    """Every scene cut, in time order, at least ``CUT_SHOT`` from the video's ends and the cut
+    taken before it (a chapter never runs across a cut); then the others strongest first (slide,
+    title, pause; earlier first), each at least ``min_len`` from the video's ends and from every
+    boundary already taken, except that a slide change needs only ``CUT_SHOT`` from a cut (both
+    are hard changes of what is shown; closer, they are the same change)."""
     taken: list[Boundary] = []
-    for b in sorted(candidates, key=lambda b: (-b.strength, b.t)):
+    for b in sorted((c for c in candidates if c.source == "cut"), key=lambda b: b.t):
+        if b.t >= CUT_SHOT and duration - b.t >= CUT_SHOT and (not taken or b.t - taken[-1].t >= CUT_SHOT):
+            taken.append(b)
+    for b in sorted((c for c in candidates if c.source != "cut"), key=lambda b: (-b.strength, b.t)):
         if b.t < min_len or duration - b.t < min_len:
             continue
-        if all(abs(b.t - o.t) >= min_len for o in taken):
+        if all(abs(b.t - o.t) >= (CUT_SHOT if b.source == "slide" and o.source == "cut" else min_len) for o in taken):
             taken.append(b)
     return sorted(taken, key=lambda b: b.t)
 
@@ -151,7 +159,7 @@ def content_chapters(duration: float, text: Sequence[MomentLike], speech: Sequen
     chapters: list[NewMoment] = []
     for left, right in zip(edges, edges[1:]):
         title, source = title_for(left.t, right.t, text, speech, captions)
-        if chapters and source != "none" and title == chapters[-1].text:
+        if chapters and source != "none" and left.source != "cut" and title == chapters[-1].text:
             chapters[-1].end = right.t
             chapters[-1].meta["end_uncertainty"] = _r(right.uncertainty)
             continue

@@ -40,11 +40,18 @@ def test_a_caption_over_a_slide_and_a_counter_make_no_boundary() -> None:
     assert [b.t for b in slide_changes(DECK)] == [30.0, 62.0]
 
 
-def test_no_chapter_is_shorter_than_the_minimum_and_stronger_boundaries_win() -> None:
+def test_every_cut_bounds_a_chapter_and_the_others_keep_the_minimum_length() -> None:
     cands = [Boundary(25.0, 1.0, "pause"), Boundary(30.0, 2.0, "slide"), Boundary(41.0, 2.0, "cut"),
-             Boundary(55.0, 2.0, "cut"), Boundary(85.0, 2.0, "slide")]
-    assert [b.t for b in choose(cands, 100.0)] == [30.0, 55.0]
+             Boundary(55.0, 2.0, "cut"), Boundary(85.0, 2.0, "slide"), Boundary(58.0, 2.0, "cut"),
+             Boundary(66.0, 2.0, "title"), Boundary(96.0, 2.0, "cut")]
+    # cuts: all but one 3 s after a cut and one 4 s before the end; the slide at 30 is a change of
+    # its own 11 s before a cut; the pause (5 s from the slide) and the title (11 s after a cut) are not
+    assert [(b.t, b.source) for b in choose(cands, 100.0)] == [(30.0, "slide"), (41.0, "cut"), (55.0, "cut")]
     assert choose(cands, 15.0) == []  # a video that short is one chapter
+    chapters = content_chapters(40.0, [text(0.0, 40.0, "ONE CAPTION ALL ALONG")], [], [[10.0, 2.0], [20.0, 2.0], [30.0, 2.0]])
+    assert [(c.start, c.end, c.text, c.meta["boundary"]) for c in chapters] == [
+        (0.0, 10.0, "ONE CAPTION ALL ALONG", "start"), (10.0, 20.0, "ONE CAPTION ALL ALONG", "cut"),
+        (20.0, 30.0, "ONE CAPTION ALL ALONG", "cut"), (30.0, 40.0, "ONE CAPTION ALL ALONG", "cut")]
     chapters = content_chapters(15.0, DECK[:2], [], [[5.0, 2.0]])
     assert [(c.start, c.end, c.text) for c in chapters] == [(0.0, 15.0, "QUARTERLY PLAN")]
 

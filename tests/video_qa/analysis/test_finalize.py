@@ -45,8 +45,9 @@ def test_finalize_stitches_text_across_clips_and_titles_chapters_from_content(en
         inputs = finalize_inputs(session, video_id)
     assert inputs.cuts == [[80.0, 2.0]] and inputs.duration == 90.0 and len(inputs.text) == 6
     done = finalize_content(inputs, Backends(None, None, None, None), Clock())
-    assert [(c.start, c.end, c.text) for c in done.chapters] == [
-        (0.0, 30.0, "QUARTERLY PLAN"), (30.0, 63.0, "HIRING ROADMAP"), (63.0, 90.0, "OPEN QUESTIONS")]
+    assert [(c.start, c.end, c.text, c.meta["boundary"]) for c in done.chapters] == [
+        (0.0, 30.0, "QUARTERLY PLAN", "start"), (30.0, 63.0, "HIRING ROADMAP", "slide"),
+        (63.0, 80.0, "OPEN QUESTIONS", "slide"), (80.0, 90.0, "OPEN QUESTIONS", "cut")]  # no chapter across the cut
     with unit_of_work(engine) as session:
         assert store_text(session, video_id, inputs.clips, done.text) == 4
     with unit_of_work(engine) as session:

@@ -7,6 +7,10 @@ track's moment starts at its first sighting (a seek there shows the text); the t
 most ``start_uncertainty`` seconds earlier (after the last sample that did not show it). It ends
 half-way between its last sighting and the next sample that did not show it, give or take
 ``end_uncertainty``. A reading seen once therefore still has a length.
+
+Changing text (a clock, a frame counter: the same place, new digits at almost every sample) is
+found as a track of its own and kept out: it becomes no moment, so it is never searched, embedded,
+drawn in the timeline's text lane, a chapter boundary, a title or part of a summary.
 """
 
 from __future__ import annotations
@@ -136,8 +140,6 @@ class Track:
 
     @property
     def text(self) -> str:
-        if self.changing:
-            return f"{self.sightings[0][1].text} … {self.sightings[-1][1].text}"
         votes: Counter[str] = Counter()
         best: dict[str, Reading] = {}
         for _, r in self.sightings:
@@ -214,10 +216,17 @@ def _drop_blends(tracks: list[Track]) -> list[Track]:
     return out
 
 
+def letterless(text: str) -> bool:
+    """Digits and separators only ("00:01:40.120", "1450", "12/03"): a timecode or a count."""
+    return any(ch.isdigit() for ch in text) and not any(ch.isalpha() for ch in text)
+
+
 def _collapse_changing(tracks: list[Track]) -> list[Track]:
     """Short tracks (seen on 1-2 samples) at one place, each following the last within two
     samples, whose texts are digit-heavy or share a template with digits ("00:01:23",
-    "Frame 0012"): at least ``CHANGING_MIN`` distinct texts make them one changing track."""
+    "Frame 0012"): at least ``CHANGING_MIN`` distinct texts make them one changing track. A short
+    run of digits without a letter is changing too, however few its values (a clock's last tick
+    in a clip, a counter read once where the gate read only its corner)."""
     short = [t for t in tracks if len({i for i, _ in t.sightings}) <= 2 and any(ch.isdigit() for ch in t.latest.text)]
     chains: list[list[Track]] = []
     for t in sorted(short, key=lambda t: t.first):
@@ -232,7 +241,7 @@ def _collapse_changing(tracks: list[Track]) -> list[Track]:
             chains.append([t])
     out = [t for t in tracks if t not in short]
     for chain in chains:
-        if len({fold(t.text) for t in chain}) >= CHANGING_MIN:
+        if len({fold(t.text) for t in chain}) >= CHANGING_MIN or all(letterless(t.text) for t in chain):
             out.append(Track(sorted((s for t in chain for s in t.sightings), key=lambda s: s[0]), changing=True))
         else:
             out += chain
@@ -266,9 +275,6 @@ def track_moments(tracks: list[Track], times: Sequence[float], clip_start: float
             "clips": [clip_index, clip_index], "open_start": t.first == 0, "open_end": t.last == len(times) - 1,
             "height": _r(best.height / frame_size[1]),
         }
-        if t.changing:
-            meta.update(changing=True, values=len({fold(r.text) for _, r in t.sightings}),
-                        first_value=t.sightings[0][1].text, last_value=t.sightings[-1][1].text)
         out.append(NewMoment(first, last + half, t.text, meta))
     return out
 
@@ -276,8 +282,13 @@ def track_moments(tracks: list[Track], times: Sequence[float], clip_start: float
 def clip_text_moments(samples: list[list[Reading]], times: Sequence[float], clip_start: float, clip_end: float,
                       clip_index: int, interval: float, frame_size: tuple[int, int],
                       min_score: float) -> list[NewMoment]:
-    """A clip's readings (one list per sample, in time order) -> its text moments."""
-    return track_moments(build_tracks(clean(samples, min_score)), times, clip_start, clip_end, clip_index,
+    """A clip's readings (one list per sample, in time order) -> its text moments; changing text
+    (clocks, counters) makes none."""
+    tracks = build_tracks(clean(samples, min_score))
+    changing = [t for t in tracks if t.changing]
+    if changing:
+        log.debug("clip %d: %d changing text region(s) kept out of the moments", clip_index, len(changing))
+    return track_moments([t for t in tracks if not t.changing], times, clip_start, clip_end, clip_index,
                          interval, frame_size)
 
 
@@ -294,10 +305,7 @@ def _continues(a: NewMoment, b: NewMoment) -> bool:
     ca, cb = a.meta.get("clips", [-1, -1]), b.meta.get("clips", [-1, -1])
     if not same_place(_norm_box(a), _norm_box(b)):
         return False
-    if bool(a.meta.get("changing")) != bool(b.meta.get("changing")):
-        return False
-    same = bool(a.meta.get("changing")) or text_similarity(a.text, b.text) >= SIMILARITY
-    if not same:
+    if text_similarity(a.text, b.text) < SIMILARITY:
         return False
     interval = float(a.meta.get("sample_interval") or 0)
     if ca[1] + 1 == cb[0]:  # across a boundary: seen at one clip's last and the next clip's first sample
@@ -320,17 +328,13 @@ def _join(a: NewMoment, b: NewMoment) -> NewMoment:
     if b.meta.get("score", 0) > a.meta.get("score", 0):
         meta.update(score=b.meta["score"], box=b.meta.get("box"), height=b.meta.get("height"))
     text = a.text if a.meta.get("samples", 1) >= b.meta.get("samples", 1) else b.text
-    if a.meta.get("changing"):
-        meta.update(values=int(a.meta.get("values", 0)) + int(b.meta.get("values", 0)),
-                    last_value=late.meta.get("last_value"))
-        text = f"{meta.get('first_value')} … {meta.get('last_value')}"
     embedding = a.embedding if text == a.text else b.embedding
     return NewMoment(a.start, max(a.end, b.end), text, meta, embedding)
 
 
 def stitch(moments: Sequence[NewMoment]) -> list[NewMoment]:
     """Join text moments of consecutive clips that are one track: seen at the last sample of
-    clip k and the first of clip k+1, same text (or both changing) at the same place. Moments
+    clip k and the first of clip k+1, same text at the same place. Moments
     without ``clips`` in meta pass through. Running it again changes nothing."""
     out: list[NewMoment] = []
     for m in sorted(moments, key=lambda m: (m.start, m.end)):

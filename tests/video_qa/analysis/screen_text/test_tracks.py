@@ -1,4 +1,4 @@
-"""On-screen text: noise out, tracks with honest intervals, changing text collapsed, stitching
+"""On-screen text: noise out, tracks with honest intervals, changing text kept out, stitching
 across clip boundaries, change-gated reading (``gate``), a clip scanned as it is decoded
 (``scan``); by value, on readings and on generated media."""
 
@@ -14,7 +14,8 @@ from tests.factories.media import slide_deck, text_video
 from video_qa.analysis.chapters import content_chapters
 from video_qa.analysis.screen_text.gate import read_samples
 from video_qa.analysis.screen_text.scan import read_clip_text
-from video_qa.analysis.screen_text.tracks import clean, clip_text_moments, is_blend, is_noise, stitch
+from video_qa.analysis.screen_text.tracks import (build_tracks, clean, clip_text_moments, is_blend, is_noise,
+                                                    stitch)
 from video_qa.analysis.summary import extractive_summary
 from video_qa.analyzers import get_ocr
 from video_qa.config import load_settings
@@ -90,13 +91,20 @@ def test_the_same_text_elsewhere_at_the_same_time_is_another_track() -> None:
     assert len(moments(samples, end=6.0)) == 2
 
 
-def test_a_running_counter_is_one_changing_moment() -> None:
+def test_a_running_counter_is_one_changing_track_and_no_moment() -> None:
     samples = [[reading("QUARTERLY PLAN"), reading(f"{100 + 50 * k}", x=590, y=8, w=40, h=24)] for k in range(30)]
-    ms = moments(samples, end=60.0)
-    changing = [m for m in ms if m.meta.get("changing")]
-    assert len(ms) == 2 and len(changing) == 1
-    c = changing[0]
-    assert c.text == "100 … 1550" and c.meta["values"] == 30 and (c.start, c.end) == (0.0, 59.0)
+    changing = [t for t in build_tracks(samples) if t.changing]
+    assert len(changing) == 1 and [r.text for _, r in changing[0].sightings] == [f"{100 + 50 * k}" for k in range(30)]
+    assert [(m.text, m.start, m.end) for m in moments(samples, end=60.0)] == [("QUARTERLY PLAN", 0.0, 59.0)]
+
+
+def test_a_few_ticks_of_a_clock_or_counter_without_a_letter_make_no_moment() -> None:
+    """A clip's last two samples see two values of the clock: too few to be a changing region by
+    count, but digits without a letter changing at one place are changing text all the same."""
+    clock = [[reading("00:01:58.000", x=0, y=330, w=120, h=20), reading("3550", x=590, y=8, w=40, h=24)],
+             [reading("00:02:00.000", x=0, y=330, w=120, h=20), reading("3600", x=590, y=8, w=40, h=24)]]
+    assert moments(clock, end=4.0) == []
+    assert [m.text for m in moments([[reading("INVOICE 2041")], [reading("INVOICE 2041")]], end=4.0)] == ["INVOICE 2041"]
 
 
 def test_a_slide_number_that_changes_per_slide_is_not_changing_text() -> None:
@@ -191,10 +199,9 @@ def test_caption_across_a_clip_boundary_is_one_moment_with_its_uncertainty(deck:
     assert caption.meta["clips"] == [0, 1]
 
 
-def test_counter_collapses_and_nothing_is_zero_length(deck: Deck) -> None:
+def test_the_counter_makes_no_moment_and_nothing_is_zero_length(deck: Deck) -> None:
     text, gates = deck
-    changing = [m for m in text if m.meta.get("changing")]
-    assert len(changing) <= 1.5  # 90 s: at most one a minute, rounded up
+    assert not [m.text for m in text if not any(ch.isalpha() for ch in m.text)]  # the counter: no moment
     assert all(m.end > m.start for m in text)
     titles = {m.text for m in text if not m.meta.get("changing")}
     assert {"QUARTERLY PLAN", "HIRING ROADMAP", "OPEN QUESTIONS"} <= titles
@@ -236,5 +243,6 @@ def test_a_ticking_clock_is_not_taken_for_a_transition_frame() -> None:
     assert not is_blend("00:00:20.000", "00:00:18.000", "00:00:22.000")
     assert is_blend("ABLEPTHAALAEPNOCRT", "ALPHA REPORT", "BETA LAUNCH")
     samples = [[reading(f"00:00:{2 * i:02d}.000", x=0, y=0, w=100, h=18)] for i in range(18)]
-    (m,) = clip_text_moments(samples, [2.0 * i for i in range(18)], 0.0, 36.0, 0, 2.0, SIZE, 0.6)
-    assert m.meta["changing"] and m.text == "00:00:00.000 … 00:00:34.000" and m.meta["samples"] == 18
+    (track,) = build_tracks(samples)
+    assert track.changing and len(track.sightings) == 18
+    assert clip_text_moments(samples, [2.0 * i for i in range(18)], 0.0, 36.0, 0, 2.0, SIZE, 0.6) == []
