@@ -101,13 +101,14 @@ def library_paint(browser: Any, base: str) -> tuple[float, float, float]:
         page.wait_for_selector("#vqa-tabs")
         shell = page.evaluate("() => performance.now()") / 1000
         page.get_by_role("tab", name="Library").click()
-        page.wait_for_selector("#vqa-library-table tr[data-video]", timeout=60_000)
+        page.wait_for_selector("#vqa-library-table .vqa-row[data-video]", timeout=60_000)
         painted = page.evaluate("() => performance.now()") / 1000
-        row = page.locator("#vqa-library-table tr[data-video]").nth(3)
+        row = page.locator("#vqa-library-table .vqa-row[data-video]").nth(3)
         video_id = row.get_attribute("data-video")
         started = time.perf_counter()
-        row.locator("td.vqa-col-title").click()
-        page.wait_for_selector(f'#vqa-detail .vqa-detail[data-video="{video_id}"] .vqa-moment-list', timeout=60_000)
+        row.locator(".vqa-col-title").click()
+        page.wait_for_selector(f'#vqa-detail .vqa-detail[data-video="{video_id}"]', timeout=60_000)
+        page.wait_for_selector(f'#vqa-side .vqa-side[data-video="{video_id}"] .vqa-moment-list', timeout=60_000)
         return shell, painted, time.perf_counter() - started
     finally:
         context.close()
@@ -133,7 +134,10 @@ def seed_demo(db: str, media: Path) -> dict[str, int]:
 
         def moments(video_id: int, rows: list[tuple[str, float, float, str, float]]) -> None:
             conn.execute(insert(Moment), [{"video_id": video_id, "clip_index": -1, "kind": k, "seq": i, "start": a,
-                                           "end": b, "text": t, "meta": {"start_uncertainty": u, "end_uncertainty": u}}
+                                           "end": b, "text": t, "meta": {"start_uncertainty": u, "end_uncertainty": u,
+                                                                         **({"labels": [{"vocab": "imagenet", "label": w, "score": 0.9 - 0.2 * j}
+                                                                                        for j, w in enumerate(t.split(", "))]}
+                                                                            if k == "visual" else {})}}
                                           for i, (k, a, b, t, u) in enumerate(rows)])
 
         talk = video("talk", title="Quarterly review", duration=60.0, status="ready",
@@ -142,7 +146,11 @@ def seed_demo(db: str, media: Path) -> dict[str, int]:
                        ("speech", 3.0, 6.4, "the quarterly budget is approved", 0.3),
                        ("speech", 31.2, 35.0, "the harbour crane arrives in May", 0.3),
                        ("text", 10.0, 16.0, "EXIT 12", 1.5), ("text", 40.0, 52.0, "HARBOUR CRANE 2027", 0.5),
-                       ("event", 20.0, 24.0, "a man points at a chart", 0.2)])
+                       ("event", 20.0, 24.0, "a man points at a chart", 0.2),
+                       ("visual", 0.0, 30.0, "crane, container ship", 0.2),
+                       ("visual", 30.0, 60.0, "dock, forklift", 0.2)])
+        video("truncated", title="half download", duration=14.0, status="ready", probe={"claimed_duration": 30.0},
+              summary="A file cut short: 14 s of its 30 s can be read.")
         video("failed", title="sliver", duration=None, status="failed", width=None, height=None, codec=None,
               error="sliver.mkv: absurd dimensions (1×480): not a video a player can show")
         lecture = video("lecture", title="Lecture: harbour logistics", duration=360.0, status="ready",
@@ -151,6 +159,8 @@ def seed_demo(db: str, media: Path) -> dict[str, int]:
                 for c, title in enumerate(["Cranes", "Containers", "Schedules"])]
         rows += [("text", 5.0 + 1.5 * i, 6.0 + 1.5 * i, f"caption line {i}", 0.5) for i in range(229)]
         rows += [("speech", 20.0 * i + 3, 20.0 * i + 9, f"the harbour lecture, part {i}", 0.3) for i in range(18)]
+        rows += [("visual", 40.0 * i, 40.0 * (i + 1), ("crane, container ship", "whiteboard, person")[i % 2], 0.2)
+                 for i in range(9)]
         moments(lecture, rows)
     engine.dispose()
     return ids
@@ -173,7 +183,7 @@ def screenshots(browser: Any, base: str, ids: dict[str, int], out: Path) -> None
         page.screenshot(path=str(out / f"upload-and-ask{suffix}.png"), full_page=True)
         page.get_by_role("tab", name="Library").click()
         for key, name in (("lecture", "library"), ("failed", "library-failed")):
-            page.locator(f'#vqa-library-table tr[data-video="{ids[key]}"] td.vqa-col-title').click()
+            page.locator(f'#vqa-library-table .vqa-row[data-video="{ids[key]}"] .vqa-col-title').click()
             page.wait_for_selector(f'#vqa-detail .vqa-detail[data-video="{ids[key]}"]')
             page.wait_for_timeout(300)
             page.screenshot(path=str(out / f"{name}{suffix}.png"), full_page=True)

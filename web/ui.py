@@ -20,6 +20,8 @@ import gradio as gr
 from sqlalchemy import Engine
 
 from model.tiny import is_tiny
+from model.vision.choose import resolve_visual
+from model.vision.twin import is_twin_folder
 from video_qa.analyzers import get_backends, get_embedder, vlm_source
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
@@ -43,31 +45,72 @@ STATUSES = ("ready", "processing", "pending", "failed")
 # the library table: a click (or Enter) on a row sends its video's id to ``Handlers.open_row``
 OPEN_ROW_JS = """
 const open = (row) => { if (row && row.dataset.video) trigger('click', {video: row.dataset.video}); };
-element.addEventListener('click', (e) => open(e.target.closest && e.target.closest('tr[data-open]')));
+element.addEventListener('click', (e) => open(e.target.closest && e.target.closest('[data-open]')));
 element.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' || e.key === ' ') { const row = e.target.closest && e.target.closest('tr[data-open]');
+  if (e.key === 'Enter' || e.key === ' ') { const row = e.target.closest && e.target.closest('[data-open]');
     if (row) { e.preventDefault(); open(row); } }
 });
 """
+# a "Find similar" button (data-similar: a moment's id, data-url: the API's find-similar route) fetches the
+# moments like it and sends them with a ``click`` to ``Handlers.similar``
+SIMILAR_JS = """
+element.addEventListener('click', (e) => {
+  const b = e.target.closest && e.target.closest('button[data-similar]');
+  if (!b) return;
+  e.preventDefault();
+  const moment = b.dataset.similar;
+  fetch(b.dataset.url, {headers: {Accept: 'application/json'}})
+    .then((r) => r.json().then((body) => r.ok ? trigger('click', {moment, hits: body})
+                                              : trigger('click', {moment, error: String((body && body.detail) || r.status)})))
+    .catch(() => trigger('click', {moment, error: 'the server did not answer'}));
+});
+"""
 TERMINAL = ("ready", "failed")
+ASK_HINT = "Upload a video or pick one: it plays here."
+LIBRARY_HINT = "Open a video from the list: it plays here, with its moments beside it."
+SEARCH_HINT = "Click a result to play it here."
 
 
-def model_notice(settings: Settings) -> str | None:
-    """What the banner says about the vision-language model, or None when a real one is configured."""
+def model_parts(settings: Settings) -> tuple[str, list[tuple[str, str]]]:
+    """The header's line about the models, and per optional part what it means here and which
+    setting changes it: the vision-language model (written answers, events) and the visual model
+    (visual search, find similar)."""
+    heading = []
+    parts = []
     if not settings.vlm_model:
-        return ("No vision-language model is configured (VIDEOQA_VLM_MODEL is empty): videos are indexed by "
-                "speech and on-screen text only, and answers list the best-matching moments without written text.")
-    source = vlm_source(settings)
-    if source.kind == "folder" and is_tiny(source.location):
-        return ("Test model in use: a tiny random-weight Qwen2.5-VL. Its answers and event descriptions are "
-                "meaningless text; times, speech and on-screen text are real.")
-    return None
+        heading.append("No vision-language model")
+        parts.append(("Answers", "no vision-language model (VIDEOQA_VLM_MODEL is empty): videos are indexed by "
+                      "speech and on-screen text, and answers quote the best-matching moments. Set VIDEOQA_VLM_MODEL "
+                      "(a GPU model) for written answers and events."))
+    else:
+        source = vlm_source(settings)
+        if source.kind == "folder" and is_tiny(source.location):
+            heading.append("Test model in use (tiny twin)")
+            parts.append(("Answers", "Test model in use: a tiny random-weight Qwen2.5-VL. Its answers and event "
+                          "descriptions are meaningless text; times, speech and on-screen text are real. Point "
+                          "VIDEOQA_VLM_MODEL at a real model to change it."))
+    visual = resolve_visual(settings.visual_model, settings.models_dir)
+    if visual.kind == "off":
+        heading.append("visual model off")
+        parts.append(("Visual search", f"off ({visual.detail}). Set {visual.setting} to an open_clip model for "
+                      "visual search and find similar; shot labels still find what is seen by name."))
+    elif visual.kind == "twin" or (visual.kind == "folder" and visual.available and is_twin_folder(visual.location)):
+        heading.append("visual model: tiny twin")
+        parts.append(("Visual search", f"the visual model is the tiny twin ({visual.detail}): find similar works "
+                      f"on its vectors, but searching pictures by words is off. Set {visual.setting} to a real "
+                      "open_clip model to turn it on."))
+    elif not visual.available:
+        heading.append("visual model unavailable")
+        parts.append(("Visual search", f"{visual.setting}={visual.value!r}: {visual.detail}."))
+    if not heading:
+        return "", []
+    return " · ".join(heading) + " — what this means", parts
 
 
-def banner_html(notice: str) -> str:
-    """The model banner, collapsible (a phone can fold it to one line)."""
-    heading = "Test model in use" if notice.startswith("Test model") else "No vision-language model"
-    return render.banner(heading, notice)
+def header_html(settings: Settings) -> str:
+    """The page's header: the name and, as one line that opens, the models' state."""
+    heading, parts = model_parts(settings)
+    return render.header(heading, parts)
 
 
 def head_html() -> str:
@@ -126,12 +169,15 @@ class Handlers:
         """Why a lane of the timeline has nothing in it, in the user's words."""
         if video["status"] != "ready":
             waiting = "not analysed yet"
-            return {"event": waiting, "speech": waiting, "text": waiting}
+            return {"event": waiting, "speech": waiting, "text": waiting, "visual": waiting}
         speech_off = (self.settings.speech_model or "").lower() in ("", "off", "none")
         return {"event": "no events found" if self.settings.vlm_model else "no vision model configured",
                 "speech": ("speech recognition is off" if speech_off else
                            "no audio track" if video.get("has_audio") is False else "no speech found"),
-                "text": "no on-screen text found" if self.settings.ocr else "on-screen text reading is off"}
+                "text": "no on-screen text found" if self.settings.ocr else "on-screen text reading is off",
+                "visual": ("visual moments are off (VIDEOQA_VISUAL_MODEL and VIDEOQA_LABELS)"
+                           if self.settings.visual_model == "off" and self.settings.labels == "off"
+                           else "no visual moments found")}
 
     # ---- Upload & Ask
 
@@ -164,7 +210,8 @@ class Handlers:
         title = video["title"] if video else None
         active = video is not None and video["status"] not in TERMINAL
         return (state, self._progress(video, note),
-                render.player(video_id, title, "ask", status=video and video["status"], error=video and video["error"]),
+                render.player(video_id, title, "ask", status=video and video["status"], notice=video and video.get("notice"),
+                              hint=ASK_HINT),
                 render.conversation([], video_id, "ask"), gr.Timer(active=active))
 
     def poll(self, state: dict[str, Any]) -> tuple[Any, ...]:
@@ -226,40 +273,44 @@ class Handlers:
         return self.library(selected, text, status, int(page or 0) - 1)
 
     def select(self, video_id: int | None, start: float | None = None) -> tuple[Any, ...]:
-        """The player, the detail, the Retry button and whether to keep polling the video's status."""
+        """The player, the detail, the moments beside the player, the Retry button and whether to
+        keep polling the video's status."""
         video = self._video(int(video_id)) if video_id else None
         if video is None:
-            return render.player(None, None, "library"), "", gr.Button(visible=False), gr.Timer(active=False)
+            return (render.player(None, None, "library", hint=LIBRARY_HINT), "", "", gr.Button(visible=False),
+                    gr.Timer(active=False))
         moments = self._moments(video["id"])
         label = "Re-analyse" if video["changed_on_disk"] else "Retry"
-        return (render.player(video["id"], video["title"], "library", start, video["status"], video["error"]),
+        return (render.player(video["id"], video["title"], "library", start, video["status"], video.get("notice")),
                 render.video_detail(video, moments, "library", self.empty_lanes(video)),
+                render.video_side(video, moments, "library"),
                 gr.Button(label, visible=video["status"] == "failed" or bool(video["changed_on_disk"])),
                 gr.Timer(active=video["status"] not in TERMINAL))
 
     def open_row(self, evt: gr.EventData) -> tuple[Any, ...]:
-        """A click on a library row: the table's script sends ``{"video": id}`` with a ``click``."""
+        """A click on a library card: the list's script sends ``{"video": id}`` with a ``click``."""
         head = str((getattr(evt, "_data", None) or {}).get("video", ""))
         if not head.isdigit() or len(head) > 9:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         video_id = int(head)
         return (*self.select(video_id), gr.update(value=video_id))
 
     def watch(self, video_id: int | None) -> tuple[Any, ...]:
-        """While the opened video is being analysed (after Retry): its detail, then once it is ready
-        or failed again, its player and Retry button too, and the polling stops."""
+        """While the opened video is being analysed (after Retry): its detail and moments, then once
+        it is ready or failed again, its player and Retry button too, and the polling stops."""
         video = self._video(int(video_id)) if video_id else None
         if video is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False)
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False)
         if video["status"] in TERMINAL:
             return self.select(video["id"])
-        return (gr.skip(), render.video_detail(video, self._moments(video["id"]), "library", self.empty_lanes(video)),
-                gr.skip(), gr.Timer(active=True))
+        moments = self._moments(video["id"])
+        return (gr.skip(), render.video_detail(video, moments, "library", self.empty_lanes(video)),
+                render.video_side(video, moments, "library"), gr.skip(), gr.Timer(active=True))
 
     def retry(self, video_id: int | None) -> tuple[Any, ...]:
         """Retry a failed video, or analyse again a file that changed on disk."""
         if not video_id:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             intake.retry(self.engine, self.settings, self.send, int(video_id))
         except VideoNotFound:
@@ -267,6 +318,21 @@ class Handlers:
         return self.select(video_id)
 
     # ---- Search
+
+    def similar(self, evt: gr.EventData) -> tuple[Any, ...]:
+        """"Find similar" (a button's script sends ``{"moment": id, "hits": [...]}``, the API's answer,
+        or ``{"moment": id, "error": why}``): the hits in the Search tab, which is shown."""
+        data = getattr(evt, "_data", None) or {}
+        head = str(data.get("moment", ""))
+        if not head.isdigit() or len(head) > 12:
+            return gr.skip(), gr.skip()
+        hits = data.get("hits")
+        hits = hits.get("hits") if isinstance(hits, dict) else hits
+        shown = [hit for hit in hits or () if _is_hit(hit)] if isinstance(hits, list) else []
+        heading = f"Moments that look like moment #{head}"
+        if data.get("error") is not None:
+            heading += f": the search failed ({str(data['error'])[:200]})"
+        return render.search_results(shown, "search", f"like moment #{head}", heading), gr.Tabs(selected="search")
 
     def search(self, query: str, kinds: list[str] | None) -> str:
         query = (query or "").strip()
@@ -278,23 +344,31 @@ class Handlers:
         return render.search_results(hits, "search", query)
 
 
+def _is_hit(hit: Any) -> bool:
+    """Whether ``hit`` has what a search result shows (the API's SearchHit keys, typed)."""
+    if not isinstance(hit, dict):
+        return False
+    numbers = all(isinstance(hit.get(k), (int, float)) and not isinstance(hit.get(k), bool)
+                  for k in ("video_id", "start", "end"))
+    return numbers and all(isinstance(hit.get(k), str) for k in ("title", "kind", "text"))
+
+
 def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk | None = None) -> gr.Blocks:
     h = Handlers(settings, engine, send, send_ask)
-    notice = model_notice(settings)
     with gr.Blocks(title="VideoQA", analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as ui:
         state = gr.State(new_state())
-        gr.HTML(banner_html(notice) if notice else "", visible=bool(notice), elem_id="vqa-banner")
-        with gr.Tabs(elem_id="vqa-tabs"):
+        gr.HTML(header_html(settings), elem_id="vqa-header")
+        with gr.Tabs(elem_id="vqa-tabs") as tabs:
             with gr.Tab("Upload & Ask", id="ask", elem_id="tab-ask"):
-                with gr.Row():
-                    with gr.Column(scale=1):
+                with gr.Row(elem_id="vqa-ask-row", equal_height=False):
+                    with gr.Column(scale=2, min_width=280):
                         upload = gr.File(label="Upload a video", file_types=["video"], type="filepath",
-                                         elem_id="vqa-upload")
+                                         elem_id="vqa-upload", height=120)
                         pick = gr.Dropdown(label="…or ask about a video already in the library", choices=[],
                                            value=None, elem_id="vqa-pick")
                         progress = gr.HTML(render.no_progress(), elem_id="vqa-ask-progress")
-                    with gr.Column(scale=2):
-                        ask_player = gr.HTML(render.player(None, None, "ask"), elem_id="vqa-ask-player")
+                    with gr.Column(scale=3, min_width=280):
+                        ask_player = gr.HTML(render.player(None, None, "ask", hint=ASK_HINT), elem_id="vqa-ask-player")
                 chat = gr.HTML(render.conversation([], None, "ask"), elem_id="vqa-chat")
                 with gr.Row():
                     question = gr.Textbox(label="Question", placeholder="What is said about the budget?", scale=5,
@@ -303,22 +377,27 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
                 timer = gr.Timer(POLL_SECONDS, active=False)
             with gr.Tab("Library", id="library", elem_id="tab-library") as library_tab:
                 page = gr.State(0)
-                with gr.Row():
-                    choose = gr.Dropdown(label="Video", choices=[], value=None, scale=4, elem_id="vqa-choose")
-                    refresh = gr.Button("Refresh", scale=1, elem_id="vqa-refresh")
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        library_player = gr.HTML(render.player(None, None, "library"), elem_id="vqa-library-player")
-                    with gr.Column(scale=2):
+                with gr.Row(elem_id="vqa-lib-row", equal_height=False):
+                    with gr.Column(scale=1, min_width=300, elem_id="vqa-lib-col"):
+                        with gr.Row():
+                            filter_text = gr.Textbox(label="Filter by title or #id", scale=3, elem_id="vqa-lib-filter")
+                            filter_status = gr.Dropdown(["all", *STATUSES], value="all", label="Status", scale=2,
+                                                        min_width=100, elem_id="vqa-lib-status")
+                        with gr.Row():
+                            prev_button = gr.Button("‹ Newer", size="sm", min_width=80, elem_id="vqa-lib-prev")
+                            next_button = gr.Button("Older ›", size="sm", min_width=80, elem_id="vqa-lib-next")
+                            refresh = gr.Button("Refresh", size="sm", min_width=80, elem_id="vqa-refresh")
+                        table = gr.HTML("", elem_id="vqa-library-table", js_on_load=OPEN_ROW_JS)
+                        choose = gr.Dropdown(label="Open by name", choices=[], value=None, elem_id="vqa-choose")
+                    with gr.Column(scale=3, min_width=300, elem_id="vqa-open-col"):
+                        with gr.Row(elem_id="vqa-watch-row", equal_height=False):
+                            with gr.Column(scale=3, min_width=280):
+                                library_player = gr.HTML(render.player(None, None, "library", hint=LIBRARY_HINT),
+                                                         elem_id="vqa-library-player")
+                                retry = gr.Button("Retry", visible=False, variant="secondary", elem_id="vqa-retry")
+                            with gr.Column(scale=2, min_width=240, elem_id="vqa-side-col"):
+                                side = gr.HTML("", elem_id="vqa-side", js_on_load=SIMILAR_JS)
                         detail = gr.HTML("", elem_id="vqa-detail")
-                        retry = gr.Button("Retry", visible=False, variant="secondary", elem_id="vqa-retry")
-                with gr.Row():
-                    filter_text = gr.Textbox(label="Filter by title or #id", scale=3, elem_id="vqa-lib-filter")
-                    filter_status = gr.Dropdown(["all", *STATUSES], value="all", label="Status", scale=1,
-                                                elem_id="vqa-lib-status")
-                    prev_button = gr.Button("‹ Newer", scale=1, elem_id="vqa-lib-prev")
-                    next_button = gr.Button("Older ›", scale=1, elem_id="vqa-lib-next")
-                table = gr.HTML("", elem_id="vqa-library-table", js_on_load=OPEN_ROW_JS)
                 library_timer = gr.Timer(LIBRARY_POLL_SECONDS)
                 detail_timer = gr.Timer(POLL_SECONDS, active=False)
             with gr.Tab("Search", id="search", elem_id="tab-search"):
@@ -327,12 +406,12 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
                                        elem_id="vqa-query")
                     go = gr.Button("Search", variant="primary", scale=1, elem_id="vqa-search")
                 kinds = gr.CheckboxGroup(list(KINDS), label="Only these kinds (none: all)", elem_id="vqa-kinds")
-                with gr.Row(elem_id="vqa-search-row"):
+                with gr.Row(elem_id="vqa-search-row", equal_height=False):
                     with gr.Column(scale=3):
                         results = gr.HTML(render.search_results([], "search", ""), elem_id="vqa-results",
-                                          max_height=720)
+                                          max_height=720, js_on_load=SIMILAR_JS)
                     with gr.Column(scale=2, elem_id="vqa-search-player-col"):
-                        gr.HTML(render.player(None, None, "search"), elem_id="vqa-search-player")
+                        gr.HTML(render.player(None, None, "search", hint=SEARCH_HINT), elem_id="vqa-search-player")
 
         opened = [state, progress, ask_player, chat, timer]
         upload.upload(h.upload, [upload, state], [*opened, upload], show_progress="hidden")
@@ -351,7 +430,7 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
         next_button.click(h.next_page, [*filters, page], library_outputs)
         prev_button.click(h.prev_page, [*filters, page], library_outputs)
         library_timer.tick(h.library_table, [filter_text, filter_status, page], table, show_progress="hidden")
-        shown = [library_player, detail, retry, detail_timer]
+        shown = [library_player, detail, side, retry, detail_timer]
         choose.input(h.select, choose, shown)
         table.click(h.open_row, None, [*shown, choose], show_progress="hidden")
         refresh.click(h.select, choose, shown)
@@ -360,4 +439,6 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
 
         for trigger in (go.click, query.submit):
             trigger(h.search, [query, kinds], results)
+        for similar_from in (side, results):
+            similar_from.click(h.similar, None, [results, tabs], show_progress="hidden")
     return ui

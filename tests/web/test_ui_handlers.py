@@ -45,7 +45,7 @@ def test_a_changed_file_is_said_and_offered_for_re_analysis(engine: Engine, tmp_
     h = Handlers(settings, engine, sent.append)
 
     def opened() -> tuple[str, Any]:
-        _, detail, button, _ = h.select(video_id)
+        _, detail, _, button, _ = h.select(video_id)
         return detail, button
 
     detail, button = opened()
@@ -77,27 +77,29 @@ def test_library_pages_filters_and_opens_a_row(engine: Engine, tmp_path: Path) -
                           error="absurd dimensions" if i % 10 == 0 else None).id for i in range(120)]
     h = Handlers(load_settings(data_dir=tmp_path / "data", vlm_model=""), engine, lambda refs: None)
     table, _, page = h.library(None)
-    rows = re.findall(r'<tr data-video="(\d+)"', table)
+    rows = re.findall(r'<li data-video="(\d+)"', table)
     assert page == 0 and len(rows) == 50 and rows[0] == str(ids[-1])  # newest first, 50 a page
     assert "1–50 of 120 videos" in table
     table, _, page = h.next_page(None, "", "all", 2)  # past the end: the last page
     assert page == 2 and "101–120 of 120 videos" in table
     table, _, page = h.prev_page(None, "", "all", page)
-    assert page == 1 and re.findall(r'<tr data-video="(\d+)"', table)[0] == str(ids[-51])
+    assert page == 1 and re.findall(r'<li data-video="(\d+)"', table)[0] == str(ids[-51])
     table, _, _ = h.filtered(None, "HARBOUR", "all")
     assert "1–50 of 60 videos" in table and "lecture" not in table
     table, _, _ = h.filtered(None, "", "failed")
     assert "1–12 of 12 videos" in table and table.count("vqa-row-failed") == 12 and "absurd dimensions" in table
     table, _, _ = h.filtered(None, f"#{ids[7]}", "all")
-    assert re.findall(r'<tr data-video="(\d+)"', table) == [str(ids[7])]
+    assert re.findall(r'<li data-video="(\d+)"', table) == [str(ids[7])]
     assert "No video matches" in h.filtered(None, "nothing like this", "all")[0]
 
     # a click on a row (the table's script sends {"video": id} with a click event) opens that video
-    player, detail, retry, timer, choose = h.open_row(gr.EventData(None, {"video": str(ids[0])}))
+    player, detail, side, retry, timer, choose = h.open_row(gr.EventData(None, {"video": str(ids[0])}))
     assert f'data-video="{ids[0]}"' in detail and choose["value"] == ids[0]
-    assert "<video" not in player and "This video cannot be played: " in player  # failed: no player
+    assert "<video" not in player and "This video cannot be played." in player  # failed: no player
+    assert (player + detail + side).count("absurd dimensions") == 1  # the reason said once
+    assert side == ""
     assert retry.visible is True and timer.active is False
-    player, detail, *_ = h.open_row(gr.EventData(None, {"video": str(ids[1])}))
+    player, detail, side, *_ = h.open_row(gr.EventData(None, {"video": str(ids[1])}))
     assert all(out == gr.skip() for out in h.open_row(gr.EventData(None, {"video": "x"})))  # not an id: nothing
     assert "<video" in player and "no vision model configured" in detail
 
@@ -106,14 +108,14 @@ def test_retry_is_watched_until_it_is_ready_or_failed_again(engine: Engine, tmp_
     with unit_of_work(engine) as session:
         video_id = make_video(session, title="sliver", status="processing", duration=5.0).id
     h = Handlers(load_settings(data_dir=tmp_path / "data"), engine, lambda refs: None)
-    player, detail, retry, timer = h.select(video_id)
+    player, detail, side, retry, timer = h.select(video_id)
     assert timer.active is True and 'data-status="processing"' in detail
     *_, timer = h.watch(video_id)
     assert timer.active is True
     with unit_of_work(engine) as session:
         row = session.get(Video, video_id)
         row.status, row.error = "failed", "sliver.mkv: absurd dimensions"
-    player, detail, retry, timer = h.watch(video_id)
+    player, detail, side, retry, timer = h.watch(video_id)
     assert timer.active is False and retry.visible is True
     assert "absurd dimensions" in detail and "<video" not in player
 
@@ -179,5 +181,5 @@ def test_a_moments_uncertainty_reaches_the_page(engine: Engine, tmp_path: Path) 
         rows = {m["text"]: m for m in video_moments(session, video_id)}
     assert (rows["QUARTERLY PLAN"]["start_uncertainty"], rows["QUARTERLY PLAN"]["end_uncertainty"]) == (1.234, 0.4)
     assert (rows["hello"]["start_uncertainty"], rows["hello"]["end_uncertainty"]) == (0.0, 0.0)
-    _, detail, _, _ = Handlers(load_settings(data_dir=tmp_path / "d"), engine, lambda refs: None).select(video_id)
-    assert ">0:04:02–0:04:10\u00a0±1\u00a0s<" in detail and ">0:00:10.0–0:00:12.0<" in detail
+    _, _, side, _, _ = Handlers(load_settings(data_dir=tmp_path / "d"), engine, lambda refs: None).select(video_id)
+    assert ">0:04:02–0:04:10\u00a0±1\u00a0s<" in side and ">0:00:10.0–0:00:12.0<" in side
