@@ -73,15 +73,30 @@ def test_a_long_pause_in_speech_starts_a_chapter() -> None:
         (0.0, "First part.", "start"), (31.0, "Second part after a break.", "pause")]
 
 
-def test_the_summary_uses_clean_material_only() -> None:
+def test_the_summary_uses_clean_material_only_and_starts_with_it() -> None:
     noisy = DECK + [text(10.0, 12.0, "x7", height=0.02), text(20.0, 22.0, "1234", height=0.02)]
     summary = extractive_summary([said(70.0, 72.0, "Any questions?")], noisy)
     assert summary.splitlines() == [
-        "Extracted from the transcript and on-screen text (no vision-language captions).",
-        "Speech: Any questions?",
-        "On screen: QUARTERLY PLAN Notes for quarterly plan HIRING ROADMAP Notes for hiring roadmap "
-        "INVOICE 2041 APPROVED OPEN QUESTIONS Notes for open questions"]
-    assert extractive_summary([], []).endswith("no on-screen text was read.")
+        "Any questions?",
+        "On screen: QUARTERLY PLAN; Notes for quarterly plan; HIRING ROADMAP; Notes for hiring roadmap; "
+        "INVOICE 2041 APPROVED; OPEN QUESTIONS; Notes for open questions"]
+    assert extractive_summary([], DECK[:2]) == "QUARTERLY PLAN; Notes for quarterly plan"
+    assert extractive_summary([], []) == "Nothing was said and no on-screen text was read."
+
+
+def test_a_long_summary_ends_at_a_sentence_or_word_with_an_ellipsis() -> None:
+    talk = [said(10.0 * k, 10.0 * k + 8, f"Sentence number {k} tells about the harbour cranes and their loads.")
+            for k in range(20)]  # 65 characters each (k < 10): 600 hold nine of them and the ellipsis
+    (spoken,) = extractive_summary(talk, []).splitlines()
+    assert spoken.endswith("Sentence number 8 tells about the harbour cranes and their loads. …")
+    assert len(spoken) <= 600 and spoken.startswith("Sentence number 0 tells")
+    one = [said(0.0, 60.0, " ".join(["incomprehensibilities"] * 40))]  # one sentence, longer than the limit
+    (cut,) = extractive_summary(one, []).splitlines()
+    assert cut.endswith("incomprehensibilities …") and len(cut) <= 600
+    lines = [text(10.0 * k, 10.0 * k + 9, f"SLIDE TITLE NUMBER {k} ABOUT SHIPPING") for k in range(20)]
+    shown = extractive_summary([], lines)
+    assert shown.endswith("; …") and len(shown) <= 300
+    assert shown.rsplit("; ", 2)[-2].startswith("SLIDE TITLE NUMBER ") and shown.rsplit("; ", 2)[-2].endswith("SHIPPING")
 
 
 def test_a_label_after_a_cut_belongs_to_the_cuts_chapter_and_short_captions_start_none() -> None:

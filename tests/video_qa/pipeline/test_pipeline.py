@@ -59,7 +59,7 @@ def test_a_video_goes_to_ready_with_clips_covering_the_timeline(tmp_path: Path, 
         assert clips[0].start == 0.0 and clips[-1].end == pytest.approx(video.duration)
         assert all(a.end == b.start for a, b in zip(clips, clips[1:]))
         assert (job.status, job.stage, job.progress) == ("done", "done", 1.0)
-        assert video.summary.startswith("Extracted from the transcript and on-screen text")
+        assert video.summary == "Nothing was said and no on-screen text was read."
     assert {i.status for i in _items(engine, video_id).values()} == {"done"}
 
 
