@@ -1,0 +1,267 @@
+"""The page's layout and the timeline in Chromium, measured: a `videoqa serve --no-worker` over
+rows written straight into its database (no models), Debian's Chromium driven by Playwright.
+
+At 1280 px: a header with the name and the models' state on one line; no player in any tab before
+a video is chosen; the library as cards with thumbnails that stays where it is when a video
+opens; the player and its moments side by side; the timeline as wide as its container, its
+overlapping bars stacked so that each one is what a click at its middle hits, round ticks, wheel
+and drag zoom, a thumbnail on hover, a Visual lane whose bars seek exactly. A failed video says its
+reason once; a truncated one says so on its card and under its player. "Find similar" on a visual
+moment lists what the API answers in the Search tab, and its results seek exactly. At 390 px:
+everything stacked, nothing scrolls sideways."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories.browser import (CHROMIUM, CHROMIUM_ARGS, click_and_assert_seek, get_json, open_tab, park,
+                                     require_browser, screenshot)
+from tests.factories.media import silent_video
+from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
+
+sync_api = require_browser()
+pytestmark = pytest.mark.browser
+
+SHOTS = [(0.0, 40.0), (12.0, 30.0), (20.0, 25.0), (50.0, 60.0)]  # overlapping visual moments, in seconds
+REASON = "broken.mp4: not a complete video file (the end is missing); re-upload or re-download it"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("layout")
+    port = free_port()
+    env = videoqa_env(data_dir=root / "data", web_port=port, speech_model="off", ocr="false", embed_model="off",
+                      vlm_model="", visual_model="tiny")
+    server = start_cli(env, "serve", "--no-worker", log=root / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get_json(f"{base}/healthz"), 90, 0.5, "the server")
+        (root / "data" / "media").mkdir(parents=True, exist_ok=True)
+        clip = silent_video(root / "data" / "media" / "scene.mp4", seconds=120)
+        yield {"base": base, "ids": seed(f"sqlite:///{root / 'data' / 'videoqa.db'}", clip)}
+    finally:
+        kill_group(server, 15)
+
+
+def seed(db: str, clip: Path) -> dict[str, int]:
+    """A ready 2-minute video (overlapping visual shots with labels, speech, captions, chapters), a
+    second ready one, a truncated one and a failed one."""
+    from sqlalchemy import insert
+
+    from video_qa.db import engine_for
+    from video_qa.models import Moment, Video
+
+    ids: dict[str, int] = {}
+    engine = engine_for(db)
+    with engine.begin() as conn:
+        for key, extra in (("other", {"duration": 120.0, "status": "ready"}),
+                           ("cut", {"duration": 14.0, "status": "ready", "probe": {"claimed_duration": 30.0}}),
+                           ("failed", {"duration": None, "status": "failed", "error": REASON}),
+                           ("scene", {"duration": 120.0, "status": "ready", "summary": "Shots of a street."})):
+            ids[key] = int(conn.execute(insert(Video).values(
+                title=key, path=str(clip), sha256=f"{len(ids) + 700:064x}", size=clip.stat().st_size, fps=25.0,
+                width=320, height=240, codec="h264", has_audio=False, **extra)).inserted_primary_key[0])
+        exact = {"start_uncertainty": 0.1, "end_uncertainty": 0.1}
+        rows = [{"kind": "visual", "start": a, "end": b, "text": f"shot {i}",
+                 "meta": {**exact, "keyframe": a, "labels": [{"vocab": "imagenet", "label": f"label {i}", "score": 0.9}]}}
+                for i, (a, b) in enumerate(SHOTS)]
+        rows += [{"kind": "speech", "start": 70.0, "end": 74.0, "text": "hello street", "meta": exact},
+                 {"kind": "text", "start": 5.0, "end": 9.0, "text": "EXIT 12", "meta": exact},
+                 {"kind": "chapter", "start": 0.0, "end": 60.0, "text": "Street", "meta": exact},
+                 {"kind": "chapter", "start": 60.0, "end": 120.0, "text": "Talk", "meta": exact}]
+        conn.execute(insert(Moment), [{"video_id": ids["scene"], "clip_index": -1, "seq": i, **r} for i, r in enumerate(rows)])
+        conn.execute(insert(Moment), [{"video_id": ids["other"], "clip_index": -1, "seq": 0, "kind": "visual",
+                                       "start": 64.0, "end": 80.0, "text": "a street again", "meta": exact}])
+    engine.dispose()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser: Any, site: dict[str, Any], width: int, height: int) -> Any:
+    phone = width < 600
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
+    page = context.new_page()
+    page.goto(site["base"] + "/")
+    page.wait_for_selector("#vqa-upload")
+    return page
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    return page.locator(selector).first.bounding_box()
+
+
+def open_video(page: Any, video_id: int) -> None:
+    open_tab(page, "Library")
+    page.locator(f'#vqa-library-table .vqa-row[data-video="{video_id}"] .vqa-col-title').click()
+    page.locator(f'#vqa-detail .vqa-detail[data-video="{video_id}"]').wait_for(timeout=20_000)
+
+
+def visible_players(page: Any) -> int:
+    return page.evaluate("() => [...document.querySelectorAll('video')].filter(v => v.getBoundingClientRect().height > 0).length")
+
+
+def test_a_product_layout_at_1280(browser: Any, site: dict[str, Any]) -> None:
+    page = new_page(browser, site, 1280, 900)
+    ids = site["ids"]
+    header = page.locator("#vqa-header .vqa-header")
+    assert header.locator(".vqa-brand").inner_text() == "VideoQA"
+    banner = page.locator("#vqa-models")
+    assert banner.bounding_box()["height"] < 40  # one compact line
+    assert "No vision-language model" in banner.inner_text() and "visual model: tiny twin" in banner.inner_text()
+    banner.locator("summary").click()
+    assert "VIDEOQA_VLM_MODEL" in banner.inner_text() and "VIDEOQA_VISUAL_MODEL" in banner.inner_text()
+    assert visible_players(page) == 0  # Upload & Ask: no empty player
+    for tab in ("Library", "Search"):
+        open_tab(page, tab)
+        page.wait_for_timeout(300)
+        assert visible_players(page) == 0, tab
+    open_tab(page, "Library")
+    card = page.locator(f'#vqa-library-table .vqa-row[data-video="{ids["scene"]}"]')
+    card.wait_for(timeout=20_000)
+    thumb = card.locator("img.vqa-card-thumb")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=30_000)
+    assert "/thumbnail?t=" in thumb.get_attribute("src")
+    list_top = box(page, "#vqa-library-table")["y"]
+    open_video(page, ids["scene"])
+    assert abs(box(page, "#vqa-library-table")["y"] - list_top) < 2 and list_top < 400  # the list stays where it is
+    player, side = box(page, "#vqa-library-player video"), box(page, "#vqa-side .vqa-side")
+    assert side["x"] >= player["x"] + player["width"] - 1 and abs(side["y"] - player["y"]) < 60  # side by side
+    assert player["width"] > 400
+    detail, track = box(page, "#vqa-detail .vqa-detail"), box(page, '.vqa-lane[data-kind="visual"] .vqa-lane-track')
+    assert track["x"] + track["width"] >= detail["x"] + detail["width"] - 2 and track["width"] > 0.8 * detail["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+    screenshot(page, "layout-1280")
+    page.context.close()
+
+
+def test_everything_stacks_at_390_and_nothing_scrolls_sideways(browser: Any, site: dict[str, Any]) -> None:
+    page = new_page(browser, site, 390, 844)
+    assert box(page, "#vqa-models")["height"] < 70
+    open_video(page, site["ids"]["scene"])
+    player, side = box(page, "#vqa-library-player video"), box(page, "#vqa-side .vqa-side")
+    assert side["y"] >= player["y"] + player["height"] - 1  # stacked: the moments under the player
+    for tab in ("Upload & Ask", "Library", "Search"):
+        open_tab(page, tab)
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, tab
+    page.context.close()
+
+
+def bar_rects(page: Any, kind: str) -> list[dict[str, Any]]:
+    return page.evaluate("""kind => [...document.querySelectorAll(`.vqa-lane[data-kind="${kind}"] button.vqa-bar`)].map(b => {
+      const r = b.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return {t: b.dataset.t, left: r.left, right: r.right, top: r.top, bottom: r.bottom, height: r.height, mine: hit === b};
+    })""", kind)
+
+
+def window(page: Any) -> str:
+    return page.locator("#vqa-detail .vqa-zoom-window").inner_text()
+
+
+def test_the_timeline_stacks_zooms_by_wheel_and_drag_shows_thumbnails_and_seeks(browser: Any, site: dict[str, Any]) -> None:
+    page = new_page(browser, site, 1280, 900)
+    open_video(page, site["ids"]["scene"])
+    bars = bar_rects(page, "visual")
+    assert sorted(b["t"] for b in bars) == [f"{a:.3f}" for a, _ in SHOTS]
+    assert all(b["mine"] for b in bars), bars  # no bar covers another's click target
+    for a in bars:
+        assert a["height"] >= 16
+        for b in bars:
+            if a is not b:
+                apart = a["right"] <= b["left"] + 0.5 or b["right"] <= a["left"] + 0.5
+                assert apart or a["bottom"] <= b["top"] + 0.5 or b["bottom"] <= a["top"] + 0.5, (a, b)
+    ticks = page.locator("#vqa-detail .vqa-ticks span").all_inner_texts()
+    assert ticks == ["0:00:00", "0:00:15", "0:00:30", "0:00:45", "0:01:00", "0:01:15", "0:01:30", "0:01:45", "0:02:00"]
+    # each stacked shot seeks to its own start
+    for t in ("20.000", "12.000"):
+        park(page, "library", 100.0)
+        landed = click_and_assert_seek(page, page.locator(f'.vqa-lane[data-kind="visual"] button.vqa-bar[data-t="{t}"]'),
+                                       "library")
+        assert abs(landed - float(t)) <= 0.5
+    # the wheel zooms around the pointer, to a round-ticked window
+    track = box(page, '.vqa-lane[data-kind="visual"] .vqa-lane-track')
+    page.mouse.move(track["x"] + track["width"] * 0.25, track["y"] + 5)  # over 0:00:30
+    for _ in range(6):
+        page.mouse.wheel(0, -100)
+        page.wait_for_timeout(50)
+    lo, hi = [int(p.split(":")[1]) * 60 + int(p.split(":")[2]) for p in window(page).split("–")]
+    assert hi - lo < 40 and lo <= 30 <= hi, window(page)
+    ticks = page.locator("#vqa-detail .vqa-ticks span").all_inner_texts()
+    assert ticks and all(int(t.split(":")[2]) % 5 == 0 for t in ticks), ticks
+    # a drag to the left moves the window later
+    page.mouse.move(track["x"] + track["width"] * 0.8, track["y"] + track["height"] + 2)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * 0.3, track["y"] + track["height"] + 2, steps=8)
+    page.mouse.up()
+    later = [int(p.split(":")[1]) * 60 + int(p.split(":")[2]) for p in window(page).split("–")]
+    assert later[0] > lo + 10, (lo, window(page))
+    # hover: the thumbnail at that time, from the cached thumbnail route
+    page.locator("#vqa-detail .vqa-zoom-level").evaluate(
+        "el => { el.value = 0; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    assert window(page) == "0:00:00–0:02:00"
+    page.mouse.move(track["x"] + track["width"] * 0.75, track["y"] + 5)
+    preview = page.locator("#vqa-detail .vqa-preview")
+    preview.wait_for(state="visible", timeout=5_000)
+    img = preview.locator("img")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle(), timeout=30_000)
+    assert re.search(r"/thumbnail\?t=90\.0$", img.get_attribute("src")), img.get_attribute("src")
+    assert preview.locator(".vqa-preview-time").inner_text() == "0:01:30"
+    page.context.close()
+
+
+def test_a_failed_video_says_why_once_and_a_truncated_one_says_so(browser: Any, site: dict[str, Any]) -> None:
+    page = new_page(browser, site, 1280, 900)
+    ids = site["ids"]
+    open_tab(page, "Library")
+    cut = page.locator(f'#vqa-library-table .vqa-row[data-video="{ids["cut"]}"]')
+    cut.wait_for(timeout=20_000)
+    assert "truncated: 14 s of 30 s readable" in cut.inner_text()
+    open_video(page, ids["cut"])
+    assert "truncated: 14 s of 30 s readable" in page.locator("#vqa-library-player .vqa-notice").inner_text()
+    open_video(page, ids["failed"])
+    assert page.locator("#vqa-library-player video").count() == 0
+    shown = page.locator("#vqa-open-col").inner_text()
+    assert shown.count("not a complete video file") == 1 and "re-upload or re-download it" in shown
+    assert "failed" in page.locator(f'#vqa-library-table .vqa-row[data-video="{ids["failed"]}"]').inner_text()
+    page.context.close()
+
+
+def test_find_similar_on_a_visual_moment_lists_the_answer_in_search_and_it_seeks(browser: Any, site: dict[str, Any]) -> None:
+    page = new_page(browser, site, 1280, 900)
+    ids = site["ids"]
+    asked: list[str] = []
+    answer = [{"video_id": ids["other"], "title": "other", "start": 64.0, "end": 80.0, "kind": "visual",
+               "text": "a street again", "highlights": [], "score": 0.9, "moment_ids": [999], "kinds": ["visual"],
+               "start_uncertainty": 0.1, "end_uncertainty": 0.1}]
+
+    def similar(route: Any) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    page.route(re.compile(r".*/api/v1/moments/\d+/similar$"), similar)
+    open_video(page, ids["scene"])
+    shot = page.locator("#vqa-side li[data-kind=visual]").first
+    assert "label 0" in shot.locator(".vqa-label").first.inner_text() and "0.90" in shot.inner_text()
+    shot.locator("button.vqa-similar").click()
+    hit = page.locator(f'#vqa-results .vqa-hit[data-video="{ids["other"]}"]')
+    hit.wait_for(timeout=20_000)
+    assert len(asked) == 1 and asked[0].endswith(f"/api/v1/moments/{shot.locator('button.vqa-similar').get_attribute('data-similar')}/similar")
+    assert "look like moment" in page.locator("#vqa-results .vqa-results-heading").inner_text()
+    assert page.get_by_role("tab", name="Search").get_attribute("aria-selected") == "true"
+    landed = click_and_assert_seek(page, hit.locator(".vqa-time"), "search")
+    assert abs(landed - 64.0) <= 0.5
+    page.context.close()
