@@ -31,6 +31,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
   .venv/bin/python -m pip install -q -e ".[test,bench]" "torch==2.14.1" "torchvision==0.29.1"
+  # the MTCNN face detector's weights (model/vision/faces.py); its metadata pins torch<2.3 and
+  # numpy<2, which it does not need for the weights we read, so without its dependencies
+  .venv/bin/python -m pip install -q --no-deps "facenet-pytorch==2.6.0"
   echo "$want" > "$stamp"
 fi
 echo "install.sh: ready (.venv)"
