@@ -14,12 +14,18 @@ never writes: a background writer folds new rows into a new generation (temporar
 atomic rename), and ``videoqa reindex`` rebuilds it (``index``, docs/search-index.md). (pgvector
 is not used: the extension is not installed on the servers this was built and tested on.)
 
+Two vector spaces (``index.space``): the text space (every moment's text embedding) and the visual
+space (visual moments' image vectors, one space per image model). With an image-text model
+(``VisualQuery``: its text tower) a text query is matched in both, each with its own floor.
+
 Relevance (``relevant``): every full-text match counts; a moment only the vectors found counts when
 its cosine similarity reaches ``VECTOR_FLOOR`` and lies within ``VECTOR_MARGIN`` of the query's best
-similarity (calibrated on the evaluation set in ``tests/factories/moments.py``; docs/search.md).
+similarity (calibrated on the evaluation set in ``tests/factories/moments.py``; docs/search.md); a
+moment the visual space found counts when it reaches ``VISUAL_FLOOR`` and lies within
+``VISUAL_MARGIN`` of the best (``relevant_visual``).
 Everything else is dropped, so a query that matches nothing returns nothing.
 
-Fusion: reciprocal rank, ``sum(1 / (60 + rank))`` over the two lists. Hits keep their own times:
+Fusion: reciprocal rank, ``sum(1 / (60 + rank))`` over the lists (full text, each space). Hits keep their own times:
 only matching moments of one video that overlap or lie less than ``MERGE_GAP`` seconds apart merge,
 into their union, never longer than ``MERGE_MAX_SECONDS`` (``merge_adjacent``). A chapter saying the
 same sentence as a precise hit it contains collapses into that hit (``collapse_chapters``); any
@@ -33,16 +39,18 @@ highlight offsets), ``filters`` (what a search is limited to, applied to each st
 """
 
 from video_qa.search.fulltext import TEXT_RANK_CAP, text_matches
-from video_qa.search.fusion import (MERGE_GAP, MERGE_MAX_SECONDS, VECTOR_FLOOR, VECTOR_MARGIN, collapse_chapters, fuse,
-                                    merge_adjacent, rank_hits, relevant)
+from video_qa.search.fusion import (MERGE_GAP, MERGE_MAX_SECONDS, VECTOR_FLOOR, VECTOR_MARGIN, VISUAL_FLOOR,
+                                    VISUAL_MARGIN, collapse_chapters, fuse, merge_adjacent, rank_hits, relevant,
+                                    relevant_visual)
 from video_qa.search.filters import Filters
 from video_qa.search.hits import CANDIDATES, KINDS, Hit, uncertainty
 from video_qa.search.index.live import VectorIndex
 from video_qa.search.index.registry import release_vector_index, vector_index
 from video_qa.search.query import STOPWORDS, highlights, stem, words
-from video_qa.search.service import search
+from video_qa.search.service import VisualQuery, search
 
 __all__ = ["CANDIDATES", "KINDS", "MERGE_GAP", "MERGE_MAX_SECONDS", "STOPWORDS",
-           "TEXT_RANK_CAP", "VECTOR_FLOOR", "VECTOR_MARGIN", "Filters", "Hit", "VectorIndex", "collapse_chapters",
-           "fuse", "highlights", "merge_adjacent", "rank_hits", "relevant", "release_vector_index", "search", "stem",
-           "text_matches", "uncertainty", "vector_index", "words"]
+           "TEXT_RANK_CAP", "VECTOR_FLOOR", "VECTOR_MARGIN", "VISUAL_FLOOR", "VISUAL_MARGIN", "Filters", "Hit",
+           "VectorIndex", "VisualQuery", "collapse_chapters", "fuse", "highlights", "merge_adjacent", "rank_hits",
+           "relevant", "relevant_visual", "release_vector_index", "search", "stem", "text_matches", "uncertainty",
+           "vector_index", "words"]

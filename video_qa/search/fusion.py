@@ -13,6 +13,10 @@ MERGE_GAP = 2.0
 MERGE_MAX_SECONDS = 30.0  # a merged hit never spans more (no chain of matches across a video)
 VECTOR_FLOOR = 0.30  # cosine similarity a moment only the vectors found must reach (docs/search.md)
 VECTOR_MARGIN = 0.15  # ... and how far below the query's best similarity it may lie
+# text -> image (an image-text model's towers): LAION's cut-off for a matching image-caption pair
+# with CLIP ViT-B/32 (docs/search.md), and a narrow margin (such scores bunch: 0.2-0.35)
+VISUAL_FLOOR = 0.28
+VISUAL_MARGIN = 0.06
 CHAPTER_SLACK = 0.05  # seconds: a chapter "contains" a moment up to float rounding
 JOINER = " … "  # between the texts of moments merged into one hit
 
@@ -42,6 +46,16 @@ def relevant(every_word: list[int], some_words: list[int], by_vector: list[tuple
     known = {**(similarity or {}), **dict(by_vector)}
     some = {i for i in some_words if not by_vector or known.get(i, floor) >= floor}
     return set(every_word) | some | {moment_id for moment_id, s in by_vector if s >= cut}
+
+
+def relevant_visual(by_image: list[tuple[int, float]], floor: float = VISUAL_FLOOR,
+                    margin: float = VISUAL_MARGIN) -> set[int]:
+    """The moments the visual space found (with their text-to-image similarity) that reach
+    ``floor`` and lie within ``margin`` of the best one: the visual space's own floor, since an
+    image-text model's similarities lie on another scale than the text embedder's."""
+    best = max((s for _, s in by_image), default=0.0)
+    cut = max(floor, best - margin)
+    return {moment_id for moment_id, s in by_image if s >= cut}
 
 
 def merge_adjacent(hits: list[Hit], gap: float = MERGE_GAP, max_seconds: float = MERGE_MAX_SECONDS) -> list[Hit]:

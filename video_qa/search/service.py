@@ -1,10 +1,12 @@
-"""The search use case: the full-text query beside the query's embedding, fusion, the rows."""
+"""The search use case: the full-text query beside the query's embeddings (the text space's and,
+with an image-text model, the visual space's), fusion, the rows."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,10 +17,11 @@ from model.protocols import TextEmbedder
 from video_qa.models import Moment, Video
 from video_qa.search.filters import Filters
 from video_qa.search.fulltext import text_matches
-from video_qa.search.fusion import fuse, merge_adjacent, relevant
+from video_qa.search.fusion import fuse, merge_adjacent, relevant, relevant_visual
 from video_qa.search.hits import KINDS, Hit, uncertainty
 from video_qa.search.index.query import similarities
 from video_qa.search.index.registry import vector_candidates
+from video_qa.search.index.space import visual_space
 from video_qa.search.query import highlights, words
 
 log = logging.getLogger(__name__)
@@ -61,13 +64,23 @@ def _text_meanwhile(session: Session, engine: Engine, query_words: list[str], fi
     return _text_pool.submit(_text_alone, engine, query_words, filters)
 
 
+@dataclass(frozen=True)
+class VisualQuery:
+    """A text query into the visual space: an image-text model's text tower (``embedder``) and the
+    name under which its image vectors are stored (``model``: ``visual_embeddings.model``)."""
+
+    model: str
+    embedder: TextEmbedder
+
+
 def _query_vector(embedder: TextEmbedder, query: str) -> np.ndarray:
     return embedder.encode_query(query)
 
 
 def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),
-           limit: int = 20) -> list[Hit]:
-    """The best moments for ``query`` under ``filters``, merged and ranked (see module doc)."""
+           limit: int = 20, visual: VisualQuery | None = None) -> list[Hit]:
+    """The best moments for ``query`` under ``filters``, merged and ranked (see module doc).
+    ``visual``: the query is matched in the visual space too (its own floor: ``relevant_visual``)."""
     bad = [k for k in filters.kinds if k not in KINDS]
     if bad:
         raise ValueError(f"unknown kind {bad[0]!r}; kinds are {', '.join(KINDS)}")
@@ -80,12 +93,17 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     # the vector part scores by the database's rows as they are now (exact re-ranking), so a
     # deleted or replaced moment never comes back from a stale index: no second pass is needed
     by_vector = vector_candidates(session, engine, vector, filters)
+    by_image: list[tuple[int, float]] = []
+    if visual is not None and query.strip():
+        by_image = vector_candidates(session, engine, _query_vector(visual.embedder, query), filters,
+                                     space=visual_space(visual.model))
     if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
         (every, some), pending = pending.result(), None
     scored = dict(by_vector)  # exact already; only the other text matches' rows are read again
     similarity = similarities(session, vector, [i for i in some if i not in scored]) if by_vector else {}
-    matching = relevant(every, some, by_vector, similarity)
-    scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector]).items() if i in matching}
+    matching = relevant(every, some, by_vector, similarity) | relevant_visual(by_image)
+    scores = {i: s for i, s in fuse(every + some, [i for i, _ in by_vector], [i for i, _ in by_image]).items()
+              if i in matching}
     if not scores:
         return []
     rows = session.execute(filters.apply(  # the rows as they are now, as this session sees them

@@ -16,6 +16,7 @@ from video_qa.models import Moment, MomentEmbedding
 from video_qa.search.filters import Filters
 from video_qa.search.fulltext import text_matches
 from video_qa.search.index.rows import rows_by_id, stream_rows
+from video_qa.search.index.space import TEXT
 
 NOW = datetime.now(timezone.utc)
 # (video, kind, start, end): every moment says "crane" and has an embedding
@@ -65,6 +66,6 @@ def test_one_filter_keeps_the_same_moments_in_every_statement(archive) -> None: 
             assert set(session.scalars(mine)) == want, filters
             every, some = text_matches(session, ["crane"], filters, limit=50)
             assert set(every) == want and some == [], filters
-            assert set(rows_by_id(session, everything, filters)[0].tolist()) == want, filters
-            streamed = [i for part, _, _ in stream_rows(session, min(ids) - 1, filters=filters) for i in part.tolist()]
+            assert set(rows_by_id(session, TEXT, everything, filters)[0].tolist()) == want, filters
+            streamed = [i for part, _, _ in stream_rows(session, TEXT, min(ids) - 1, filters=filters) for i in part.tolist()]
             assert streamed == sorted(want), filters  # in id order

@@ -37,6 +37,7 @@ from video_qa.search.index import generation
 from video_qa.search.index.generation import FORMAT, LOCK, MANIFEST, Generation, describe, open_generation
 from video_qa.search.index.location import database_label, index_folder
 from video_qa.search.index.rows import all_ids, count_rows, max_id, rows_by_id, stream_rows
+from video_qa.search.index.space import TEXT, Space
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def remove_leftovers(folder: Path, keep: set[str]) -> None:
 
 
 def publish(folder: Path, index: Any, ids: np.ndarray, fps: np.ndarray, watermark: int, trained_rows: int,
-            database: str) -> int:
+            database: str, space: Space = TEXT) -> int:
     """Write a new generation and make it current; returns its number. Call with the writer lock."""
     current = generation.read_manifest(folder)
     number = (int(current["generation"]) + 1) if current else 1
@@ -112,7 +113,7 @@ def publish(folder: Path, index: Any, ids: np.ndarray, fps: np.ndarray, watermar
         os.replace(folder / (name + tag), folder / name)
     manifest = {"format": FORMAT, "generation": number, **names, "watermark": int(watermark), "count": int(len(ids)),
                 "trained_rows": int(trained_rows), "dim": int(index.d), "kind": describe(index),
-                "database": database, "written_at": time.time()}
+                "database": database, "space": space.key, "written_at": time.time()}
     _fsync_write(folder / (MANIFEST + tag), lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
     os.replace(folder / (MANIFEST + tag), folder / MANIFEST)
     _fsync_path(folder)
@@ -139,16 +140,16 @@ def nlist_for(rows: int) -> int:
     return int(min(NLIST_MAX, max(NLIST_MIN, round(math.sqrt(rows)))))
 
 
-def _training_sample(session: Session, rows: int, wanted: int, top: int) -> np.ndarray:
+def _training_sample(session: Session, space: Space, rows: int, wanted: int, top: int) -> np.ndarray:
     """About ``wanted`` vectors of random ids (ids are dense enough that a few draws suffice)."""
     rng = np.random.default_rng(0)
     if rows <= wanted:
-        return np.concatenate([v for _, v, _ in stream_rows(session, 0)])
+        return np.concatenate([v for _, v, _ in stream_rows(session, space, 0)])
     got: list[np.ndarray] = []
     have = 0
     for _attempt in range(6):
         draw = np.unique(rng.integers(1, top + 1, size=int((wanted - have) * 1.3 * top / rows) + 16))
-        _, vectors, _ = rows_by_id(session, draw)
+        _, vectors, _ = rows_by_id(session, space, draw)
         if len(vectors):
             got.append(vectors)
             have += len(vectors)
@@ -168,28 +169,29 @@ def train(sample: np.ndarray, rows: int) -> Any:
     return index
 
 
-def build(session: Session, log_every: int = 1_000_000) -> tuple[Any, np.ndarray, np.ndarray, int] | None:
-    """Train and fill an index from every row; (index, ids, fingerprints, watermark), or None when
-    there are no rows."""
+def build(session: Session, space: Space, log_every: int = 1_000_000
+          ) -> tuple[Any, np.ndarray, np.ndarray, int] | None:
+    """Train and fill an index from every row of the space; (index, ids, fingerprints, watermark),
+    or None when there are no rows."""
     started = time.monotonic()
-    top = max_id(session)
-    rows = count_rows(session, upto=top)
+    top = max_id(session, space)
+    rows = count_rows(session, space, upto=top)
     if not rows:
         return None
-    sample = _training_sample(session, rows, min(TRAIN_MAX, max(TRAIN_MIN, TRAIN_PER_LIST * nlist_for(rows))), top)
+    sample = _training_sample(session, space, rows, min(TRAIN_MAX, max(TRAIN_MIN, TRAIN_PER_LIST * nlist_for(rows))), top)
     index = train(sample, rows)
     trained = time.monotonic()
     all_ids_: list[np.ndarray] = []
     all_fps: list[np.ndarray] = []
     added = 0
-    for ids, vectors, fps in stream_rows(session, 0, upto=top):
+    for ids, vectors, fps in stream_rows(session, space, 0, upto=top):
         index.add_with_ids(vectors, ids)
         all_ids_.append(ids)
         all_fps.append(fps)
         added += len(ids)
         if added // log_every != (added - len(ids)) // log_every:
-            log.info("vector index: %d of %d rows added", added, rows)
-    log.info("vector index: built over %d rows (%s) in %.1f s (training %.1f s)", added, describe(index),
+            log.info("vector index %s: %d of %d rows added", space.key, added, rows)
+    log.info("vector index %s: built over %d rows (%s) in %.1f s (training %.1f s)", space.key, added, describe(index),
              time.monotonic() - started, trained - started)
     empty = np.zeros(0, np.int64)
     return (index, np.concatenate(all_ids_) if all_ids_ else empty,
@@ -204,31 +206,32 @@ def load_for_update(gen: Generation) -> Any:
 # ---- writing generations
 
 
-def rebuild_index(engine: Engine, folder: Path | None = None) -> dict[str, int] | None:
-    """Train and write a new generation from every row (waits for the writer lock). Returns the
+def rebuild_index(engine: Engine, folder: Path | None = None, space: Space = TEXT) -> dict[str, int] | None:
+    """Train and write a new generation of ``space`` from every row (waits for the writer lock);
+    ``folder``: the space's folder of the settings' index folder when None. Returns the
     manifest's figures, or None when there is no folder or the database holds no embedding. Below
     ``BUILD_AT`` rows no generation is written (any earlier one is retired): generation 0, the
     exact search answers."""
-    folder = folder if folder is not None else index_folder(engine)
+    folder = folder if folder is not None else index_folder(engine, space=space)
     if folder is None:
         return None
     with writer_lock(folder, wait=True):
         with Session(engine) as session:
-            rows = count_rows(session)
+            rows = count_rows(session, space)
             if 0 < rows < generation.BUILD_AT:  # too few to train for (as fold_index): the exact tail answers
                 if generation.manifest_signature(folder) is not None:
                     retire(folder)
                 return {"generation": 0, "count": rows, "watermark": 0}
-            built = build(session)
+            built = build(session, space)
         if built is None:
             return None
         index, ids, fps, watermark = built
-        number = publish(folder, index, ids, fps, watermark, len(ids), database_label(engine))
+        number = publish(folder, index, ids, fps, watermark, len(ids), database_label(engine), space)
     return {"generation": number, "count": int(len(ids)), "watermark": int(watermark)}
 
 
-def fold_index(engine: Engine, folder: Path | None, stale: np.ndarray | None = None, wait: bool = True
-               ) -> int | None:
+def fold_index(engine: Engine, folder: Path | None, stale: np.ndarray | None = None, wait: bool = True,
+               space: Space = TEXT) -> int | None:
     """Fold the rows above the watermark (and ``stale`` ids: indexed under a vector they no longer
     have) into a new generation, dropping ids the database lost; a full build when there is no
     usable generation or the rows far outgrew the training, a retirement below ``BUILD_AT`` rows.
@@ -243,26 +246,26 @@ def fold_index(engine: Engine, folder: Path | None, stale: np.ndarray | None = N
                 return None
             current = open_generation(folder)
             with Session(engine) as session:
-                top = max_id(session)
-                rows = count_rows(session)
+                top = max_id(session, space)
+                rows = count_rows(session, space)
                 if rows < generation.BUILD_AT:  # too few to train for: the exact tail answers alone
                     if generation.manifest_signature(folder) is not None:
                         retire(folder)
                     return None
                 if current is None or not (current.trained_rows / RETRAIN_GROWTH <= rows
                                            <= RETRAIN_GROWTH * current.trained_rows):
-                    built = build(session)
+                    built = build(session, space)
                     if built is None:
                         return None
                     index, ids, fps, watermark = built
                     trained = len(ids)
                 else:
-                    folded = _fold(session, current, top, stale)
+                    folded = _fold(session, space, current, top, stale)
                     if folded is None:
                         return None
                     index, ids, fps, watermark = folded
                     trained = current.trained_rows
-            number = publish(folder, index, ids, fps, watermark, trained, database_label(engine))
+            number = publish(folder, index, ids, fps, watermark, trained, database_label(engine), space)
     except OSError as error:  # a full disk or a read-only folder: searches go on from the tail
         log.warning("vector index %s: fold failed (%s)", folder, error)
         return None
@@ -270,7 +273,7 @@ def fold_index(engine: Engine, folder: Path | None, stale: np.ndarray | None = N
     return number
 
 
-def _fold(session: Session, current: Generation, top: int, stale: np.ndarray | None
+def _fold(session: Session, space: Space, current: Generation, top: int, stale: np.ndarray | None
           ) -> tuple[Any, np.ndarray, np.ndarray, int] | None:
     """``current`` loaded into memory, less the ids the database lost and the ``stale`` ones, plus
     the rows above its watermark up to ``top`` and the stale ones re-read; None when nothing
@@ -278,7 +281,7 @@ def _fold(session: Session, current: Generation, top: int, stale: np.ndarray | N
     w = current.watermark
     index = load_for_update(current)
     ids, fps = np.array(current.ids), np.array(current.fps)
-    db_ids = all_ids(session, w) if count_rows(session, upto=w) != len(ids) else ids
+    db_ids = all_ids(session, space, w) if count_rows(session, space, upto=w) != len(ids) else ids
     stale = np.zeros(0, np.int64) if stale is None else stale
     gone = np.union1d(np.setdiff1d(ids, db_ids, assume_unique=True), stale)
     fresh = np.union1d(np.setdiff1d(db_ids, ids, assume_unique=True), np.intersect1d(stale, db_ids))
@@ -286,7 +289,7 @@ def _fold(session: Session, current: Generation, top: int, stale: np.ndarray | N
         index.remove_ids(gone.astype(np.int64))
         keep = ~np.isin(ids, gone)
         ids, fps = ids[keep], fps[keep]
-    new = [rows_by_id(session, fresh)] + list(stream_rows(session, w, upto=top))
+    new = [rows_by_id(session, space, fresh)] + list(stream_rows(session, space, w, upto=top))
     for add_ids, vectors, add_fps in new:
         if len(add_ids):
             index.add_with_ids(vectors, add_ids)

@@ -1,4 +1,4 @@
-"""This process's state of one database's vector index, and how it follows the database and the
+"""This process's state of one database's vector index of one space (``space``), and how it follows the database and the
 published files. It reads and never writes: a generation to write is asked of its ``Writer``.
 
 A ``VectorIndex`` holds:
@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from video_qa.models import MomentEmbedding
 from video_qa.moments.values import EMBEDDING_DTYPE
 from video_qa.search.index import generation
 from video_qa.search.index.generation import Generation, manifest_signature, open_generation
-from video_qa.search.index.rows import all_ids, count_rows, rows_by_id, stream_rows, to_arrays
+from video_qa.search.index.rows import all_ids, count_rows, newest_rows, rows_by_id, stream_rows
+from video_qa.search.index.space import Space
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +65,11 @@ def nprobe_for(nlist: int) -> int:
 
 
 class VectorIndex:
-    """One database's vector index in this process (see module doc)."""
+    """One database's vector index of ``space`` in this process (see module doc)."""
 
-    def __init__(self, folder: Path | None, writer: Writer | None = None) -> None:
+    def __init__(self, space: Space, folder: Path | None, writer: Writer | None = None) -> None:
         self.folder = folder
+        self.space = space
         self.writer = writer
         self.lock = threading.RLock()
         self.gen: Generation | None = None
@@ -142,7 +142,7 @@ class VectorIndex:
         with more than ``TAIL_MAX`` rows, queries scan the database."""
         self.gen, self.looked_at, self.dead, self.seen = None, signature, np.zeros(0, np.int64), 0
         self._drop_tail(np.ones(len(self.tail_ids), dtype=bool))
-        self.scanning = count_rows(session) > TAIL_MAX
+        self.scanning = count_rows(session, self.space) > TAIL_MAX
         if signature is not None:
             log.warning("vector index %s: current generation unusable; searching exactly until it is rebuilt",
                         self.folder)
@@ -159,7 +159,7 @@ class VectorIndex:
         self._follow(session)
         if not self.scanning:
             self._verify_newest(session)
-            for ids, vectors, fps in stream_rows(session, self.seen):
+            for ids, vectors, fps in stream_rows(session, self.space, self.seen):
                 self._append(ids, vectors, fps)
                 self.seen = int(ids[-1])
             if time.monotonic() - self.checked_at > CHECK_EVERY_S:
@@ -210,10 +210,7 @@ class VectorIndex:
             return
         cursor, walked, batch = self.seen, 0, 1
         while True:
-            rows = session.execute(
-                select(MomentEmbedding.moment_id, MomentEmbedding.embedding).where(MomentEmbedding.moment_id <= cursor)
-                .order_by(MomentEmbedding.moment_id.desc()).limit(batch)).all()
-            ids, vectors, fps = to_arrays(rows)
+            ids, vectors, fps = newest_rows(session, self.space, cursor, batch)
             low = int(ids[-1]) - 1 if len(ids) == batch else 0  # (low, cursor]: every row there is in ids
             gone = np.setdiff1d(self._held_between(low, cursor), ids)
             changed = self.held_fingerprints(ids) != fps if len(ids) else np.zeros(0, bool)
@@ -242,21 +239,21 @@ class VectorIndex:
         tail_low = self.tail_ids[self.tail_ids <= w]
         if self.gen is not None:
             held = self.gen.count - len(self.dead) + len(tail_low)
-            in_db = count_rows(session, upto=w)
+            in_db = count_rows(session, self.space, upto=w)
             if held != in_db:
                 started = time.monotonic()
-                db_ids = all_ids(session, w)
+                db_ids = all_ids(session, self.space, w)
                 gen_ids = np.asarray(self.gen.ids)
                 self._kill(np.setdiff1d(gen_ids, db_ids, assume_unique=True))
                 self._drop_tail((self.tail_ids <= w) & ~np.isin(self.tail_ids, db_ids))
                 live = np.union1d(np.setdiff1d(gen_ids, self.dead, assume_unique=True), self.tail_ids[self.tail_ids <= w])
                 missing = np.setdiff1d(db_ids, live, assume_unique=True)
-                self._append(*rows_by_id(session, missing))
+                self._append(*rows_by_id(session, self.space, missing))
                 log.info("vector index: %d held against %d in the database up to id %d: %d dead, %d read again "
                          "(%.1f s)", held, in_db, w, len(self.dead), len(missing), time.monotonic() - started)
         above = self.tail_ids > w
-        if int(above.sum()) != count_rows(session, above=w, upto=self.seen):
-            present = np.concatenate([ids for ids, _, _ in stream_rows(session, w, upto=self.seen)] or
+        if int(above.sum()) != count_rows(session, self.space, above=w, upto=self.seen):
+            present = np.concatenate([ids for ids, _, _ in stream_rows(session, self.space, w, upto=self.seen)] or
                                      [np.zeros(0, np.int64)])
             self._drop_tail(above & ~np.isin(self.tail_ids, present))
 

@@ -22,6 +22,7 @@ from video_qa.search.filters import Filters
 from video_qa.search.hits import CANDIDATES
 from video_qa.search.index.live import VectorIndex
 from video_qa.search.index.rows import Arrays, embeddings, rows_by_id, stream_rows, to_arrays
+from video_qa.search.index.space import TEXT, Space
 
 RERANK = 256  # candidates re-ranked exactly (unfiltered)
 WIDE = 8192  # unfiltered: asked of the generation, before runs of equal scores collapse
@@ -70,19 +71,21 @@ def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> Scored:
     return [(int(ids[i]), float(scores[i])) for i in order]
 
 
-def _exact_filtered(session: Session, vector: np.ndarray, filters: Filters, limit: int) -> Scored | None:
-    """Every row the filter leaves, scored exactly; None when it leaves more than ``EXACT_MAX``."""
-    ids, vectors, _ = to_arrays(session.execute(embeddings(filters).limit(EXACT_MAX + 1)).all())
+def _exact_filtered(session: Session, space: Space, vector: np.ndarray, filters: Filters, limit: int
+                    ) -> Scored | None:
+    """Every row of the space the filter leaves, scored exactly; None when it leaves more than
+    ``EXACT_MAX``."""
+    ids, vectors, _ = to_arrays(session.execute(embeddings(space, filters).limit(EXACT_MAX + 1)).all())
     if len(ids) > EXACT_MAX:
         return None
     return _top(ids, vectors @ vector, limit) if len(ids) else []
 
 
-def exact_scan(session: Session, vector: np.ndarray, filters: Filters, limit: int) -> Scored:
-    """Every row the filter leaves, read in batches and scored exactly, the best ``limit`` kept
+def exact_scan(session: Session, space: Space, vector: np.ndarray, filters: Filters, limit: int) -> Scored:
+    """Every row of the space the filter leaves, read in batches and scored exactly, the best ``limit`` kept
     (memory bounded by a batch, whatever the archive)."""
     best_ids, best_scores = np.zeros(0, np.int64), np.zeros(0, np.float32)
-    for ids, vectors, _ in stream_rows(session, 0, filters=filters):
+    for ids, vectors, _ in stream_rows(session, space, 0, filters=filters):
         ids, scores = np.concatenate([best_ids, ids]), np.concatenate([best_scores, vectors @ vector])
         keep = np.lexsort((ids, -scores))[:limit]
         best_ids, best_scores = ids[keep], scores[keep]
@@ -103,9 +106,9 @@ def nearest(session: Session, index: VectorIndex, vector: np.ndarray | None, fil
         index.refresh(session)
         scanning = index.scanning
     if scanning:
-        return exact_scan(session, vector, filters, limit)
+        return exact_scan(session, index.space, vector, filters, limit)
     if filters.video_id is not None:
-        exact = _exact_filtered(session, vector, filters, limit)
+        exact = _exact_filtered(session, index.space, vector, filters, limit)
         if exact is not None:
             return exact
     filtered = filters.active
@@ -131,7 +134,7 @@ def nearest(session: Session, index: VectorIndex, vector: np.ndarray | None, fil
         if not filtered or len(ids) >= limit or k >= total:
             break
         if k >= WIDEN_MAX:
-            exact = _exact_filtered(session, vector, filters, limit)
+            exact = _exact_filtered(session, index.space, vector, filters, limit)
             if exact is not None:
                 return exact
             break
@@ -142,7 +145,7 @@ def nearest(session: Session, index: VectorIndex, vector: np.ndarray | None, fil
 def _scored_rows(index: VectorIndex, session: Session, found: np.ndarray, filters: Filters) -> Arrays:
     """The candidates' rows as the database holds them now (those the filter keeps), with any
     whose vector differs from the indexed one handed to the index (``note_changed``)."""
-    ids, vectors, fps = rows_by_id(session, found, filters)
+    ids, vectors, fps = rows_by_id(session, index.space, found, filters)
     if len(ids):
         with index.lock:
             changed = index.held_fingerprints(ids) != fps
@@ -151,13 +154,14 @@ def _scored_rows(index: VectorIndex, session: Session, found: np.ndarray, filter
     return ids, vectors, fps
 
 
-def similarities(session: Session, vector: np.ndarray | None, moment_ids: list[int]) -> dict[int, float]:
-    """The query vector's cosine similarity to each of these moments that has an embedding (read
-    from the database by primary key)."""
+def similarities(session: Session, vector: np.ndarray | None, moment_ids: list[int], space: Space = TEXT
+                 ) -> dict[int, float]:
+    """The query vector's cosine similarity to each of these moments that has a vector in ``space``
+    (read from the database by primary key)."""
     if vector is None or not moment_ids:
         return {}
     vector = np.ascontiguousarray(vector, dtype=EMBEDDING_DTYPE).reshape(-1)
-    ids, vectors, _ = rows_by_id(session, np.unique(np.asarray(moment_ids, dtype=np.int64)))
+    ids, vectors, _ = rows_by_id(session, space, np.unique(np.asarray(moment_ids, dtype=np.int64)))
     return {int(i): float(s) for i, s in zip(ids, vectors @ vector)} if len(ids) else {}
 
 

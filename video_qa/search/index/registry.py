@@ -1,5 +1,5 @@
-"""One ``VectorIndex`` per database per process, each with its background writer, and the vector
-part of a search run on it (``vector_candidates``)."""
+"""One ``VectorIndex`` per database and space per process, each with its background writer, and
+the vector part of a search run on it (``vector_candidates``)."""
 
 from __future__ import annotations
 
@@ -14,35 +14,40 @@ from video_qa.search.hits import CANDIDATES
 from video_qa.search.index.live import VectorIndex
 from video_qa.search.index.location import index_folder
 from video_qa.search.index.query import nearest
+from video_qa.search.index.space import TEXT, Space
 from video_qa.search.index.writer import BackgroundWriter
 
-_indexes: dict[str, VectorIndex] = {}
+_indexes: dict[tuple[str, str], VectorIndex] = {}
 _indexes_lock = threading.Lock()
 
 
-def _key(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=False)
+def _key(engine: Engine, space: Space) -> tuple[str, str]:
+    return engine.url.render_as_string(hide_password=False), space.key
 
 
-def vector_index(engine: Engine) -> VectorIndex:
-    """This process's ``VectorIndex`` of the engine's database (opened at its first refresh)."""
+def vector_index(engine: Engine, space: Space = TEXT) -> VectorIndex:
+    """This process's ``VectorIndex`` of the engine's database in ``space`` (opened at its first
+    refresh)."""
     with _indexes_lock:
-        key = _key(engine)
+        key = _key(engine, space)
         held = _indexes.get(key)
         if held is None:
-            folder = index_folder(engine)
-            held = _indexes[key] = VectorIndex(folder, BackgroundWriter(engine, folder) if folder else None)
+            folder = index_folder(engine, space=space)
+            writer = BackgroundWriter(engine, folder, space) if folder else None
+            held = _indexes[key] = VectorIndex(space, folder, writer)
         return held
 
 
 def release_vector_index(engine: Engine) -> None:
-    """Forget this database's index in this process (its mapping and tail): the next query opens
-    the published generation again and re-reads the tail. The files stay."""
+    """Forget this database's indexes (every space's) in this process (their mappings and tails):
+    the next query opens the published generation again and re-reads the tail. The files stay."""
+    url = engine.url.render_as_string(hide_password=False)
     with _indexes_lock:
-        _indexes.pop(_key(engine), None)
+        for key in [k for k in _indexes if k[0] == url]:
+            del _indexes[key]
 
 
 def vector_candidates(session: Session, engine: Engine, vector: np.ndarray | None, filters: Filters = Filters(),
-                      limit: int = CANDIDATES) -> list[tuple[int, float]]:
-    """``query.nearest`` on this process's index of the engine's database."""
-    return nearest(session, vector_index(engine), vector, filters, limit)
+                      limit: int = CANDIDATES, space: Space = TEXT) -> list[tuple[int, float]]:
+    """``query.nearest`` on this process's index of the engine's database in ``space``."""
+    return nearest(session, vector_index(engine, space), vector, filters, limit)

@@ -1,4 +1,4 @@
-"""Reading moments' embeddings from the database, as arrays: (ids, vectors, fingerprints)."""
+"""Reading a space's embeddings from the database, as arrays: (ids, vectors, fingerprints)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from video_qa.models import MomentEmbedding
 from video_qa.moments.values import EMBEDDING_DTYPE
 from video_qa.search.filters import Filters
 from video_qa.search.index.generation import fingerprint
+from video_qa.search.index.space import Space
 
 STREAM_BATCH = 20_000
 IN_CHUNK = 5_000
@@ -20,35 +20,34 @@ IN_CHUNK = 5_000
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def count_rows(session: Session, above: int | None = None, upto: int | None = None) -> int:
-    stmt = select(func.count()).select_from(MomentEmbedding)
+def count_rows(session: Session, space: Space, above: int | None = None, upto: int | None = None) -> int:
+    stmt = select(func.count()).select_from(space.table).where(*space.conditions)
     if above is not None:
-        stmt = stmt.where(MomentEmbedding.moment_id > above)
+        stmt = stmt.where(space.moment_id > above)
     if upto is not None:
-        stmt = stmt.where(MomentEmbedding.moment_id <= upto)
+        stmt = stmt.where(space.moment_id <= upto)
     return int(session.scalar(stmt) or 0)
 
 
-def max_id(session: Session) -> int:
-    return int(session.scalar(select(func.max(MomentEmbedding.moment_id))) or 0)
+def max_id(session: Session, space: Space) -> int:
+    return int(session.scalar(select(func.max(space.moment_id)).where(*space.conditions)) or 0)
 
 
-def embeddings(filters: Filters = Filters()) -> Select[Any]:
-    """``SELECT moment_id, embedding FROM moment_embeddings`` of the moments ``filters`` keep."""
-    stmt = select(MomentEmbedding.moment_id, MomentEmbedding.embedding)
-    return filters.apply(stmt, moment_id=MomentEmbedding.moment_id)
+def embeddings(space: Space, filters: Filters = Filters()) -> Select[Any]:
+    """``SELECT moment_id, vector`` of the space's rows of the moments ``filters`` keep."""
+    stmt = select(space.moment_id, space.vector).where(*space.conditions)
+    return filters.apply(stmt, moment_id=space.moment_id)
 
 
-def stream_rows(session: Session, above: int, upto: int | None = None, batch: int = STREAM_BATCH,
+def stream_rows(session: Session, space: Space, above: int, upto: int | None = None, batch: int = STREAM_BATCH,
                 filters: Filters = Filters()) -> Iterator[Arrays]:
     """The rows with ``above < id <= upto`` that ``filters`` keep, in id order, in batches (keyset
     pagination on the primary key)."""
     last = above
     while True:
-        stmt = (embeddings(filters).where(MomentEmbedding.moment_id > last)
-                .order_by(MomentEmbedding.moment_id).limit(batch))
+        stmt = embeddings(space, filters).where(space.moment_id > last).order_by(space.moment_id).limit(batch)
         if upto is not None:
-            stmt = stmt.where(MomentEmbedding.moment_id <= upto)
+            stmt = stmt.where(space.moment_id <= upto)
         rows = session.execute(stmt).all()
         if not rows:
             return
@@ -58,12 +57,18 @@ def stream_rows(session: Session, above: int, upto: int | None = None, batch: in
             return
 
 
-def rows_by_id(session: Session, wanted: np.ndarray, filters: Filters = Filters()) -> Arrays:
-    """Those of the ``wanted`` ids that have an embedding and that ``filters`` keep."""
+def newest_rows(session: Session, space: Space, upto: int, limit: int) -> Arrays:
+    """The ``limit`` rows with the highest ids up to ``upto``, highest first."""
+    stmt = embeddings(space).where(space.moment_id <= upto).order_by(space.moment_id.desc()).limit(limit)
+    return to_arrays(session.execute(stmt).all())
+
+
+def rows_by_id(session: Session, space: Space, wanted: np.ndarray, filters: Filters = Filters()) -> Arrays:
+    """Those of the ``wanted`` ids that have a row in the space and that ``filters`` keep."""
     found = []
     for a in range(0, len(wanted), IN_CHUNK):
         part = [int(i) for i in wanted[a:a + IN_CHUNK]]
-        found += session.execute(embeddings(filters).where(MomentEmbedding.moment_id.in_(part))).all()
+        found += session.execute(embeddings(space, filters).where(space.moment_id.in_(part))).all()
     return to_arrays(found)
 
 
@@ -76,8 +81,8 @@ def to_arrays(rows: Any) -> Arrays:
     return ids, vectors, fps
 
 
-def all_ids(session: Session, upto: int) -> np.ndarray:
+def all_ids(session: Session, space: Space, upto: int) -> np.ndarray:
     """Every id up to ``upto``, sorted (the full diff of a consistency check)."""
-    result = session.execute(select(MomentEmbedding.moment_id).where(MomentEmbedding.moment_id <= upto)
-                             .order_by(MomentEmbedding.moment_id))
+    result = session.execute(select(space.moment_id).where(*space.conditions, space.moment_id <= upto)
+                             .order_by(space.moment_id))
     return np.fromiter((r[0] for r in result), dtype=np.int64)

@@ -12,14 +12,16 @@ import numpy as np
 from sqlalchemy import Engine
 
 from video_qa.search.index import build
+from video_qa.search.index.space import Space
 
 
 class BackgroundWriter:
-    """Folds or builds the index of ``engine``'s database in ``folder``, in a thread."""
+    """Folds or builds the index of ``space`` of ``engine``'s database in ``folder``, in a thread."""
 
-    def __init__(self, engine: Engine, folder: Path) -> None:
+    def __init__(self, engine: Engine, folder: Path, space: Space) -> None:
         self.engine = engine
         self.folder = folder
+        self.space = space
         self.thread: threading.Thread | None = None
 
     @property
@@ -31,7 +33,7 @@ class BackgroundWriter:
         this writer's is running."""
         if self.busy:
             return
-        self.thread = threading.Thread(target=build.fold_index, args=(self.engine, self.folder, stale, False),
+        self.thread = threading.Thread(target=build.fold_index, args=(self.engine, self.folder, stale, False, self.space),
                                        name="vector-fold", daemon=True)
         self.thread.start()
 
