@@ -20,8 +20,10 @@ higher frame rate, and let the vision-language model answer with citations in ab
    lying outside its span, cites the span's best matching moment by that moment's own start and
    end instead (and says so in the notes).
 
-Without a vision-language model, ask returns the best matching moments and says that no model
-wrote an answer. Storing the question and its answer (``Question``), and where the model runs
+Without a vision-language model the answer is **extractive** and says so: the sentences said,
+the on-screen text and the shot labels (kind ``visual``) of the retrieved moments that contain a
+word of the question (else the best one found by meaning), each with its time, in the answer's
+text and as its citations, in time order. Storing the question and its answer (``Question``), and where the model runs
 (in this process or a worker of the ``gpu`` queue), is ``video_qa.services.questions``'s job.
 """
 
@@ -37,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from model.parse import parse_citations
 from model.vlm import Span
+from video_qa.analysis.summary import sentences
 from video_qa.config import Settings
 from video_qa.media.frames import read_frames
 from video_qa.media.plan import MIN_FRAMES, ClipPlan, frame_count, frame_size, tokens_for
@@ -52,9 +55,14 @@ PAD = 3.0
 ASK_FPS = 2.0
 MAX_SPANS = 3
 MAX_SPAN_SECONDS = 60.0
-NO_MODEL = "No vision-language model is configured (VIDEOQA_VLM_MODEL), so no answer was written; these are the best matching moments."
-NO_MODEL_NO_MATCH = ("No vision-language model is configured (VIDEOQA_VLM_MODEL), so no answer was written, and no "
-                     "moment of this video matches the question.")
+EXTRACT_MAX = 4  # moments quoted in an extractive answer
+EXTRACTIVE = "Extractive answer (quoted from the video; no vision-language model wrote it):"
+NO_MODEL = ("No vision-language model is configured (VIDEOQA_VLM_MODEL, needs a GPU), so the answer quotes the "
+            "matching moments instead of writing one.")
+NO_MODEL_NO_MATCH = ("No vision-language model is configured (VIDEOQA_VLM_MODEL, needs a GPU), and no moment of this "
+                     "video matches the question.")
+SAID_AS = {MomentKind.speech.value: "said", MomentKind.text.value: "on screen", MomentKind.event.value: "seen",
+           MomentKind.visual.value: "seen"}
 TEST_MODEL_NOTE = "a tiny random-weight test model wrote this answer: its text is meaningless"
 
 
@@ -252,11 +260,39 @@ def cite(span: AskSpan, shown_from: float, rel_start: float, rel_end: float) -> 
     return start, min(max(end, start), span.end), False
 
 
+def quote(moment: Retrieved, question: str) -> str:
+    """What ``moment`` says that answers ``question``: a speech moment's sentences holding a word
+    of it (all of them when none does), other kinds their whole text."""
+    text = " ".join(moment.text.split())
+    if moment.kind != MomentKind.speech.value:
+        return text
+    query_words = [w for w in words(question) if w not in STOPWORDS]
+    hit = [s for s in sentences(text) if highlights(s, query_words)]
+    return " ".join(hit) or text
+
+
+def extractive(prepared: Prepared) -> tuple[str, list[dict[str, Any]]]:
+    """(answer text, citations) quoted from the retrieved moments that contain a word of the
+    question (else the best one), chapters aside, at most ``EXTRACT_MAX``, in time order."""
+    precise = [r for r in prepared.retrieved if r.kind in SAID_AS]
+    chosen = [r for r in precise if r.matched > 0][:EXTRACT_MAX] or precise[:1]
+    if not chosen:
+        return NO_MODEL_NO_MATCH, []
+    cited, lines = [], [EXTRACTIVE]
+    for r in sorted(chosen, key=lambda r: (r.start, r.end)):
+        words_ = quote(r, prepared.question)
+        lines.append(f"{format_time(r.start)} {SAID_AS[r.kind]}: {words_}")
+        cited.append({**r.to_dict(), "text": words_, "source": "cited"})
+    return "\n".join(lines), cited
+
+
 def answer(prepared: Prepared, settings: Settings, vlm: Any) -> AskResult:
-    """The model's answer over the prepared spans; touches no database."""
+    """The model's answer over the prepared spans (without a model, ``extractive``); touches no
+    database."""
     retrieved = [r.to_dict() for r in prepared.retrieved]
     if vlm is None:
-        return AskResult(None, None, None, False, retrieved, [NO_MODEL if retrieved else NO_MODEL_NO_MATCH])
+        text, cited = extractive(prepared)
+        return AskResult(None, text, None, False, cited + retrieved, [NO_MODEL if cited else NO_MODEL_NO_MATCH])
     if prepared.probe is None or prepared.status != VideoStatus.ready.value:
         matches = "these are the best matching moments" if retrieved else "no moment matches the question yet"
         note = f"video {prepared.video_id} is not ready ({prepared.status}); {matches}."

@@ -14,10 +14,12 @@ from tests.factories.moments import Spec, write_moments
 from tests.factories.pipeline import ingest, quiet_settings
 from tests.factories.rows import make_video
 from video_qa.analyzers import Backends, get_backends, get_embedder
-from video_qa.ask import NO_MODEL, NO_MODEL_NO_MATCH, AskSpan, Retrieved, answer, cite, retrieve, span_plans, spans_for
+from video_qa.ask import (EXTRACTIVE, NO_MODEL, NO_MODEL_NO_MATCH, AskSpan, Prepared, Retrieved, answer, cite, retrieve,
+                          span_plans, spans_for)
 from video_qa.db import unit_of_work
 from video_qa.media.probe import probe
 from video_qa.search import Hit
+from video_qa.timecode import format_time
 
 SPEECH_AT = 14.0
 INVOICE = (88.0, 95.0)
@@ -151,12 +153,46 @@ def test_the_tiny_twin_answers_with_citations_inside_the_video(talk, engine: Eng
     assert all(0.0 <= m["start"] <= m["end"] <= duration for m in result.moments)
 
 
-def test_without_a_model_the_best_moments_come_back(talk, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_model_the_answer_is_the_sentence_that_answers_with_its_time(talk, engine: Engine,  # type: ignore[no-untyped-def]
+                                                                                tmp_path: Path) -> None:
     video_id, _ = talk
     settings = quiet_settings(tmp_path, embed_model="bundled")
-    _, result = _ask(engine, settings, video_id, "quarterly budget", get_backends(settings))
-    assert result.answer is None and result.notes == [NO_MODEL]
-    assert result.moments[0]["start"] == pytest.approx(SPEECH_AT, abs=1.0)
+    _, result = _ask(engine, settings, video_id, "was the quarterly budget approved?", get_backends(settings))
+    assert result.answer is not None and result.answer.startswith(EXTRACTIVE) and result.notes == [NO_MODEL]
+    (cited,) = [m for m in result.moments if m["source"] == "cited"]
+    assert cited["kind"] == "speech" and cited["start"] == pytest.approx(SPEECH_AT, abs=1.0)
+    assert "budget" in cited["text"].lower() and cited["moment_id"] in [m["moment_id"] for m in result.moments
+                                                                         if m["source"] == "retrieved"]
+    line = result.answer.splitlines()[1]  # the time first, then what was said, in the answer's text
+    assert line.startswith(f"{format_time(cited['start'])} said: ") and cited["text"] in line
+
+
+def test_an_extractive_answer_quotes_the_matching_sentence_caption_and_shot_label(tmp_path: Path) -> None:
+    talk = ("Welcome to the harbour. The red crane lifts forty containers a day. "
+            "Lunch is at noon.")
+    retrieved = [
+        Retrieved(1, 10.0, 25.0, "speech", talk, 0.9, 2, 0.5, 0.5),
+        Retrieved(2, 31.0, 38.0, "text", "CRANE 7 LOADING BAY", 0.8, 1, 2.0, 1.0),
+        Retrieved(3, 40.0, 52.0, "visual", "a crane lifting a container at a port", 0.7, 1),
+        Retrieved(4, 0.0, 60.0, "chapter", "Harbour crane tour", 0.6, 1),
+        Retrieved(5, 55.0, 58.0, "speech", "Thank you for coming.", 0.1, 0),
+    ]
+    prepared = Prepared(1, "/nowhere.mp4", "ready", None, 60.0, "what does the crane lift", retrieved, [], "")
+    result = answer(prepared, quiet_settings(tmp_path), None)
+    cited = [(m["kind"], m["start"], m["end"], m["text"], m["moment_id"]) for m in result.moments if m["source"] == "cited"]
+    assert cited == [("speech", 10.0, 25.0, "The red crane lifts forty containers a day.", 1),
+                     ("text", 31.0, 38.0, "CRANE 7 LOADING BAY", 2),
+                     ("visual", 40.0, 52.0, "a crane lifting a container at a port", 3)]
+    assert result.answer == "\n".join([
+        EXTRACTIVE,
+        "0:00:10.0 said: The red crane lifts forty containers a day.",
+        "0:00:31.0 on screen: CRANE 7 LOADING BAY",
+        "0:00:40.0 seen: a crane lifting a container at a port"])
+    assert result.model is None and not result.test_model and result.notes == [NO_MODEL]
+    # found by meaning only (no word in common): the best one is quoted, whole
+    meant = [Retrieved(5, 55.0, 58.0, "speech", "Thank you for coming.", 0.1, 0)]
+    prepared = Prepared(1, "/nowhere.mp4", "ready", None, 60.0, "goodbye", meant, [], "")
+    assert answer(prepared, quiet_settings(tmp_path), None).answer == f"{EXTRACTIVE}\n0:00:55.0 said: Thank you for coming."
 
 
 def test_spans_are_padded_clamped_merged_and_bounded(tmp_path: Path) -> None:
@@ -179,4 +215,4 @@ def test_without_a_model_a_question_nothing_matches_says_so(talk, engine: Engine
     video_id, _ = talk
     settings = quiet_settings(tmp_path, embed_model="bundled")
     _, result = _ask(engine, settings, video_id, "xylophone quantum", get_backends(settings))
-    assert result.answer is None and result.moments == [] and result.notes == [NO_MODEL_NO_MATCH]
+    assert result.answer == NO_MODEL_NO_MATCH and result.moments == [] and result.notes == [NO_MODEL_NO_MATCH]

@@ -8,16 +8,21 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from model.vision.classify import FEATURES as POOLED_DIM
 from tests.factories.media import ffmpeg, silent_video
 from tests.factories.rows import make_clip, make_job, make_moment, make_video
+from video_qa.analysis.visual.look import POOLED_FEATURES
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
 from video_qa.migrate import prepare_database
-from video_qa.models import Video, WorkItem
+from video_qa.models import Moment, Video, WorkItem
+from video_qa.moments.store import replace_moments
+from video_qa.moments.values import NewMoment
 from video_qa.services.videos import job_dict, list_videos, open_video, video_moments
 from web.api import schemas
 from web.server import create_app
@@ -78,7 +83,7 @@ def test_videos_moments_job_search_export(client: TestClient, seeded: int) -> No
     thumb = client.get(f"/api/v1/videos/{seeded}/thumbnail", params={"t": 1.0})
     assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
     answer = client.post(f"/api/v1/videos/{seeded}/ask", json={"question": "what does the crane lift?"}).json()
-    assert answer["answer"] is None and answer["moments"][0]["start"] == 1.25
+    assert answer["answer"].startswith("Extractive answer") and answer["moments"][0]["start"] == 1.25
 
 
 def test_every_route_documents_its_response_with_a_model(client: TestClient) -> None:
@@ -112,7 +117,8 @@ def test_every_route_documents_its_response_with_a_model(client: TestClient) -> 
         f"GET {v}/{{video_id}}": "Video", f"POST {v}/register": "RegisteredVideo", f"POST {v}/{{video_id}}/ingest": "Video",
         f"GET {v}/{{video_id}}/job": "VideoJob", f"GET {v}/{{video_id}}/moments": "Moment",
         f"GET {v}/{{video_id}}/export/{{name}}": "MomentsExport", "GET /api/v1/search": "SearchHit",
-        f"POST {v}/{{video_id}}/ask": "AskAnswer"}
+        f"POST {v}/{{video_id}}/ask": "AskAnswer", "GET /api/v1/moments/{moment_id}/similar": "SimilarMoments",
+        "POST /api/v1/similar": "SimilarMoments"}
     assert files == {f"GET {v}/{{video_id}}/export/{{name}}": {"text/vtt", "application/x-subrip"},
                      f"GET {v}/{{video_id}}/media": {"video/*"}, f"GET {v}/{{video_id}}/thumbnail": {"image/jpeg"}}
 
@@ -138,7 +144,58 @@ def test_the_models_pass_the_services_json_through_and_name_every_key(client: Te
              (client.get("/healthz").json(), schemas.Health)]
     for value, model in named:
         assert list(value) == list(model.model_fields), model.__name__  # every key documented, in its order
-    assert answer["moments"][0]["source"] == "retrieved"
+    assert [m["source"] for m in answer["moments"]] == ["cited", "retrieved"]  # the extractive answer quotes the moment
+
+
+def _visual_moments(video_id: int, vectors: np.ndarray, model: str) -> list[int]:
+    """Visual moments of the video, one a second, with these image vectors; their ids in order."""
+    with unit_of_work(engine_for(get_settings().resolved_database_url)) as session:
+        replace_moments(session, video_id, None, 0, "visual", [
+            NewMoment(float(i), float(i) + 1.0, "", {"keyframe": i + 0.5, "labels": [
+                {"vocab": "imagenet", "label": "television", "score": 0.5}]}, None, vector, model)
+            for i, vector in enumerate(vectors)])
+        return list(session.scalars(select(Moment.id).where(Moment.video_id == video_id, Moment.kind == "visual")
+                                    .order_by(Moment.start)))
+
+
+def test_find_similar_by_moment_and_by_uploaded_image(client: TestClient, seeded: int, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(4, POOLED_DIM)).astype(np.float32)
+    vectors[2] = vectors[0] + 0.2 * vectors[2]  # the moment at 2 s looks like the one at 0 s
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = _visual_moments(seeded, vectors, POOLED_FEATURES)
+    found = client.get(f"/api/v1/moments/{ids[0]}/similar", params={"limit": 2}).json()
+    assert (found["moment_id"], found["space"], found["model"]) == (ids[0], "visual", POOLED_FEATURES)
+    assert [(h["moment_id"], h["start"], h["end"], h["keyframe"]) for h in found["hits"]][0] == (ids[2], 2.0, 3.0, 2.5)
+    assert len(found["hits"]) == 2 and ids[0] not in [h["moment_id"] for h in found["hits"]]
+    assert found["hits"][0]["score"] == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
+    assert list(found) == list(schemas.SimilarMoments.model_fields)
+    assert list(found["hits"][0]) == list(schemas.SimilarHit.model_fields)
+    assert client.get(f"/api/v1/moments/{ids[0]}/similar", params={"kind": "speech"}).json()["hits"] == []
+    assert client.get("/api/v1/moments/999999/similar").status_code == 404
+    chapter = client.get(f"/api/v1/videos/{seeded}/moments", params={"kind": "chapter"}).json()[0]["id"]
+    response = client.get(f"/api/v1/moments/{chapter}/similar")  # no vector of any kind
+    assert response.status_code == 422 and "no vector" in response.json()["detail"]
+    png = tmp_path / "frame.png"
+    ffmpeg("-f", "lavfi", "-i", "smptebars=size=320x240", "-frames:v", "1", str(png))
+    with png.open("rb") as handle:  # embedded by the classifier's pooled features (no image-text model here)
+        by_image = client.post("/api/v1/similar", files={"file": ("frame.png", handle, "image/png")}).json()
+    assert (by_image["moment_id"], by_image["space"], by_image["model"]) == (None, "visual", POOLED_FEATURES)
+    assert {h["moment_id"] for h in by_image["hits"]} == set(ids)
+    response = client.post("/api/v1/similar", files={"file": ("x.png", b"not a picture", "image/png")})
+    assert response.status_code == 422 and "not an image" in response.json()["detail"]
+
+
+def test_find_similar_by_image_says_which_setting_turns_it_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDEOQA_VISUAL_MODEL", "off")
+    get_settings.cache_clear()
+    settings = get_settings()
+    prepare_database(settings)
+    png = tmp_path / "frame.png"
+    ffmpeg("-f", "lavfi", "-i", "smptebars=size=64x48", "-frames:v", "1", str(png))
+    with TestClient(create_app(settings)) as c:
+        response = c.post("/api/v1/similar", files={"file": ("frame.png", png.read_bytes(), "image/png")})
+    assert response.status_code == 409 and "VIDEOQA_VISUAL_MODEL" in response.json()["detail"]
 
 
 def test_unknown_ids_are_404_and_bad_input_422(client: TestClient, seeded: int) -> None:

@@ -7,7 +7,8 @@
   ``videoqa.answer_question`` task on the ``gpu`` queue, and ``wait_for_answer`` polls the row
   in short units of work until it is ``done`` or ``failed``, with a time limit and a progress
   callback; the web process needs no GPU and holds no database session while the model runs; or
-- **answers in this process** (embedded mode, or retrieval only without a vision model):
+- **answers in this process** (embedded mode, or without a vision model: the extractive answer,
+  quoted from the matching moments, ``video_qa.ask.extractive``):
   ``answer_question``, which is also what the worker's task runs.
 
 ``answer_question`` marks the row ``running``, retrieves the moments and spans in one unit of

@@ -1,6 +1,6 @@
 """Asking through the services module: stored as a Question whose status goes queued -> running ->
-done | failed; answered in this process (embedded mode, or no vision model) or by whoever runs the
-sent task (server mode), the caller waiting with a time limit and progress."""
+done | failed; answered in this process (embedded mode, or no vision model: an extractive answer)
+or by whoever runs the sent task (server mode), the caller waiting with a time limit and progress."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.factories.moments import Spec, write_moments
 from tests.factories.pipeline import quiet_settings
 from tests.factories.rows import make_video
 from video_qa.analyzers import Backends, get_embedder
+from video_qa.ask import EXTRACTIVE, NO_MODEL
 from video_qa.db import unit_of_work
 from video_qa.media.probe import probe
 from video_qa.models import Question
@@ -82,6 +83,22 @@ def test_embedded_mode_answers_in_this_process_holding_no_session_while_the_mode
     row = _row(engine, result.question_id)
     assert row["status"] == "done" and row["answer"] == result.answer and row["moments"] == result.moments
     assert row["started"] <= row["finished"]
+
+
+def test_without_a_vision_model_the_stored_answer_quotes_the_moment_with_its_time(
+        engine: Engine, video_id: int, tmp_path: Path) -> None:
+    settings = quiet_settings(tmp_path, embed_model="bundled")
+    assert not settings.vlm_model and not answers_remotely(settings)
+    sent: list[int] = []
+    result = ask(engine, settings, sent.append, video_id, "which invoice number is shown?",
+                 lambda: Backends(None, None, None, get_embedder(settings)))
+    assert sent == [] and result.model is None
+    assert result.answer == f"{EXTRACTIVE}\n0:00:10.0 on screen: INVOICE 4711"
+    cited = [m for m in result.moments if m["source"] == "cited"]
+    assert [(m["kind"], m["start"], m["end"], m["text"]) for m in cited] == [("text", 10.0, 15.0, "INVOICE 4711")]
+    row = _row(engine, result.question_id)
+    assert row["status"] == "done" and row["answer"] == result.answer and row["moments"] == result.moments
+    assert row["meta"]["notes"] == [NO_MODEL]
 
 
 def test_server_mode_sends_the_question_and_waits_for_the_worker(engine: Engine, video_id: int, tmp_path: Path) -> None:
