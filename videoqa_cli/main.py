@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from video_qa.config import Settings, SettingsError, get_settings
 from video_qa.export import FORMATS
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=2, help="embedded worker threads (default 2)")
     p.set_defaults(handler="workers:cmd_serve")
 
-    p = sub.add_parser("search", help="search every video's moments (speech, on-screen text, events, chapters)")
+    p = sub.add_parser("search", help="search every video's moments (speech, on-screen text, events, visual, chapters)")
     p.add_argument("query", help="words or a sentence")
     p.add_argument("--video", type=int, help="only this video id")
     p.add_argument("--kind", action="append", choices=[k.value for k in MomentKind], help="only this kind (repeatable)")
@@ -89,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print [{video_id, title, start, end, kind, text, highlights, score, moment_ids, kinds, "
                         "changed_on_disk}]")
     p.set_defaults(handler="library:cmd_search")
+
+    p = sub.add_parser("similar", help="the moments nearest a moment (or an image file): find similar")
+    p.add_argument("moment_id", type=int, nargs="?", help="the moment (ids: search --json, or the API)")
+    p.add_argument("--image", type=Path, help="an image file as the query instead of a moment")
+    p.add_argument("--video", type=int, help="only moments of this video id")
+    p.add_argument("--kind", action="append", choices=[k.value for k in MomentKind], help="only this kind (repeatable)")
+    p.add_argument("--limit", type=int, default=20, help="most results (default 20)")
+    p.add_argument("--json", action="store_true",
+                   help="print {moment_id, space, model, hits: [{moment_id, video_id, start, end, score, labels, ...}]}")
+    p.set_defaults(handler="library:cmd_similar")
 
     p = sub.add_parser("reindex", help="rebuild the vector index of the database from its moments")
     p.add_argument("--json", action="store_true", help="print {folder, seconds, generation, count, watermark}")

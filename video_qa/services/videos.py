@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from video_qa.media.truncation import truncation_notice
 from video_qa.models import Moment, Video, VideoStatus
 from video_qa.pipeline import Status, latest_job, video_status, video_statuses
-from video_qa.search import Filters, search, uncertainty
+from video_qa.search import Filters, VisualQuery, search, uncertainty
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +169,13 @@ def video_moments(session: Session, video_id: int, kind: str | None = None) -> l
 
 
 def search_hits(session: Session, engine: Engine, query: str, embedder: Any, filters: Filters = Filters(),
-                limit: int = 20) -> list[dict[str, Any]]:
-    """The search's hits as JSON, each with ``changed_on_disk`` of its video (one stat per video).
+                limit: int = 20, visual: VisualQuery | None = None) -> list[dict[str, Any]]:
+    """The search's hits as JSON, each with ``changed_on_disk`` of its video (one stat per video);
+    ``visual``: the query is matched in the visual space too (``services.similar.visual_query``).
     ``VideoNotFound`` when the filter names a video that does not exist."""
     if filters.video_id is not None:
         get_video(session, filters.video_id)
-    hits = [h.to_dict() for h in search(session, engine, query, embedder, filters, limit)]
+    hits = [h.to_dict() for h in search(session, engine, query, embedder, filters, limit, visual)]
     ids = {h["video_id"] for h in hits}
     videos = session.scalars(select(Video).where(Video.id.in_(ids))).all() if ids else []
     changed = {v.id: changed_on_disk(v) for v in videos}

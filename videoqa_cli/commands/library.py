@@ -1,4 +1,4 @@
-"""``videoqa videos``, ``search``, ``ask`` and ``export``: what is in the library."""
+"""``videoqa videos``, ``search``, ``similar``, ``ask`` and ``export``: what is in the library."""
 
 from __future__ import annotations
 
@@ -43,16 +43,18 @@ def cmd_videos(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     """The query is embedded by ``video_qa.analyzers.get_embedder`` (ONNX Runtime: no PyTorch in
-    this process)."""
+    this process) and, with a real image-text model, by its text tower (``services.similar.visual_query``)."""
     from video_qa.analyzers import get_embedder
     from video_qa.search import Filters
+    from video_qa.services.similar import visual_query
     from video_qa.services.videos import VideoNotFound, search_hits
 
     engine = prepare_database(settings)
     filters = Filters(video_id=args.video, kinds=tuple(args.kind or ()))
     with unit_of_work(engine) as session:
         try:
-            hits = search_hits(session, engine, args.query, get_embedder(settings), filters, args.limit)
+            hits = search_hits(session, engine, args.query, get_embedder(settings), filters, args.limit,
+                               visual_query(settings))
         except VideoNotFound as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -66,6 +68,42 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
         span = clock_span(h["start"], h["end"], h["start_uncertainty"], h["end_uncertainty"])  # as the web shows it
         print(f"{h['video_id']:>5}  {span:<27} {h['kind']:<8} "
               f"{h['title']}: {shown(h['text'], h['highlights'], sys.stdout.isatty())}{changed}")
+    return 0
+
+
+def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
+    """The moments nearest a moment (``video_qa.services.similar.similar_to_moment``), or an image
+    file with ``--image`` (``similar_to_image``)."""
+    from video_qa.search import Filters
+    from video_qa.services import similar
+
+    if (args.moment_id is None) == (args.image is None):
+        print("error: give a moment id or --image FILE (one of them)", file=sys.stderr)
+        return 2
+    engine = prepare_database(settings)
+    filters = Filters(video_id=args.video, kinds=tuple(args.kind or ()))
+    try:
+        with unit_of_work(engine) as session:
+            if args.image is not None:
+                frame = similar.decode_image(args.image.read_bytes())
+                found = similar.similar_to_image(session, engine, frame, similar.image_query_embedder(settings),
+                                                 filters, args.limit)
+            else:
+                found = similar.similar_to_moment(session, engine, args.moment_id, filters, args.limit)
+    except (similar.MomentNotFound, similar.NothingToCompare, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0
+    print(f"compared by {found['space']} vectors" + (f" of {found['model']}" if found["model"] else ""))
+    if not found["hits"]:
+        print("no similar moments")
+    for h in found["hits"]:
+        span = clock_span(h["start"], h["end"], h["start_uncertainty"], h["end_uncertainty"])
+        labels = ", ".join(f"{label['label']} {label['score']:.2f}" for label in h["labels"][:3])
+        print(f"{h['moment_id']:>7}  {h['video_id']:>5}  {span:<27} {h['kind']:<8} {h['score']:.3f}  "
+              f"{h['title']}: {h['text'] or labels}")
     return 0
 
 

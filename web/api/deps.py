@@ -1,6 +1,6 @@
 """What the routes depend on: the settings, the engine, the queueing callables (all set on the app
 by ``install_api``), a session per request, the video a path names (404 if unknown), and the
-query embedder a search uses."""
+query embedders a search uses."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.models import Video
 from video_qa.analyzers import get_embedder
+from video_qa.search import VisualQuery
 from video_qa.services.intake import Send
 from video_qa.services.questions import SendAsk
+from video_qa.services.similar import visual_query as configured_visual_query
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
-Kind = Literal["event", "speech", "text", "chapter"]  # a moment's kind (video_qa.models.MomentKind)
+Kind = Literal["event", "speech", "text", "chapter", "visual"]  # a moment's kind (video_qa.models.MomentKind)
 VideoId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
@@ -47,8 +49,15 @@ def query_embedder(request: Request) -> Any:
     return get_embedder(request.app.state.settings)
 
 
+def visual_query(request: Request) -> VisualQuery | None:
+    """What matches a search query in the visual space (``video_qa.services.similar.visual_query``:
+    a real image-text model's text tower), None without one."""
+    return configured_visual_query(request.app.state.settings)
+
+
 SettingsDep = Annotated[Settings, Depends(settings)]
 QueryEmbedderDep = Annotated[Any, Depends(query_embedder)]
+VisualQueryDep = Annotated[VisualQuery | None, Depends(visual_query)]
 EngineDep = Annotated[Engine, Depends(engine)]
 SendDep = Annotated[Send, Depends(send)]
 SendAskDep = Annotated[SendAsk | None, Depends(send_ask)]

@@ -14,7 +14,7 @@ from video_qa.media.errors import MediaToolError
 from video_qa.services.intake import Send
 from video_qa.services.questions import SendAsk
 from video_qa.services.videos import VideoNotFound
-from web.api import ask, health, media, search, videos
+from web.api import ask, health, media, search, similar, videos
 
 log = logging.getLogger(__name__)
 
@@ -45,5 +45,5 @@ def install_api(app: FastAPI, settings: Settings, engine: Engine, send: Send, se
     app.add_exception_handler(OperationalError, database_away)
     app.add_exception_handler(VideoNotFound, video_not_found)
     app.add_exception_handler(MediaToolError, media_tool_broken)
-    for module in (health, videos, search, ask, media):
+    for module in (health, videos, search, similar, ask, media):
         app.include_router(module.router)

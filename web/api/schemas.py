@@ -109,7 +109,7 @@ class SearchHit(ApiModel):
     title: str
     start: float = Field(description=SECONDS)
     end: float = Field(description=SECONDS)
-    kind: str = Field(description="the kind of the best moment: speech, text, event or chapter")
+    kind: str = Field(description="the kind of the best moment: speech, text, event, visual or chapter")
     text: str = Field(description="the moment's text, as it is (moments merged into one hit are joined by ' … ')")
     highlights: list[tuple[int, int]] = Field(
         description="where `text` matches the query's words (compared by English stem, stop words aside "
@@ -122,6 +122,42 @@ class SearchHit(ApiModel):
     start_uncertainty: float = Field(description="seconds the true start may lie before `start`")
     end_uncertainty: float = Field(description="seconds the true end may lie after `end`")
     changed_on_disk: bool = Field(description="the video's file changed since it was analysed")
+
+
+class Label(ApiModel):
+    """What a shot was recognised as, with the score that decided it."""
+
+    vocab: str = Field(description="imagenet, faces or zero-shot")
+    label: str
+    score: float
+
+
+class SimilarHit(ApiModel):
+    """A moment near the query in its vector space (``video_qa.services.similar``), with its own times."""
+
+    moment_id: int
+    video_id: int
+    title: str
+    kind: Kind
+    start: float = Field(description=SECONDS)
+    end: float = Field(description=SECONDS)
+    start_uncertainty: float = Field(description="seconds the true start may lie before `start`")
+    end_uncertainty: float = Field(description="seconds the true end may lie after `end`")
+    text: str
+    score: float = Field(description="cosine similarity to the query, -1 to 1")
+    keyframe: float | None = Field(description="visual moments: the time of the frame that was embedded")
+    labels: list[Label] = Field(description="visual moments: the shot's labels, best first")
+    changed_on_disk: bool = Field(description="the video's file changed since it was analysed")
+
+
+class SimilarMoments(ApiModel):
+    """Find similar: the query (a moment, or an uploaded image when `moment_id` is null), the vector
+    space it was compared in, and the nearest moments, best first."""
+
+    moment_id: int | None
+    space: Literal["text", "visual"] = Field(description="visual: image vectors of `model`; text: text embeddings")
+    model: str = Field(description="the image model whose vectors were compared (empty for the text space)")
+    hits: list[SimilarHit]
 
 
 class AnswerMoment(ApiModel):

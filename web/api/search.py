@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from video_qa.search import Filters
 from video_qa.services.videos import search_hits
-from web.api.deps import MAX_ID, EngineDep, Kind, QueryEmbedderDep, SessionDep
+from web.api.deps import MAX_ID, EngineDep, Kind, QueryEmbedderDep, SessionDep, VisualQueryDep
 from web.api.schemas import SearchHit
 from web.urls import API_PREFIX
 
@@ -21,6 +21,7 @@ def search_all(
     session: SessionDep,
     engine: EngineDep,
     embedder: QueryEmbedderDep,
+    visual: VisualQueryDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     video_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     kind: Annotated[list[Kind] | None, Query()] = None,
@@ -31,6 +32,7 @@ def search_all(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[dict[str, Any]]:
     """The best moments, best first; each hit gives its text with highlight offsets (no markup in the
-    text), and says whether its video's file changed on disk since analysis."""
+    text), and says whether its video's file changed on disk since analysis. With an image-text model
+    the query is matched against what visual moments show, too."""
     filters = Filters(video_id, tuple(kind or ()), start, end, uploaded_after, uploaded_before)
-    return search_hits(session, engine, q, embedder, filters, limit)
+    return search_hits(session, engine, q, embedder, filters, limit, visual)

