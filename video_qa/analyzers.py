@@ -1,4 +1,4 @@
-"""The analyzers the settings choose (see, hear, read, embed): one typed factory per role, each
+"""The analyzers the settings choose (see, hear, read, embed, look): one typed factory per role, each
 building one backend per process per arguments (``model.loading.per_process``).
 
 ``describe_backends`` is what ``videoqa models`` prints; ``check_backends`` is the start-up check:
@@ -20,6 +20,10 @@ from video_qa.config import Settings
 if TYPE_CHECKING:
     from model.embeddings.factory import Embedder
     from model.embeddings.onnx import OnnxEmbedder
+    from model.vision.clip import ImageTextEmbedder
+    from model.vision.labels import ShotLabeler
+
+TWIN_WARNING = "tiny random twin: meaningless"
 
 
 @dataclass(frozen=True)
@@ -78,15 +82,53 @@ def ocr_source(settings: Settings) -> Source:
                   "inside the rapidocr package" if found else "rapidocr's bundled models are missing")
 
 
+def visual_source(settings: Settings) -> Source:
+    """``VIDEOQA_VISUAL_MODEL``: the image-text model (``model.vision.choose.resolve_visual``)."""
+    from model.vision.choose import resolve_visual
+
+    return resolve_visual(settings.visual_model, settings.models_dir)
+
+
+def labels_source(settings: Settings) -> Source:
+    """``VIDEOQA_LABELS`` (``model.vision.choose.resolve_labels``); off with visual moments off."""
+    if not wants_visual(settings):
+        return Source("VIDEOQA_LABELS", settings.labels, "", "off", True, "VIDEOQA_VISUAL_MODEL is off")
+    from model.vision.choose import resolve_labels
+
+    return resolve_labels(settings.labels)
+
+
+def wants_visual(settings: Settings) -> bool:
+    """Visual moments are made unless ``VIDEOQA_VISUAL_MODEL`` is ``off``."""
+    return settings.visual_model.strip() not in ("", "off")
+
+
+def _visual_used(source: Source, labels: Source) -> str:
+    if source.kind == "twin":
+        return f"{source.location} - {TWIN_WARNING}"
+    if source.kind == "folder" and "tiny random-weight" in source.detail:
+        return f"{source.location} - {TWIN_WARNING}"
+    if source.kind == "off":
+        similar = ("find-similar uses the ImageNet classifier's features" if labels.kind != "off" and labels.available
+                   else "no image vectors")
+        return f"none ({source.detail}; {similar})"
+    return source.location if source.available else f"unavailable: {source.detail}"
+
+
 def describe_backends(settings: Settings) -> list[BackendRow]:
     rows = []
+    visual, labels = visual_source(settings), labels_source(settings)
     for role, source in (
         ("vision-language", vlm_source(settings)),
         ("speech", speech_source(settings)),
         ("on-screen text", ocr_source(settings)),
         ("text embeddings", embed_source(settings)),
+        ("image-text (visual search)", visual),
+        ("shot labels", labels),
     ):
-        if source.kind == "off":
+        if role.startswith("image-text"):
+            used = _visual_used(source, labels)
+        elif source.kind == "off":
             used = f"none ({source.detail})"
         elif source.available:
             used = source.location
@@ -103,7 +145,8 @@ def describe_backends(settings: Settings) -> list[BackendRow]:
 
 def check_backends(settings: Settings, allow_download: bool = False) -> None:
     """Raise ``BackendUnavailable`` for the first configured backend that cannot load offline."""
-    for source in (vlm_source(settings), speech_source(settings), ocr_source(settings), embed_source(settings)):
+    for source in (vlm_source(settings), speech_source(settings), ocr_source(settings), embed_source(settings),
+                   visual_source(settings), labels_source(settings)):
         if source.kind == "hub" and allow_download:
             continue
         require(source)
@@ -181,6 +224,41 @@ def warm_embedder(embedder: TextEmbedder, threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+@per_process
+def _image_embedder(location: str, models_dir: Path, int8: bool, batch: int, threads: int) -> ImageTextEmbedder:
+    from model.vision.clip import ImageTextEmbedder
+
+    return ImageTextEmbedder(location, models_dir, int8=int8, batch_size=batch, threads=threads)
+
+
+@per_process
+def _labeler(models_dir: Path, embedder: ImageTextEmbedder | None, threads: int) -> ShotLabeler | None:
+    from model.vision.choose import build_labeler, resolve_labels
+
+    return build_labeler(resolve_labels("auto"), models_dir, embedder, threads=threads)
+
+
+def get_image_embedder(settings: Settings) -> ImageTextEmbedder | None:
+    """The image-text model (``VIDEOQA_VISUAL_MODEL``), or None when there is none; nothing loads
+    until the first call."""
+    source = visual_source(settings)
+    if source.kind == "off":
+        return None
+    require(source)
+    return _image_embedder(source.location, settings.models_dir, settings.visual_int8, settings.visual_batch,
+                           settings.analyzer_threads)
+
+
+def get_labeler(settings: Settings, embedder: ImageTextEmbedder | None) -> ShotLabeler | None:
+    """The shot labeler (``VIDEOQA_LABELS``), or None when labels are off; nothing loads until the
+    first call."""
+    source = labels_source(settings)
+    if source.kind == "off":
+        return None
+    require(source)
+    return _labeler(settings.models_dir, embedder, settings.analyzer_threads)
+
+
 @dataclass(frozen=True)
 class Backends:
     """The backends one worker process uses; each is None when its setting turns it off."""
@@ -189,6 +267,9 @@ class Backends:
     speech: SpeechModel | None
     ocr: ScreenTextReader | None
     embedder: TextEmbedder | None
+    image_embedder: ImageTextEmbedder | None = None
+    labeler: ShotLabeler | None = None
+    look: bool = False  # visual moments are made (VIDEOQA_VISUAL_MODEL is not off)
 
 
 def get_backends(settings: Settings) -> Backends:
@@ -200,10 +281,14 @@ def get_backends(settings: Settings) -> Backends:
 
         vlm = get_vlm(settings.vlm_model, settings.device, settings.vlm_max_new_tokens,
                       settings.min_pixels, settings.max_pixels)
-    return Backends(vlm, get_speech(settings), get_ocr(settings), get_embedder(settings))
+    image = get_image_embedder(settings) if wants_visual(settings) else None
+    labeler = get_labeler(settings, image) if wants_visual(settings) else None
+    return Backends(vlm, get_speech(settings), get_ocr(settings), get_embedder(settings), image, labeler,
+                    wants_visual(settings))
 
 
 __all__ = [
     "BackendRow", "BackendUnavailable", "Backends", "check_backends", "describe_backends", "export_embedder",
-    "get_backends", "get_embedder", "get_ocr", "get_speech", "warm_embedder",
+    "get_backends", "get_embedder", "get_image_embedder", "get_labeler", "get_ocr", "get_speech", "labels_source",
+    "visual_source", "wants_visual", "warm_embedder",
 ]

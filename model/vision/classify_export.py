@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from model.vision.classify import (CLASSES, GRAPH, KIND, PREPROCESS, export_location, softmax, source_identity,
-                                   weights_file)
+from model.vision.classify import (CLASSES, FEATURES, GRAPH, KIND, PREPROCESS, export_location, softmax,
+                                   source_identity, weights_file)
 from model.vision.exports import (FORMAT, ExportRefused, graph_entry, now, onnx_session, staging, versions,
                                   write_manifest)
 from model.vision.images import probe_frames
@@ -53,6 +53,24 @@ def load_network() -> Any:
     return network.eval()
 
 
+def _with_features(network: Any) -> Any:
+    """``network`` answering (logits, pooled features): the 1280 values of the global average pool
+    the classifier layer reads (timm's ``forward_head(..., pre_logits=True)``)."""
+    import torch
+
+    class WithFeatures(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = network
+
+        def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            pooled = self.network.forward_head(self.network.forward_features(pixels), pre_logits=True)
+            return self.network.get_classifier()(pooled), pooled
+
+    return WithFeatures().eval()
+
+
+
 def class_names() -> list[str]:
     from torchvision.models import ResNet50_Weights
 
@@ -75,19 +93,21 @@ def export_classifier(models_dir: Path) -> Path:
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(network, (torch.from_numpy(pixels[:1]),), str(folder / GRAPH), input_names=["pixels"],
-                                  output_names=["logits"], opset_version=OPSET, dynamo=False,
-                                  dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}})
+                torch.onnx.export(_with_features(network), (torch.from_numpy(pixels[:1]),), str(folder / GRAPH),
+                                  input_names=["pixels"], output_names=["logits", "features"], opset_version=OPSET,
+                                  dynamo=False, dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"},
+                                                              "features": {0: "batch"}})
         except (RuntimeError, ValueError, torch.onnx.errors.OnnxExporterError) as error:
             raise ExportRefused(f"the ONNX export failed ({type(error).__name__}: {str(error)[:200]})") from error
-        found = softmax(onnx_session(folder / GRAPH, None).run(None, {"pixels": pixels})[0])
+        found = softmax(onnx_session(folder / GRAPH, None).run(["logits"], {"pixels": pixels})[0])
         difference = float(np.abs(found - reference).max())
         if difference > ONNX_TOLERANCE:
             raise ExportRefused(f"the ONNX class probabilities differ from PyTorch's by {difference:.2e}")
         (folder / CLASSES).write_text(json.dumps(class_names(), indent=0) + "\n", encoding="utf-8")
         write_manifest(folder, {
             "format": FORMAT, "kind": KIND, "architecture": ARCHITECTURE, "source": source_identity(),
-            "graphs": {"classifier": {**graph_entry(folder, GRAPH), "input": "pixels", "opset": OPSET}},
+            "graphs": {"classifier": {**graph_entry(folder, GRAPH), "input": "pixels", "opset": OPSET,
+                                      "outputs": ["logits", "features"], "features": FEATURES}},
             "preprocess": PREPROCESS.as_dict(), "classes": CLASSES,
             "check": {"passed": True, "max_difference": difference, "probe_frames": len(pixels)},
             "exported": now(), "versions": versions(),

@@ -60,6 +60,7 @@ class ShotLabels:
     labels: list[Label]
     faces: list[Face] = field(default_factory=list)
     size: tuple[int, int] = (0, 0)  # (width, height) of the frame labelled
+    features: np.ndarray | None = None  # the classifier's unit pooled features (None: no classifier)
 
     def text(self) -> str:
         """The labels as one line of text (for full-text search): ``"tabby; cat; 1 face; person"``."""
@@ -118,8 +119,10 @@ class ShotLabeler:
     def label_many(self, frames: Sequence[np.ndarray], image_vectors: np.ndarray | None = None) -> list[ShotLabels]:
         """Labels of several keyframes (the classifier and the embedder run in batches)."""
         per_frame: list[list[Label]] = [[] for _ in frames]
+        features: list[np.ndarray | None] = [None] * len(frames)
         if self.classifier is not None and frames:
-            probabilities = self.classifier.probabilities(frames)
+            probabilities, pooled = self.classifier.classify_many(frames)
+            features = list(pooled)
             classes = self.classifier.classes
             for labels, row, groups in zip(per_frame, probabilities, self.classifier.groups(probabilities), strict=True):
                 best = np.argsort(-row, kind="stable")[:self.top_k]
@@ -134,8 +137,8 @@ class ShotLabeler:
             vectors = image_vectors if image_vectors is not None else self.embedder.encode_images(frames)
             for labels, scores in zip(per_frame, self.zero_shot(vectors), strict=True):
                 labels.extend(Label("zero-shot", name, score) for name, score in scores if score >= ZERO_SHOT_MIN_SCORE)
-        return [ShotLabels(labels, faces, (int(frame.shape[1]), int(frame.shape[0])))
-                for labels, faces, frame in zip(per_frame, found_faces, frames, strict=True)]
+        return [ShotLabels(labels, faces, (int(frame.shape[1]), int(frame.shape[0])), vector)
+                for labels, faces, frame, vector in zip(per_frame, found_faces, frames, features, strict=True)]
 
     def zero_shot(self, image_vectors: np.ndarray) -> list[list[tuple[str, float]]]:
         """Each image vector's vocabulary entries with their softmax scores, best first."""

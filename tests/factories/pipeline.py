@@ -21,7 +21,7 @@ WORKER = "test-worker@here"
 def quiet_settings(root: Path, **overrides: object) -> Settings:
     """Settings with every analyzer off (fast), the archive root at ``root``, short clips."""
     values: dict[str, object] = {"archive_roots": str(root), "speech_model": "off", "ocr": False,
-                                 "embed_model": "off", "clip_seconds": 2.0}
+                                 "embed_model": "off", "clip_seconds": 2.0, "visual_model": "off"}
     values.update(overrides)
     return load_settings(**values)
 

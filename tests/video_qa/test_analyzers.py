@@ -13,8 +13,11 @@ from video_qa.config import load_settings
 
 def test_offline_defaults_are_all_available() -> None:
     rows = {r.role: r for r in describe_backends(load_settings())}
-    assert set(rows) == {"vision-language", "speech", "on-screen text", "text embeddings"}
+    assert set(rows) == {"vision-language", "speech", "on-screen text", "text embeddings",
+                         "image-text (visual search)", "shot labels"}
     assert rows["vision-language"].used.startswith("none")
+    assert rows["image-text (visual search)"].used.startswith("none (visual search is off")
+    assert "VIDEOQA_VISUAL_MODEL" in rows["image-text (visual search)"].used
     for role in ("speech", "on-screen text", "text embeddings"):
         assert rows[role].available, rows[role]
         assert Path(rows[role].location).is_dir()

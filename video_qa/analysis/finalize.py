@@ -1,5 +1,6 @@
 """The video's ``finalize`` part, from every clip part's results: text tracks stitched across
-clip boundaries, chapters from content, and the summary from the same clean material (changing
+clip boundaries (and shots: ``visual.shots.stitch_shots``), chapters from content, and the summary
+from the same clean material (changing
 text and noise never reach titles or the summary). See docs/moments.md."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from video_qa.analysis.embed import embed_moments
 from video_qa.analysis.screen_text.tracks import stitch
 from video_qa.analysis.summary import extractive_summary
 from video_qa.analysis.timing import StageClock
+from video_qa.analysis.visual.shots import stitch_shots
 from video_qa.analyzers import Backends
 from video_qa.moments.values import FinalizeInputs, NewMoment
 
@@ -20,6 +22,7 @@ class Finalized:
     text: list[NewMoment]  # the video's text moments, stitched across clip boundaries
     chapters: list[NewMoment]
     summary: str
+    visual: list[NewMoment] | None = None  # visual moments stitched across clip boundaries (None: there are none)
 
 
 def finalize_content(inputs: FinalizeInputs, backends: Backends, clock: StageClock) -> Finalized:
@@ -36,4 +39,4 @@ def finalize_content(inputs: FinalizeInputs, backends: Backends, clock: StageClo
             summary = backends.vlm.summarize(said)
     else:
         summary = extractive_summary(inputs.speech, stitched)
-    return Finalized(stitched, chapters, summary)
+    return Finalized(stitched, chapters, summary, stitch_shots(inputs.visual) if inputs.visual else None)

@@ -25,16 +25,22 @@ def cut_thumb(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(frame), CUT_THUMB, interpolation=cv2.INTER_AREA)
 
 
+def frame_deltas(frames: Sequence[np.ndarray]) -> list[float]:
+    """The mean HSV difference (0-255) of each frame from the one before it (0 for the first),
+    at ``CUT_THUMB`` size."""
+    import cv2  # opencv ships with rapidocr
+
+    hsv = [cv2.cvtColor(cv2.resize(np.ascontiguousarray(f), CUT_THUMB, interpolation=cv2.INTER_AREA),
+                        cv2.COLOR_RGB2HSV).astype(np.float32) for f in frames]
+    return [0.0] + [float(np.abs(b - a).mean()) for a, b in zip(hsv, hsv[1:])] if hsv else []
+
+
 def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[list[float]]:
     """[[time, uncertainty]] of hard cuts between consecutive sampled frames: the cut lies after
     the earlier frame and at or before the later one, which is the time given."""
-    import cv2  # opencv ships with rapidocr
-
     if len(frames) < 2:
         return []
-    hsv = [cv2.cvtColor(cv2.resize(np.ascontiguousarray(f), CUT_THUMB, interpolation=cv2.INTER_AREA),
-                        cv2.COLOR_RGB2HSV).astype(np.float32) for f in frames]
-    deltas = [0.0] + [float(np.abs(b - a).mean()) for a, b in zip(hsv, hsv[1:])]
+    deltas = frame_deltas(frames)
     cuts = []
     for i in range(1, len(deltas)):
         around = [deltas[j] for j in range(max(1, i - 4), min(len(deltas), i + 5)) if j != i]

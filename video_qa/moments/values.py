@@ -1,7 +1,8 @@
 """Moments as values: what the analysis makes and what finalize reads back, with no database.
 
 A ``NewMoment`` has absolute times (seconds from the video stream's start), its text, its
-``meta`` (uncertainties, boxes, words, sampling interval) and, once embedded, its vector.
+``meta`` (uncertainties, boxes, words, sampling interval) and, once embedded, its text vector;
+a visual moment also has its keyframe's image vector and the name of the model that made it.
 Embeddings are stored as ``EMBEDDING_DTYPE`` bytes (``pack_embedding`` / ``unpack_embedding``).
 """
 
@@ -22,6 +23,8 @@ class NewMoment:
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
     embedding: np.ndarray | None = None
+    image_embedding: np.ndarray | None = None  # visual moments: the keyframe's unit image vector
+    image_model: str | None = None  # ... and the model that made it
 
 
 def pack_embedding(vector: np.ndarray | None) -> bytes | None:
@@ -42,3 +45,4 @@ class FinalizeInputs:
     speech: list[NewMoment]
     cuts: list[list[float]]  # [[time, uncertainty]] of the clips' scene cuts, in time order
     captions: list[tuple[float, float, str]]  # (start, end, caption) of clips the vision model described
+    visual: list[NewMoment] = field(default_factory=list)  # every clip's visual moments, in time order

@@ -63,12 +63,14 @@ PART_FIELDS: dict[str, tuple[str, ...]] = {
     ItemPart.hear_read.value: PLAN_FIELDS + ("speech_model", "ocr", "ocr_fps", "ocr_min_score", "ocr_det_side",
                                              "embed_model"),
     ItemPart.see.value: PLAN_FIELDS + ("vlm_model", "vlm_max_new_tokens", "embed_model"),
+    ItemPart.look.value: PLAN_FIELDS + ("ocr_fps", "visual_model", "labels", "visual_max_shot", "visual_int8",
+                                        "embed_model"),
     ItemPart.finalize.value: PLAN_FIELDS + (
         "speech_model", "ocr", "ocr_fps", "ocr_min_score", "ocr_det_side", "embed_model", "vlm_model",
-        "vlm_max_new_tokens",
+        "vlm_max_new_tokens", "visual_model", "labels", "visual_max_shot", "visual_int8",
     ),
 }
-CLIP_PARTS = (ItemPart.hear_read.value, ItemPart.see.value)
+CLIP_PARTS = (ItemPart.hear_read.value, ItemPart.see.value, ItemPart.look.value)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, TimeoutError, ConnectionError)
 MAX_TAKEOVERS = 5  # an item taken over from this many dead holders fails when its holder dies again
 
@@ -108,6 +110,11 @@ def settings_key(settings: Settings, part: str) -> str:
 
 def wants_see(settings: Settings) -> bool:
     return bool(settings.vlm_model)
+
+
+def wants_look(settings: Settings) -> bool:
+    """Visual moments are made (``VIDEOQA_VISUAL_MODEL`` is not ``off``)."""
+    return settings.visual_model.strip() not in ("", "off")
 
 
 def is_transient(error: BaseException) -> bool:

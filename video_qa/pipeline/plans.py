@@ -30,6 +30,7 @@ from video_qa.pipeline.ledger import (
     mark_clip,
     queue_again,
     settings_key,
+    wants_look,
     wants_see,
 )
 
@@ -81,7 +82,8 @@ def reconcile_plan(session: Session, video: Video, plans: list[ClipPlan], settin
     A part no longer configured (the vision model turned off) no longer holds the video back; the
     moments it wrote stay, as what that model saw."""
     video_id = video.id
-    parts = [p for p in CLIP_PARTS if p != ItemPart.see.value or wants_see(settings)]
+    wanted = {ItemPart.see.value: wants_see(settings), ItemPart.look.value: wants_look(settings)}
+    parts = [p for p in CLIP_PARTS if wanted.get(p, True)]
     now = utcnow()
     ingest_item = get_item(session, video_id, VIDEO_LEVEL, ItemPart.ingest.value)
     existing = {c.index: c for c in session.scalars(select(Clip).where(Clip.video_id == video_id))}
@@ -119,7 +121,10 @@ def reconcile_plan(session: Session, video: Video, plans: list[ClipPlan], settin
 
 def _store_clip(session: Session, video_id: int, p: ClipPlan, clip: Clip | None, parts: list[str],
                 settings: Settings, now: datetime) -> list[ItemRef]:
-    """The clip row of plan ``p`` (made or updated) and its parts; returns those queued."""
+    """The clip row of plan ``p`` (made or updated) and its parts; returns those queued. A ``look``
+    to run beside a queued ``hear_read`` waits instead: that part makes the visual moments from the
+    frames it decodes anyway and marks it done (a re-ingest with speech and text done queues
+    ``look`` alone, which decodes the samples for the visual moments only)."""
     if clip is None:
         clip = Clip(video_id=video_id, index=p.index, status=ClipStatus.pending.value)
         session.add(clip)
@@ -134,8 +139,11 @@ def _store_clip(session: Session, video_id: int, p: ClipPlan, clip: Clip | None,
             session.add(item)
         elif item.status == ItemStatus.done.value and item.settings_key == key:
             continue
-        queue_again(item, now)
         item.settings_key = key
+        if part == ItemPart.look.value and ItemRef(video_id, p.index, ItemPart.hear_read.value) in send:
+            queue_again(item, now, status=ItemStatus.waiting.value)  # hear_read looks too, from its own frames
+            continue
+        queue_again(item, now)
         send.append(ItemRef(video_id, p.index, part))
     return send
 

@@ -7,6 +7,8 @@ to send next.
   ``finalize`` waits until every clip part is done;
 - ``hear_read`` (per clip): speech, on-screen text, scene cuts, embeddings (``analysis.hear_read``);
 - ``see`` (per clip, with a vision-language model): caption and events (``analysis.events``);
+- ``look`` (per clip, with visual moments on): visual moments only (``analysis.visual``), where
+  ``hear_read`` is not running anyway (it makes them from its own frames and marks ``look`` done);
 - ``finalize``: stitched text, chapters and summary (``analysis.finalize``); the video becomes ready.
 
 A result replaces its earlier rows under the same keys, so a part that runs twice leaves what one
@@ -28,14 +30,16 @@ from video_qa.analysis.events import see
 from video_qa.analysis.finalize import finalize_content
 from video_qa.analysis.hear_read import hear_read
 from video_qa.analysis.plan import probe_and_plan
+from video_qa.analysis.visual.collect import ShotFrames, decode_samples
+from video_qa.analysis.visual.look import look
 from video_qa.analyzers import Backends
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.logs import log_context
 from video_qa.media import ClipFrames, read_frames
 from video_qa.media.plan import ClipPlan
-from video_qa.models import ItemPart, Video
-from video_qa.moments.store import finalize_inputs, store_finalized, store_heard_read, store_seen
+from video_qa.models import ItemPart, ItemStatus, Video, utcnow
+from video_qa.moments.store import finalize_inputs, store_finalized, store_heard_read, store_looked, store_seen
 from video_qa.pipeline.background import Loader, Prefetcher, side_pool, timed
 from video_qa.pipeline.clock import Clock
 from video_qa.pipeline.failures import EXPECTED_ERRORS, reason
@@ -47,9 +51,11 @@ from video_qa.pipeline.ledger import (
     clip_part_done,
     complete,
     finish,
+    get_item,
     is_transient,
     progress,
     queue_finalize_if_complete,
+    queue_again,
     record_failure,
     settings_key,
 )
@@ -166,13 +172,56 @@ def _run_hear_read(engine: Engine, ref: ItemRef, settings: Settings, backends: C
     as they are decoded (``analysis.hear_read``), and the worker keeps two parts in flight, so one
     part's decoding overlaps the other's reading and both cores stay busy."""
     clock = Clock()
+    b = backends()
+    look_ref = ItemRef(ref.video_id, ref.clip_index, ItemPart.look.value)
     with unit_of_work(engine) as session:
         work = load_clip(session, ref)
-    result = hear_read(work.path, work.probe, work.plan, settings, backends(), clock, side_pool())
+        with_look = b.look and _look_waits(session, look_ref)
+    result = hear_read(work.path, work.probe, work.plan, settings, b, clock, side_pool(), with_look=with_look)
     with clock("store"), unit_of_work(engine) as session:
         n_speech, n_text = store_heard_read(session, ref.video_id, work.clip_id, ref.clip_index, result.speech,
-                                            result.text, result.cuts, result.notes)
-        finish(session, ref, clock.rounded(), {"speech": n_speech, "text": n_text, "reading": result.reading})
+                                            result.text, result.cuts, result.notes, result.visual)
+        stats = {"speech": n_speech, "text": n_text, "reading": result.reading}
+        if result.visual is not None:
+            stats["visual"] = len(result.visual)
+        finish(session, ref, clock.rounded(), stats)
+        sent = _settle_look(session, look_ref, looked=result.visual is not None)
+        return sent + clip_part_done(session, ref, work.clip_id)
+
+
+def _look_waits(session: Session, ref: ItemRef) -> bool:
+    item = get_item(session, ref.video_id, ref.clip_index, ref.part)
+    return item is not None and item.status == ItemStatus.waiting.value
+
+
+def _settle_look(session: Session, ref: ItemRef, looked: bool) -> list[ItemRef]:
+    """The clip's waiting ``look`` after its ``hear_read``: done when that part looked, else (this
+    worker makes no visual moments) queued to run on its own; returns it when it is to be sent."""
+    item = get_item(session, ref.video_id, ref.clip_index, ref.part)
+    if item is None or item.status != ItemStatus.waiting.value:
+        return []
+    if looked:
+        item.status, item.error, item.worker, item.finished_at = ItemStatus.done.value, None, None, utcnow()
+        item.stats = {"by": ItemPart.hear_read.value}
+        return []
+    queue_again(item, utcnow())
+    return [ref]
+
+
+def _run_look(engine: Engine, ref: ItemRef, settings: Settings, backends: Callable[[], Backends]) -> list[ItemRef]:
+    """Visual moments of one clip alone (an archive analysed before they existed): its samples
+    decoded at ``VIDEOQA_OCR_FPS`` for them only; speech and text are left as they are."""
+    clock = Clock()
+    with unit_of_work(engine) as session:
+        work = load_clip(session, ref)
+    frames = ShotFrames()
+    with clock("decode"):
+        notes = decode_samples(work.path, work.probe, work.plan, settings, frames)
+        cuts = frames.cuts()
+    visual = look(frames, work.plan, backends(), clock, 1.0 / settings.ocr_fps, settings.visual_max_shot, cuts)
+    with clock("store"), unit_of_work(engine) as session:
+        n = store_looked(session, ref.video_id, work.clip_id, ref.clip_index, visual, notes)
+        finish(session, ref, clock.rounded(), {"visual": n})
         return clip_part_done(session, ref, work.clip_id)
 
 
@@ -218,7 +267,7 @@ def _run_finalize(engine: Engine, ref: ItemRef, settings: Settings, backends: Ca
     done = finalize_content(inputs, backends(), clock)
     with clock("store"), unit_of_work(engine) as session:
         n_text = store_finalized(session, _video(session, ref.video_id), inputs.clips, done.text, done.chapters,
-                                 done.summary)
+                                 done.summary, done.visual)
         finish(session, ref, clock.rounded(), {"chapters": len(done.chapters), "text": n_text})
         complete(session, ref.video_id)
     return []
@@ -228,5 +277,6 @@ RUNNERS: dict[str, Runner] = {
     ItemPart.ingest.value: _run_ingest,
     ItemPart.hear_read.value: _run_hear_read,
     ItemPart.see.value: _run_see,
+    ItemPart.look.value: _run_look,
     ItemPart.finalize.value: _run_finalize,
 }
