@@ -6,6 +6,8 @@ index code."""
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from video_qa.search.index.generation import read_manifest
 from video_qa.search.index.location import index_folder, use_index_dir
 from video_qa.search.index.registry import vector_candidates
 from video_qa.search.index.space import TEXT, visual_space
+from videoqa_cli.commands.index import cmd_reindex
 
 VISUAL = MomentKind.visual.value
 # (start, end, labels as the pipeline writes them as text)
@@ -124,7 +127,8 @@ def test_a_text_query_is_matched_in_the_visual_space_with_its_own_floor(engine: 
 
 
 def test_the_two_spaces_have_their_own_index_beside_each_other(engine: Engine, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(location, "_named", {})
     use_index_dir(engine, tmp_path / "index")
     monkeypatch.setattr(build, "PQ_BYTES", 16)
@@ -158,5 +162,19 @@ def test_the_two_spaces_have_their_own_index_beside_each_other(engine: Engine, t
             for i in (3, 700):
                 assert vector_candidates(session, engine, text_vectors[i], limit=1, space=TEXT)[0][0] == speech_ids[i]
                 assert vector_candidates(session, engine, image_vectors[i], limit=1, space=space)[0][0] == visual_ids[i]
+        # videoqa reindex rebuilds both, each in its folder under the settings' index folder
+        url = engine.url.render_as_string(hide_password=False) if engine.dialect.name != "sqlite" \
+            else f"sqlite:///{engine.url.database}"
+        monkeypatch.setenv("VIDEOQA_DATABASE_URL", url)
+        monkeypatch.setenv("VIDEOQA_DATA_DIR", str(tmp_path / "data"))
+        get_settings.cache_clear()
+        capsys.readouterr()
+        assert cmd_reindex(get_settings(), argparse.Namespace(json=True)) == 0
+        said = json.loads(capsys.readouterr().out)
+        assert (said["count"], said["generation"]) == (n, 1)
+        ((visual,),) = [said["visual"]]
+        assert (visual["model"], visual["count"], visual["generation"]) == (model, n, 1)
+        assert visual["folder"] == str(index_folder(engine, tmp_path / "data" / "index", space))
+        assert read_manifest(Path(visual["folder"]))["count"] == n  # type: ignore[index]
     finally:
         release_vector_index(engine)

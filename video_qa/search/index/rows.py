@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from video_qa.models import VisualEmbedding
 from video_qa.moments.values import EMBEDDING_DTYPE
 from video_qa.search.filters import Filters
 from video_qa.search.index.generation import fingerprint
@@ -86,3 +87,8 @@ def all_ids(session: Session, space: Space, upto: int) -> np.ndarray:
     result = session.execute(select(space.moment_id).where(*space.conditions, space.moment_id <= upto)
                              .order_by(space.moment_id))
     return np.fromiter((r[0] for r in result), dtype=np.int64)
+
+
+def visual_models(session: Session) -> list[str]:
+    """The image models whose vectors the database holds (each one a visual space), sorted."""
+    return sorted(session.scalars(select(VisualEmbedding.model).distinct()))
