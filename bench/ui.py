@@ -185,6 +185,8 @@ def screenshots(browser: Any, base: str, ids: dict[str, int], out: Path) -> None
         for key, name in (("lecture", "library"), ("failed", "library-failed")):
             page.locator(f'#vqa-library-table .vqa-row[data-video="{ids[key]}"] .vqa-col-title').click()
             page.wait_for_selector(f'#vqa-detail .vqa-detail[data-video="{ids[key]}"]')
+            page.wait_for_function("() => [...document.querySelectorAll('#vqa-library-table img.vqa-card-thumb')].slice(0, 4)"
+                                   ".every(i => i.complete && i.naturalWidth > 0)", timeout=60_000)
             page.wait_for_timeout(300)
             page.screenshot(path=str(out / f"{name}{suffix}.png"), full_page=True)
         page.get_by_role("tab", name="Search").click()
