@@ -28,10 +28,10 @@ class Finalized:
 def finalize_content(inputs: FinalizeInputs, backends: Backends, clock: StageClock) -> Finalized:
     """Stitch text tracks across clips, chapters from content, and the summary: the vision model
     summarizes the clips' captions when it ran, else it is extracted from speech and text."""
-    stitched = stitch(inputs.text)
+    stitched = stitch([m for m in inputs.text if not m.meta.get("changing")])  # as an older release stored them
     chapters = content_chapters(inputs.duration, stitched, inputs.speech, inputs.cuts, inputs.captions)
     with clock("embed"):
-        embed_moments([m for m in stitched if m.embedding is None and not m.meta.get("changing")], backends.embedder)
+        embed_moments([m for m in stitched if m.embedding is None], backends.embedder)
         embed_moments(chapters, backends.embedder)
     said = [(start, caption) for start, _, caption in inputs.captions]
     if backends.vlm is not None and said:

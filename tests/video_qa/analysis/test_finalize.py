@@ -61,3 +61,25 @@ def test_finalize_stitches_text_across_clips_and_titles_chapters_from_content(en
         again = finalize_content(finalize_inputs(session, video_id), Backends(None, None, None, None), Clock())
     assert [(m.start, m.end, m.text) for m in again.text] == [(m.start, m.end, m.text) for m in done.text]
     assert "Any questions?" in done.summary and "INVOICE 2041 APPROVED" in done.summary
+
+
+def test_finalize_drops_changing_text_an_older_release_stored_as_moments(engine: Engine) -> None:
+    """A clock stored by an older hear_read (``meta.changing``) is gone after finalize runs again;
+    the caption beside it stays."""
+    with unit_of_work(engine) as session:
+        video = make_video(session, duration=40.0)
+        c0 = make_clip(session, video, 0, start=0.0, end=40.0)
+        replace_moments(session, video.id, c0.id, 0, "text", [
+            piece(0.0, 40.0, "00:00:00 ... 00:00:39", 0, 0.0, 39.0, True, True, changing=True),
+            piece(10.0, 20.0, "QUARTERLY BUDGET", 0, 10.0, 19.0, False, False)])
+        video_id = video.id
+    with unit_of_work(engine) as session:
+        inputs = finalize_inputs(session, video_id)
+    done = finalize_content(inputs, Backends(None, None, None, None), Clock())
+    assert [(m.start, m.end, m.text) for m in done.text] == [(10.0, 20.0, "QUARTERLY BUDGET")]
+    assert "00:00" not in done.summary and all("00:00" not in c.text for c in done.chapters)
+    with unit_of_work(engine) as session:
+        store_text(session, video_id, inputs.clips, done.text)
+    with unit_of_work(engine) as session:
+        assert session.scalars(select(Moment.text).where(Moment.video_id == video_id, Moment.kind == "text")).all() == [
+            "QUARTERLY BUDGET"]
