@@ -23,6 +23,7 @@ from jinja2.environment import TemplateModule
 from jinja2.ext import Extension
 from markupsafe import Markup
 
+from video_qa.analysis.summary import excerpt
 from video_qa.timecode import clock_span, clock_time, format_time
 from web.urls import MEDIA_URL, SIMILAR_URL, THUMB_URL, export_url, media_url, thumb_url
 
@@ -214,7 +215,7 @@ def library_table(videos: Iterable[dict[str, Any]], total: int | None = None, of
              "error": v.get("error"), "notice": v.get("notice"), "duration": clock_time(v.get("duration")),
              "thumb": thumb_url(int(v["id"]), poster_time(v.get("duration")))
              if v["status"] == "ready" and v.get("duration") else None,
-             "summary": (v.get("summary") or "")[:300]} for v in videos]
+             "summary": excerpt([v.get("summary") or ""], 300)} for v in videos]
     count = total if total is not None else len(rows)
     return _render("library_table.html", rows=rows, filtered=filtered, offset=offset, total=count,
                    first=f"{offset + 1:,}", last=f"{offset + len(rows):,}", count=f"{count:,}")

@@ -316,3 +316,11 @@ def test_the_player_names_the_media_url_and_seek_js_spells_no_api_path() -> None
     assert render.thumb_url(3, 1.25).startswith(API_PREFIX + "/videos/3/")
     detail = render.video_detail({"id": 3, "title": "t", "status": "ready", "duration": 5.0}, [], "library")
     assert f'href="{API_PREFIX}/videos/3/export/moments.json"' in detail
+
+
+def test_a_library_card_shortens_a_long_summary_at_a_word_with_an_ellipsis() -> None:
+    summary = "The delivery van arrives at noon and the quarterly budget is reviewed. " * 8
+    card = render.library_table([{"id": 9, "title": "long", "status": "ready", "duration": 60.0, "summary": summary}])
+    shown = re.search(r"The delivery van[^<]*", card).group(0).strip()
+    assert shown.endswith("…") and len(shown) <= 300
+    assert shown.removesuffix("…").rstrip().split(" ")[-1] in summary.split(" ")  # a whole word before it
