@@ -161,8 +161,10 @@ class SimilarMoments(ApiModel):
 
 
 class AnswerMoment(ApiModel):
-    """A moment of an answer: one the model cited (``source`` "cited", ``kind`` "cited", ``text``
-    "span N"), or one retrieved for the question (the moment's own kind, text, score and id)."""
+    """A moment of an answer: one the vision-language model cited (``source`` "cited", ``kind``
+    "cited", ``text`` "span N"); one an extractive answer quotes (no vision-language model: the
+    moment's own kind, text and id); or one retrieved for the question (its own kind, text, score
+    and id)."""
 
     start: float = Field(description=SECONDS)
     end: float = Field(description=SECONDS)
