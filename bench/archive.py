@@ -13,6 +13,12 @@ indexes and constraints re-created from their own definitions (``pg_get_indexdef
 batch with the FTS5 triggers in place. An archive is kept under a name made of its size and seed
 (PostgreSQL database ``videoqa_bench_<size>``, SQLite file ``bench/.cache/archive-<size>.db``) with a
 ``bench_archive`` row recording how long its build took, and reused by the next run.
+
+With ``visual`` (``VisualSpec``; ``--visual``), every ``share``-th moment is a visual moment
+(kind ``visual``) that also holds an image vector in ``visual_embeddings`` under the spec's model
+name: vectors drawn from a pool of clustered unit vectors of the spec's dimension (``image_pool``),
+so the visual space has its own index to build and search. Such an archive is kept under its own
+name (``-visual`` / ``_visual``): the text side is the same as the archive without it.
 """
 
 from __future__ import annotations
@@ -41,6 +47,31 @@ OBJECTS = ["the quarterly budget", "a steel beam", "the safety rules", "the new 
 PLACES = ["near gate 4", "on the north pier", "in the main hall", "at the loading dock", "beside the river",
           "in the kitchen", "on stage", "at the station", "in the parking lot", "under the bridge", ""]
 KINDS = ["speech", "speech", "speech", "text", "event"]
+VISUAL = "visual"
+
+
+@dataclass(frozen=True)
+class VisualSpec:
+    """The visual space of an archive: the image model's name its vectors are stored under, their
+    dimension, every ``share``-th moment visual, vectors from a pool of ``pool``."""
+
+    model: str
+    dim: int
+    share: int = 5
+    pool: int = 2000
+
+
+def image_pool(spec: VisualSpec, seed: int = 13) -> np.ndarray:
+    """``spec.pool`` unit vectors in overlapping clusters (shots of the same scene look alike)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(1, spec.pool // 10), spec.dim))
+    x = centres[rng.integers(0, len(centres), spec.pool)] + 0.6 * rng.normal(size=(spec.pool, spec.dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def is_visual(i: int, visual: VisualSpec | None) -> bool:
+    """Moment ``i + 1`` is a visual one."""
+    return visual is not None and i % visual.share == visual.share - 1
 
 
 def sentence_pool(n: int, seed: int = 7) -> list[str]:
@@ -111,11 +142,23 @@ def exact_kth(similarities: np.ndarray, counts: np.ndarray, k: int = 10) -> floa
     return float(similarities[order[min(at, len(order) - 1)]])
 
 
-def _rows(size: int, picks: np.ndarray, pool: list[str], seed: int):  # type: ignore[no-untyped-def]
+def _rows(size: int, picks: np.ndarray, pool: list[str], seed: int,  # type: ignore[no-untyped-def]
+          visual: VisualSpec | None = None):
     kinds = np.random.default_rng(seed + 1).integers(0, len(KINDS), size=size)
     for i in range(size):
         start = (i % PER_VIDEO) * 3.6
-        yield (i + 1, i // PER_VIDEO + 1, int(start // 60), KINDS[kinds[i]], i, start, start + 3.0, pool[picks[i]])
+        kind = VISUAL if is_visual(i, visual) else KINDS[kinds[i]]
+        yield (i + 1, i // PER_VIDEO + 1, int(start // 60), kind, i, start, start + 3.0, pool[picks[i]])
+
+
+def _image_rows(size: int, visual: VisualSpec | None, seed: int):  # type: ignore[no-untyped-def]
+    """(moment id, model, dim, vector bytes) of the visual moments."""
+    if visual is None:
+        return
+    blobs = [v.tobytes() for v in image_pool(visual)]
+    picks = np.random.default_rng(seed + 2).integers(0, len(blobs), size=size)
+    for i in range(visual.share - 1, size, visual.share):
+        yield (i + 1, visual.model, visual.dim, blobs[picks[i]])
 
 
 def _marker(url: str) -> dict | None:
@@ -150,7 +193,8 @@ def _videos(n_videos: int) -> list[dict]:
             for v in range(n_videos)]
 
 
-def _load_sqlite(url: str, size: int, picks: np.ndarray, pool: list[str], vectors: np.ndarray, seed: int) -> None:
+def _load_sqlite(url: str, size: int, picks: np.ndarray, pool: list[str], vectors: np.ndarray, seed: int,
+                 visual: VisualSpec | None = None) -> None:
     from sqlalchemy import create_engine, insert
 
     from video_qa.models import Video
@@ -163,7 +207,7 @@ def _load_sqlite(url: str, size: int, picks: np.ndarray, pool: list[str], vector
     try:
         cur = raw.cursor()
         batch, emb = [], []
-        for row in _rows(size, picks, pool, seed):
+        for row in _rows(size, picks, pool, seed, visual):
             batch.append((*row[:2], None, *row[2:], None))
             emb.append((row[0], blobs[picks[row[0] - 1]]))
             if len(batch) == BATCH:
@@ -177,6 +221,11 @@ def _load_sqlite(url: str, size: int, picks: np.ndarray, pool: list[str], vector
                             "text, meta) VALUES (?,?,?,?,?,?,?,?,?,?)", batch)
             cur.executemany("INSERT INTO moment_embeddings (moment_id, embedding) VALUES (?,?)", emb)
             raw.commit()
+        images = list(_image_rows(size, visual, seed))
+        for a in range(0, len(images), BATCH):
+            cur.executemany("INSERT INTO visual_embeddings (moment_id, model, dim, embedding) VALUES (?,?,?,?)",
+                            images[a:a + BATCH])
+            raw.commit()
         cur.execute("ANALYZE")
         raw.commit()
     finally:
@@ -184,7 +233,8 @@ def _load_sqlite(url: str, size: int, picks: np.ndarray, pool: list[str], vector
         engine.dispose()
 
 
-def _load_postgres(url: str, size: int, picks: np.ndarray, pool: list[str], vectors: np.ndarray, seed: int) -> None:
+def _load_postgres(url: str, size: int, picks: np.ndarray, pool: list[str], vectors: np.ndarray, seed: int,
+                   visual: VisualSpec | None = None) -> None:
     from sqlalchemy import create_engine, insert
 
     from video_qa.models import Video
@@ -198,7 +248,7 @@ def _load_postgres(url: str, size: int, picks: np.ndarray, pool: list[str], vect
         cur = raw.cursor()
         cur.execute("SET maintenance_work_mem = '1GB'")
         cur.execute("SET synchronous_commit = off")
-        tables = ("moments", "moment_embeddings")
+        tables = ("moments", "moment_embeddings", "visual_embeddings")
         cur.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
                     "WHERE conrelid::regclass::text = ANY(%s) AND contype IN ('u', 'f')", (list(tables),))
         constraints = cur.fetchall()
@@ -213,7 +263,7 @@ def _load_postgres(url: str, size: int, picks: np.ndarray, pool: list[str], vect
         with cur.copy('COPY moments (id, video_id, clip_index, kind, seq, start, "end", text) '
                       "FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["int4", "int4", "int4", "varchar", "int4", "float8", "float8", "text"])
-            for row in _rows(size, picks, pool, seed):
+            for row in _rows(size, picks, pool, seed, visual):
                 copy.write_row(row)
         raw.commit()
         with cur.copy("COPY moment_embeddings (moment_id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
@@ -221,6 +271,12 @@ def _load_postgres(url: str, size: int, picks: np.ndarray, pool: list[str], vect
             for i in range(size):
                 copy.write_row((i + 1, blobs[picks[i]]))
         raw.commit()
+        if visual is not None:
+            with cur.copy("COPY visual_embeddings (moment_id, model, dim, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "varchar", "int4", "bytea"])
+                for row in _image_rows(size, visual, seed):
+                    copy.write_row(row)
+            raw.commit()
         for _, definition in indexes:
             cur.execute(definition)
         for table, name, definition in constraints:
@@ -230,14 +286,14 @@ def _load_postgres(url: str, size: int, picks: np.ndarray, pool: list[str], vect
     finally:
         raw.close()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM (ANALYZE) videos, moments, moment_embeddings")
+        conn.exec_driver_sql("VACUUM (ANALYZE) videos, moments, moment_embeddings, visual_embeddings")
     engine.dispose()
 
 
 def archive(backend: str, size: int, pool: list[str], vectors: np.ndarray, admin_url: str, seed: int = 3,
-            fresh: bool = False) -> Archive:
+            fresh: bool = False, visual: VisualSpec | None = None) -> Archive:
     """The archive of ``size`` moments on ``backend`` ("sqlite" or "postgresql"), built now or
-    reused (``fresh``: always rebuilt)."""
+    reused (``fresh``: always rebuilt); ``visual``: with a visual space (module doc)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -245,13 +301,16 @@ def archive(backend: str, size: int, pool: list[str], vectors: np.ndarray, admin
 
     picks = choices(size, len(pool), seed)
     counts = np.bincount(picks, minlength=len(pool))
-    identity = {"size": size, "seed": seed, "pool": len(pool), "per_video": PER_VIDEO}
+    identity: dict[str, object] = {"size": size, "seed": seed, "pool": len(pool), "per_video": PER_VIDEO}
+    if visual is not None:
+        identity.update({"visual_model": visual.model, "visual_dim": visual.dim, "visual_share": visual.share,
+                         "visual_pool": visual.pool})
     if backend == "sqlite":
-        path = CACHE / f"archive-{size}.db"
+        path = CACHE / f"archive-{size}{'-visual' if visual else ''}.db"
         url = f"sqlite:///{path}"
         exists = path.exists()
     else:
-        name = f"videoqa_bench_{size}"
+        name = f"videoqa_bench_{size}{'_visual' if visual else ''}"
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -270,7 +329,7 @@ def archive(backend: str, size: int, pool: list[str], vectors: np.ndarray, admin
     t0 = time.perf_counter()
     migrate.upgrade(url)
     load = _load_sqlite if backend == "sqlite" else _load_postgres
-    load(url, size, picks, pool, vectors, seed)
+    load(url, size, picks, pool, vectors, seed, visual)
     seconds = time.perf_counter() - t0
     _write_marker(url, {**identity, "build_seconds": seconds, "built": datetime.now(timezone.utc).isoformat()})
     return Archive(url, size, counts, seconds, True)
@@ -282,10 +341,16 @@ def main() -> None:
     parser.add_argument("backend", choices=("sqlite", "postgresql"))
     parser.add_argument("size", type=int, help="moments")
     parser.add_argument("--fresh", action="store_true", help="build it again even when kept")
+    parser.add_argument("--visual", metavar="MODEL:DIM", help="with a visual space: image vectors of DIM components "
+                        "stored under the model name MODEL (bench/search.py --visual names its text tower's)")
     args = parser.parse_args()
     pool = sentence_pool(4000)
     vecs, _ = pool_vectors(pool)
-    made = archive(args.backend, args.size, pool, vecs, PG_ADMIN, fresh=args.fresh)
+    visual = None
+    if args.visual:
+        model, _, dim = args.visual.rpartition(":")
+        visual = VisualSpec(model, int(dim))
+    made = archive(args.backend, args.size, pool, vecs, PG_ADMIN, fresh=args.fresh, visual=visual)
     print(f"{args.backend} {made.size:,} moments: {made.url} built in {made.build_seconds:.1f} s"
           f"{' (now)' if made.built_now else ' (reused)'}")
 

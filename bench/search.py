@@ -17,7 +17,16 @@ bulk-loaded, kept between runs with their build time). Per archive:
 - **memory**: the first process's RSS and PSS after its queries, and both processes' while a
   second process searches the same index (they share the index file through the page cache).
 
-Writes its table into docs/benchmarks.md.
+``--visual [MODEL]`` measures the search with both spaces: the archive gets a visual space
+(``archive.VisualSpec``: every fifth moment visual, with an image vector of MODEL's dimension; its
+own archive, data folder and indexes, built by ``videoqa reindex``), and the searching process runs
+each query twice, alternately without and with the visual query (``search(visual=...)``: MODEL's
+text tower, then the visual space's index and floor), so the two latencies and their ratio come
+from one process in one run. MODEL defaults to ``random:ViT-B-32`` (open_clip's ViT-B/32 with
+random weights: the real text tower's cost; its vectors mean nothing, so few visual candidates
+pass the floor).
+
+Writes its table into docs/benchmarks.md (the visual run into its own block).
 """
 
 from __future__ import annotations
@@ -34,15 +43,15 @@ import numpy as np
 
 from bench._lib import CACHE, PG_ADMIN, ROOT, child_env, cli
 from bench._lib.report import run_line, write_block
-from bench.archive import archive, exact_kth, pool_vectors, queries, sentence_pool
+from bench.archive import VisualSpec, archive, exact_kth, pool_vectors, queries, sentence_pool
 
 POOL = 4000
 DEFAULT = "sqlite:10000,postgresql:10000,sqlite:100000,postgresql:100000,sqlite:1000000,postgresql:1000000," \
           "postgresql:10000000"
 
 
-def data_dir(backend: str, size: int) -> Path:
-    return CACHE / f"data-{backend}-{size}"
+def data_dir(backend: str, size: int, visual: bool = False) -> Path:
+    return CACHE / f"data-{backend}-{size}{'-visual' if visual else ''}"
 
 
 def settings_env(url: str, folder: Path) -> dict[str, str]:
@@ -59,22 +68,30 @@ def searcher(args: argparse.Namespace) -> None:
     from video_qa.config import load_settings
     from video_qa.db import engine_for, unit_of_work
     from video_qa.analyzers import get_embedder
-    from video_qa.search import Filters, search
+    from video_qa.search import Filters, VisualQuery, search
     from video_qa.search.index.registry import vector_candidates
 
     settings = load_settings()
     engine = engine_for(settings.resolved_database_url)
     embedder = get_embedder(settings)
+    visual = None
+    if args.visual_model:
+        from model.vision.clip import ImageTextEmbedder
+
+        tower = ImageTextEmbedder(args.visual_model, settings.models_dir)
+        visual = VisualQuery(tower.name, tower)
     qs = json.loads(Path(args.queries_file).read_text())
     with unit_of_work(engine) as session:
-        search(session, engine, qs[0], embedder)
+        search(session, engine, qs[0], embedder, visual=visual)
     first = time.time() - args.spawned
-    times = []
-    for q in qs:
-        with unit_of_work(engine) as session:
-            t = time.perf_counter()
-            search(session, engine, q, embedder)
-            times.append((time.perf_counter() - t) * 1000)
+    times, both = [], []
+    for n, q in enumerate(qs):
+        modes = [(times, None)] if visual is None else [(times, None), (both, visual)][::1 if n % 2 else -1]
+        for into, mode in modes:  # alternately first: neither mode always finds the caches warm
+            with unit_of_work(engine) as session:
+                t = time.perf_counter()
+                search(session, engine, q, embedder, visual=mode)
+                into.append((time.perf_counter() - t) * 1000)
     recall = None
     if args.pool_file:
         pool_vecs = np.load(args.pool_file)
@@ -96,6 +113,8 @@ def searcher(args: argparse.Namespace) -> None:
 
     out = {"first_s": first, "p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
            "recall": recall, "alone": memory()}
+    if both:
+        out.update({"p50_visual": float(np.percentile(both, 50)), "p95_visual": float(np.percentile(both, 95))})
     if args.hold:
         Path(args.out).write_text(json.dumps(out))
         hold = Path(args.hold)
@@ -108,9 +127,11 @@ def searcher(args: argparse.Namespace) -> None:
 # ---- the run
 
 def run_searcher(url: str, folder: Path, files: dict[str, Path], out: Path, hold: Path | None,
-                 recall: bool) -> subprocess.Popen:
+                 recall: bool, visual_model: str | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "bench.search", "--searcher", "--spawned", repr(time.time()), "--out", str(out),
            "--queries-file", str(files["queries"])]
+    if visual_model:
+        cmd += ["--visual-model", visual_model]
     if recall:
         cmd += ["--pool-file", str(files["pool"]), "--counts-file", str(files["counts"])]
     if hold is not None:
@@ -127,10 +148,21 @@ def wait_file(path: Path, proc: subprocess.Popen) -> dict:
     return json.loads(path.read_text())
 
 
-def measure(backend: str, size: int, pool: list[str], vectors: np.ndarray, qs: list[str], reuse: bool) -> dict:
-    made = archive(backend, size, pool, vectors, PG_ADMIN)
-    folder = data_dir(backend, size)
+def visual_spec(visual_model: str, folder: Path) -> VisualSpec:
+    """The archive's visual space for ``visual_model``: its name and dimension, read from its export
+    (made here once, into the data folder's models, where the searching processes find it)."""
+    from model.vision.clip import ImageTextEmbedder
+
+    tower = ImageTextEmbedder(visual_model, folder / "models")
+    return VisualSpec(tower.name, tower.dimension)
+
+
+def measure(backend: str, size: int, pool: list[str], vectors: np.ndarray, qs: list[str], reuse: bool,
+            visual_model: str | None = None) -> dict:
+    folder = data_dir(backend, size, visual=bool(visual_model))
     folder.mkdir(parents=True, exist_ok=True)
+    spec = visual_spec(visual_model, folder) if visual_model else None
+    made = archive(backend, size, pool, vectors, PG_ADMIN, visual=spec)
     tmp = folder / "run"
     tmp.mkdir(exist_ok=True)
     files = {"queries": tmp / "queries.json", "pool": tmp / "pool.npy", "counts": tmp / "counts.npy"}
@@ -154,7 +186,7 @@ def measure(backend: str, size: int, pool: list[str], vectors: np.ndarray, qs: l
         f.unlink()
     hold = tmp / "hold"
     hold.unlink(missing_ok=True)
-    first = run_searcher(made.url, folder, files, tmp / "out-a.json", hold, recall=True)
+    first = run_searcher(made.url, folder, files, tmp / "out-a.json", hold, recall=True, visual_model=visual_model)
     a = wait_file(tmp / "out-a.json", first)
     second = run_searcher(made.url, folder, files, tmp / "out-b.json", None, recall=False)
     second.wait()
@@ -167,13 +199,18 @@ def measure(backend: str, size: int, pool: list[str], vectors: np.ndarray, qs: l
     return {"size": size, "backend": backend, "build": made.build_seconds, "index": index_s, "index_mb": index_mb,
             "first": a["first_s"], "p50": a["p50"], "p95": a["p95"], "recall": a["recall"],
             "rss": a["alone"]["rss_mb"], "rss_two": max(a["shared"]["rss_mb"], b["alone"]["rss_mb"]),
-            "pss_two": a["shared"]["pss_mb"] + b["alone"]["pss_mb"], "p95_second": b["p95"]}
+            "pss_two": a["shared"]["pss_mb"] + b["alone"]["pss_mb"], "p95_second": b["p95"],
+            "p50_visual": a.get("p50_visual"), "p95_visual": a.get("p95_visual"), "visual": spec}
 
 
 def main() -> None:
     parser = cli("search", __doc__)
     parser.add_argument("--archives", default=DEFAULT, help="comma-separated BACKEND:MOMENTS archives")
     parser.add_argument("--queries", type=int, default=200, help="searches per archive")
+    parser.add_argument("--visual", nargs="?", const="random:ViT-B-32", metavar="MODEL",
+                        help="with the visual space: each query also searched with MODEL's text tower "
+                             "(default random:ViT-B-32); see above")
+    parser.add_argument("--no-doc", action="store_true", help="print the table only (docs/benchmarks.md unchanged)")
     parser.add_argument("--reuse-index", action="store_true",
                         help="keep an archive's index from an earlier run (its build time is the one recorded then)")
     hidden = argparse.SUPPRESS  # the searching child process's own options
@@ -184,6 +221,7 @@ def main() -> None:
     parser.add_argument("--pool-file", help=hidden)
     parser.add_argument("--counts-file", help=hidden)
     parser.add_argument("--hold", help=hidden)
+    parser.add_argument("--visual-model", help=hidden)
     args = parser.parse_args()
     if args.searcher:
         searcher(args)
@@ -194,9 +232,12 @@ def main() -> None:
     rows = []
     for entry in args.archives.split(","):
         backend, size = entry.split(":")
-        row = measure(backend, int(size), pool, vectors, qs, args.reuse_index)
+        row = measure(backend, int(size), pool, vectors, qs, args.reuse_index, args.visual)
         print(row, flush=True)
         rows.append(row)
+    if args.visual:
+        report_visual(rows, len(qs), write=not args.no_doc)
+        return
     smallest = {}
     for r in rows:
         smallest.setdefault(r["backend"], r)
@@ -218,7 +259,27 @@ def main() -> None:
         "the same index. Targets: p95 <= 25 ms at 1M (SQLite and PostgreSQL), <= 50 ms at 10M (PostgreSQL); "
         "recall >= 0.95; RSS <= 1.5 GB at 10M; first answer <= 5 s at 1M, <= 15 s at 10M.\n\n" + "\n".join(lines))
     print(body)
-    write_block("search", "Search", body)
+    if not args.no_doc:
+        write_block("search", "Search", body)
+
+
+def report_visual(rows: list[dict], queries_run: int, write: bool = True) -> None:
+    """The visual run's table: each archive's p50 / p95 without and with the visual space."""
+    lines = ["| moments | database | visual moments | image model (dim) | p50 ms text | p50 ms both | "
+             "p95 ms text | p95 ms both | p95 both / text |", "| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        spec = r["visual"]
+        lines.append(f"| {r['size']:,} | {r['backend']} | {r['size'] // spec.share:,} | {spec.model} ({spec.dim}) | "
+                     f"{r['p50']:.1f} | {r['p50_visual']:.1f} | {r['p95']:.1f} | {r['p95_visual']:.1f} | "
+                     f"x{r['p95_visual'] / r['p95']:.2f} |")
+    body = (f"{run_line('search')}. `python -m bench.search --visual`: per archive one fresh searching process "
+            f"runs {queries_run} queries, each twice, alternately without and with the visual query (the image "
+            "model's text tower, the visual space's persisted index, its floor, fusion). Every fifth moment is "
+            "visual, its image vector from a pool of 2,000 clustered vectors (`bench/archive.py` `VisualSpec`). "
+            "Target: p95 with both spaces at most 1.2 x the text-only p95 at 1M moments.\n\n" + "\n".join(lines))
+    print(body)
+    if write:
+        write_block("search-visual", "Search with the visual space", body)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,12 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from model.protocols import TextEmbedder
 from video_qa.models import Moment, Video
 from video_qa.search.filters import Filters
 from video_qa.search.fulltext import text_matches
@@ -33,8 +32,12 @@ log = logging.getLogger(__name__)
 # text query on itself (it may hold writes of its own that another connection would not see: no
 # process-wide hook tracks writes), as does an in-memory SQLite database (another connection is
 # another database). The front ends search from a unit of work that has done nothing else yet.
+# The visual query's text tower (an image-text model, much larger than the text embedder) runs in
+# a helper thread too, beside the text embedding and the text space's probe (ONNX Runtime releases
+# the GIL): the search waits for the longer of the two, not their sum.
 
 _text_pool: ThreadPoolExecutor | None = None
+_visual_pool: ThreadPoolExecutor | None = None
 _text_pool_lock = threading.Lock()
 
 
@@ -64,17 +67,32 @@ def _text_meanwhile(session: Session, engine: Engine, query_words: list[str], fi
     return _text_pool.submit(_text_alone, engine, query_words, filters)
 
 
+class QueryEncoder(Protocol):
+    def encode_query(self, text: str) -> np.ndarray:
+        """One text's vector (dimension,) float32, of unit length."""
+        ...
+
+
 @dataclass(frozen=True)
 class VisualQuery:
     """A text query into the visual space: an image-text model's text tower (``embedder``) and the
     name under which its image vectors are stored (``model``: ``visual_embeddings.model``)."""
 
     model: str
-    embedder: TextEmbedder
+    embedder: QueryEncoder
 
 
-def _query_vector(embedder: TextEmbedder, query: str) -> np.ndarray:
+def _query_vector(embedder: QueryEncoder, query: str) -> np.ndarray:
     return embedder.encode_query(query)
+
+
+def _image_query_meanwhile(visual: VisualQuery, query: str) -> Future[np.ndarray]:
+    """The visual query's vector, started in a helper thread."""
+    global _visual_pool
+    with _text_pool_lock:
+        if _visual_pool is None:
+            _visual_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-visual")
+    return _visual_pool.submit(_query_vector, visual.embedder, query)
 
 
 def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),
@@ -86,6 +104,7 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
         raise ValueError(f"unknown kind {bad[0]!r}; kinds are {', '.join(KINDS)}")
     query_words = words(query)
     any_word = embedder is None
+    image_vector = _image_query_meanwhile(visual, query) if visual is not None and query.strip() else None
     pending = _text_meanwhile(session, engine, query_words, filters) if embedder is not None else None
     if pending is None:
         every, some = text_matches(session, query_words, filters, any_word=any_word)
@@ -94,9 +113,8 @@ def search(session: Session, engine: Engine, query: str, embedder: Any = None, f
     # deleted or replaced moment never comes back from a stale index: no second pass is needed
     by_vector = vector_candidates(session, engine, vector, filters)
     by_image: list[tuple[int, float]] = []
-    if visual is not None and query.strip():
-        by_image = vector_candidates(session, engine, _query_vector(visual.embedder, query), filters,
-                                     space=visual_space(visual.model))
+    if image_vector is not None and visual is not None:
+        by_image = vector_candidates(session, engine, image_vector.result(), filters, space=visual_space(visual.model))
     if pending is not None:  # waited for only now: the embedding and the probe ran meanwhile
         (every, some), pending = pending.result(), None
     scored = dict(by_vector)  # exact already; only the other text matches' rows are read again
