@@ -1,21 +1,8 @@
-"""The ingest pipeline's orchestration, independent of Celery.
-
-- ``ledger``: the work items and their rules: requests, claims (with takeovers), finishing,
-  failure, progress, a clip's status, fan-in to ``finalize``;
-- ``plans``: a video's plan in the ledger: the probe onto the video, a new plan reconciled with
-  the stored clips and items, what a clip part reads of its clip;
-- ``liveness``: the one rule for a live worker, heartbeats, worker names;
-- ``recovery``: requeues what dead workers held, resends lost messages, fails a part that kills
-  every worker that runs it;
-- ``runners``: run one item: ``ingest``, ``hear_read``, ``see``, ``finalize`` (each computed by
-  ``video_qa.analysis``, stored by ``video_qa.moments.store``);
-- ``clock``: seconds per stage of a part; ``background``: the threads beside a part (side pool,
-  prefetcher);
-- ``failures``: the reason users see when a part fails (no server paths);
-- ``status``: the read model the CLI, the API and the UI show.
-
-Every public name is importable from ``video_qa.pipeline``.
-"""
+"""The ingest pipeline's orchestration, independent of Celery: ``ledger`` (work items, claims,
+fan-in), ``plans`` (a plan reconciled with the ledger), ``runners`` (claim, compute by
+``video_qa.analysis``, store by ``video_qa.moments.store``, return the refs to send), ``recovery``,
+``liveness``, ``clock``, ``background``, ``failures``, ``status``. Every public name is importable
+from ``video_qa.pipeline``."""
 
 from video_qa.pipeline.failures import EXPECTED_ERRORS, file_name, reason, without_paths
 from video_qa.pipeline.ledger import (
