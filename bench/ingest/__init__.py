@@ -18,7 +18,9 @@ CRF 23, GOP 250, 3 B-frames, AAC; generation is not measured; ``truth``: what th
   in boxes at known times, a few sentences; 10 minutes.
 
 Rows (``measure.ROWS``): ``talk10``, ``busy10``, ``talk60``, ``talk120`` (embedded, default
-settings), ``server10`` (PostgreSQL + Redis, a fresh database and Redis db, one
+settings, which make visual moments: shot labels and, without an image-text model, the
+classifier's features; ``--visual off`` measures a row with ``VIDEOQA_VISUAL_MODEL=off`` as
+``ROW (visual off)``, ``--visual both`` each row both ways in one run), ``server10`` (PostgreSQL + Redis, a fresh database and Redis db, one
 ``videoqa worker -Q cpu``), ``tiny10`` (embedded with the tiny random-weight vision twin:
 informative, not a target).
 

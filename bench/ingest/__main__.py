@@ -11,7 +11,7 @@ from bench._lib import cli
 from bench._lib.report import write_block
 from bench.ingest import __doc__ as DOC
 from bench.ingest.files import CACHE, make_video
-from bench.ingest.measure import ROWS, measure_row
+from bench.ingest.measure import ROWS, VISUAL_OFF, measure_row
 from bench.ingest.table import body, error_cell, found_cell
 
 RESULTS = CACHE / "results.json"
@@ -23,6 +23,10 @@ def main() -> None:
     parser.add_argument("--generate-only", action="store_true", help="only make the files of these rows")
     parser.add_argument("--no-doc", action="store_true", help="print the table, do not write docs/benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="keep each run's data folder and logs")
+    parser.add_argument("--visual", choices=("on", "off", "both"), default="on",
+                        help="visual moments as the default settings make them (on), turned off "
+                             f"(VIDEOQA_VISUAL_MODEL=off: rows named 'ROW{VISUAL_OFF}'), or each row both ways, "
+                             "on then off (default on)")
     args = parser.parse_args()
     names = [n.strip() for n in args.rows.split(",") if n.strip()]
     unknown = [n for n in names if n not in ROWS]
@@ -37,18 +41,20 @@ def main() -> None:
     for name in names:  # every file first, so that generation never runs inside a measurement
         make_video(ROWS[name].video, ROWS[name].minutes)
     stored = {r["row"]: r for r in json.loads(RESULTS.read_text())} if RESULTS.exists() else {}
-    for name in names:
-        result = measure_row(ROWS[name], args.keep)
+    states = {"on": [True], "off": [False], "both": [True, False]}[args.visual]
+    for name, visual in ((n, v) for n in names for v in states):
+        result = measure_row(ROWS[name], args.keep, visual)
+        name = result["row"]
         t = result["truth"]
         nan = float("nan")
         print(f"{name}: wall {result['wall']:.1f} s, x{result['realtime']:.2f} realtime, "
               f"{result['ratio']:.2f}x floor, CPU {result['cpu_percent']:.0f} % "
               f"(rusage {result.get('rusage_cpu_percent', nan):.0f} %), peak RSS {result['peak_rss_mb']:.0f} MB "
               f"(rusage max {result.get('rusage_maxrss_mb', nan):.0f}), {found_cell(t)}, "
-              f"median start error {error_cell(t)}", flush=True)
+              f"median start error {error_cell(t)}, visual moments {result.get('visual_moments')}", flush=True)
         stored[name] = result
         RESULTS.write_text(json.dumps(list(stored.values()), indent=1))
-    ordered = [stored[n] for n in ROWS if n in stored]
+    ordered = [stored[n] for base in ROWS for n in (base, base + VISUAL_OFF) if n in stored]
     text = body(ordered)
     print(text)
     if not args.no_doc:

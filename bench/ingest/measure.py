@@ -60,6 +60,10 @@ if b.ocr is not None:
     b.ocr.read_frame(frame, region=(0, 0, 320, 180))
 if b.embedder is not None:
     b.embedder.encode(["warm up"])
+if b.labeler is not None:
+    b.labeler.label(np.full((256, 256, 3), 128, np.uint8))
+if b.image_embedder is not None:
+    b.image_embedder.encode_images([np.full((256, 256, 3), 128, np.uint8)])
 if b.vlm is not None:
     b.vlm.load()
 print(json.dumps({"seconds": time.perf_counter() - began}))
@@ -183,7 +187,11 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             w.wait()
 
 
-def measure_row(row: RowSpec, keep: bool) -> dict[str, Any]:
+VISUAL_OFF = " (visual off)"  # the name of a row measured with VIDEOQA_VISUAL_MODEL=off
+
+
+def measure_row(row: RowSpec, keep: bool, visual: bool = True) -> dict[str, Any]:
+    """``row`` measured with default settings, or with visual moments turned off (``visual`` False)."""
     from video_qa.media import probe
 
     video, truth = make_video(row.video, row.minutes)
@@ -191,6 +199,8 @@ def measure_row(row: RowSpec, keep: bool) -> dict[str, Any]:
     run_dir = CACHE / "runs" / f"{row.name}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True)
     settings: dict[str, object] = {"data_dir": run_dir / "data", "archive_roots": CACHE}
+    if not visual:
+        settings["visual_model"] = "off"
     if row.tiny:
         from model.tiny import build_tiny_model
 
@@ -216,7 +226,7 @@ def measure_row(row: RowSpec, keep: bool) -> dict[str, Any]:
         busy_before = os.getloadavg()[0]  # others' work on the machine shows here (the bench lock covers benchmarks)
         load = model_load_seconds(env)
         floor = decode_floor(video)
-        print(f"{row.name}: {video.name} {duration:.0f} s, decode floor {floor:.1f} s, model load "
+        print(f"{row.name}{'' if visual else VISUAL_OFF}: {video.name} {duration:.0f} s, decode floor {floor:.1f} s, model load "
               f"{load if load is None else round(load, 1)} s, load average {busy_before:.2f}", flush=True)
         if row.mode == "server":
             import redis
@@ -231,6 +241,7 @@ def measure_row(row: RowSpec, keep: bool) -> dict[str, Any]:
         workers = []
         totals, items = ledger(db_url)
         found = check_truth(db_url, int(status["id"]), truth)
+        seen = visual_moments(db_url, int(status["id"]))
     finally:
         stop_workers(workers)
         if admin is not None and pg is not None:
@@ -242,10 +253,25 @@ def measure_row(row: RowSpec, keep: bool) -> dict[str, Any]:
             admin.dispose()
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return {"row": row.name, "video": row.video, "mode": row.mode, "tiny": row.tiny, "file": video.name,
+    return {"row": row.name + ("" if visual else VISUAL_OFF), "visual": visual, "video": row.video, "mode": row.mode, "tiny": row.tiny, "file": video.name,
             "duration": duration, "floor": floor, "wall": wall, "realtime": duration / wall, "ratio": wall / floor,
-            "model_load": load, "load_average": busy_before, "stages": totals, "items": items, "truth": found, **stats,
+            "model_load": load, "load_average": busy_before, "stages": totals, "items": items, "truth": found, "visual_moments": seen, **stats,
             "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit()}
+
+
+def visual_moments(db_url: str, video_id: int) -> int:
+    """How many visual moments the ingest made of the video."""
+    from sqlalchemy import create_engine, func, select
+
+    from video_qa.models import Moment, MomentKind
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(Moment).where(
+                Moment.video_id == video_id, Moment.kind == MomentKind.visual.value)).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def git_commit() -> str:

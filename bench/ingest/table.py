@@ -37,15 +37,16 @@ def table(results: list[dict[str, Any]]) -> str:
     from video_qa.pipeline.clock import STAGES
 
     lines = ["| row | file | mode | decode floor s | ingest wall s | realtime | ratio to floor (target) | avg CPU % | "
-             "peak RSS MB | model load s | truth found (±2 s) | median start error s text / speech | measured |",
-             "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"]
+             "peak RSS MB | model load s | truth found (±2 s) | median start error s text / speech | visual moments | "
+             "measured |",
+             "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | --- |"]
     for r in results:
         mode = r["mode"] + (" + tiny vision twin" if r["tiny"] else "")
         load = f"{r['model_load']:.1f}" if r.get("model_load") is not None else "–"
         lines.append(f"| {r['row']} | {r['file']} ({r['duration'] / 60:.0f} min) | {mode} | {r['floor']:.1f} | "
                      f"{r['wall']:.1f} | x{r['realtime']:.2f} | {r['ratio']:.2f} ({target_cell(r)}) | "
                      f"{r['cpu_percent']:.0f} | {r['peak_rss_mb']:.0f} | {load} | {found_cell(r['truth'])} | "
-                     f"{error_cell(r['truth'])} | {r['measured']}, {r['commit']} |")
+                     f"{error_cell(r['truth'])} | {r.get('visual_moments', '–')} | {r['measured']}, {r['commit']} |")
     stages = sorted({s for r in results for s in r["stages"]},
                     key=lambda s: (STAGES.index(s) if s in STAGES else len(STAGES), s))
     lines += ["", "| row | work items | " + " | ".join(f"{s} s" for s in stages) + " |",
@@ -74,7 +75,7 @@ def body(results: list[dict[str, Any]]) -> str:
         "10-minute unit concatenated (`-c copy`). *busy*: full-frame motion (test patterns, cellular life, gradients,"
         " 7 hard cuts) with 12 boxed captions and 4 sentences at known times. Each row: the whole-file decode floor "
         "(`ffmpeg -i f -f null -`, wall) measured just before its ingest; `videoqa ingest --wait` with default "
-        "settings (no vision-language model unless said; Whisper tiny.en, rapidocr, MiniLM), a fresh data folder, "
+        "settings (no vision-language model unless said; Whisper tiny.en, rapidocr, MiniLM; visual moments with their labels from EfficientNet-Lite0 and MTCNN unless the row says visual off: VIDEOQA_VISUAL_MODEL=off), a fresh data folder, "
         "model loading included. Server: a fresh PostgreSQL database and Redis db, one `videoqa worker -Q cpu` "
         "(prefork, concurrency 1) started and alive (heartbeat written) before the clock starts. Avg CPU % = CPU "
         "seconds of the whole process tree (the ingest process and its children; in server mode also the worker and "

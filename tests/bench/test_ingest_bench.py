@@ -61,6 +61,9 @@ def test_table_cells_and_the_memory_growth_line() -> None:
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3:10] == ["20.0", "50.0", "x12.00", "2.50 (≤ 2.5: met)", "187", "1000", "4.2"]
     assert cells[10] == "text 93 % (13/14), speech 100 % (8/8)" and cells[11] == "1.00 / 0.25"
+    assert cells[12] == "–"  # a result without the visual moments' count
+    off = ingest_table.table([{**result("talk10", 50.0, 1000.0), "row": "talk10 (visual off)", "visual_moments": 0}])
+    assert [c.strip() for c in off.splitlines()[2].strip("|").split("|")][0:13:12] == ["talk10 (visual off)", "0"]
     assert "not met" in text.split("| talk120 |")[1].splitlines()[0]
     assert "| talk10 | 12 | 10.0 | 30.0 |" in text
     assert "2-hour talk against 10-minute talk: +5.0 %" in text
