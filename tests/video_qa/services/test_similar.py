@@ -3,7 +3,8 @@ two generated videos share a scene (A: testsrc 0-4 s, smptebars 4-8 s; B: mandel
 smptebars 4-8 s); each shot's keyframe is embedded by the ImageNet classifier's pooled features
 (the vectors visual moments get with no image-text model) and written through the moments store.
 A's smptebars shot finds B's smptebars shot first, with its own times; an image of the bars finds
-the two bars shots first; a text moment is compared in the text space."""
+the two bars shots first; a text moment is compared in the text space. Then the same end to end:
+both videos ingested with the embedded default (visual moments made by the pipeline)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from model.vision.classify import ImageNetClassifier
 from tests.factories.media import ENCODERS, ffmpeg
 from tests.factories.moments import embed
+from tests.factories.pipeline import ingest, quiet_settings
 from tests.factories.rows import make_video
 from video_qa.analyzers import get_embedder
 from video_qa.config import get_settings
 from video_qa.db import unit_of_work
-from video_qa.models import MomentKind
+from video_qa.analysis.visual.look import POOLED_FEATURES
+from video_qa.models import Moment, MomentKind
 from video_qa.moments.store import replace_moments
 from video_qa.moments.values import NewMoment
 from video_qa.search import Filters, release_vector_index
@@ -117,5 +120,28 @@ def test_the_same_scene_in_another_video_is_found_first(engine: Engine, scenes) 
                 decode_image(b"not an image at all")
             with pytest.raises(NothingToCompare):
                 similar_to_image(session, engine, decode_image(png.read_bytes()), None)
+    finally:
+        release_vector_index(engine)
+
+
+def test_find_similar_through_ingest(engine: Engine, scenes) -> None:  # type: ignore[no-untyped-def]
+    """The same two videos ingested with the embedded default (no image-text model here: the
+    classifier's pooled features are the visual moments' vectors): A's bars shot finds B's first."""
+    videos, _, _ = scenes
+    root = videos["A"].parent
+    settings = quiet_settings(root, data_dir=str(root / "data"), clip_seconds=8.0, visual_model="auto", labels="auto")
+    ids = {name: ingest(engine, settings, path)[0] for name, path in videos.items()}
+    try:
+        with unit_of_work(engine) as session:
+            shots = {name: session.scalars(select(Moment).where(Moment.video_id == vid, Moment.kind == VISUAL)
+                                           .order_by(Moment.start)).all() for name, vid in ids.items()}
+            assert [len(s) for s in shots.values()] == [2, 2]
+            bars_a, bars_b = shots["A"][1], shots["B"][1]
+            assert abs(bars_a.start - 4.0) <= (bars_a.meta or {})["start_uncertainty"] + 1e-3
+            found = similar_to_moment(session, engine, bars_a.id)
+            assert found["model"] == POOLED_FEATURES
+            first = found["hits"][0]
+            assert (first["moment_id"], first["video_id"], first["start"], first["end"]) == (
+                bars_b.id, ids["B"], round(bars_b.start, 3), round(bars_b.end, 3))
     finally:
         release_vector_index(engine)
