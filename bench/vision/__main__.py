@@ -4,6 +4,8 @@ what is measured), printed and written into docs/benchmarks.md (blocks ``vision-
 
 from __future__ import annotations
 
+import sys
+
 from bench._lib import cli
 from bench._lib.report import run_line, write_block
 from bench.vision import __doc__ as DOC
@@ -18,6 +20,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds each throughput row runs (default 20)")
     parser.add_argument("--no-doc", action="store_true", help="print the tables, do not write docs/benchmarks.md")
     args = parser.parse_args()
+    ran = [a for a in sys.argv[1:] if a != "--no-doc"]  # the command line as run, for the tables
     models = DATA / "models"
     models.mkdir(parents=True, exist_ok=True)
     if args.part in ("all", "throughput"):
@@ -26,7 +29,7 @@ def main() -> None:
         rows = throughput.measure(models, args.seconds)
         vit = throughput.ratio(rows, "open_clip ViT-B-32 (random weights) MatMul int8",
                                "open_clip ViT-B-32 (random weights) fp32")
-        text = (f"{run_line('vision', '--part', 'throughput')}. One ONNX Runtime thread per backend, "
+        text = (f"{run_line('vision', *ran)}. One ONNX Runtime thread per backend, "
                 f"{args.seconds:g} s a row after a warm-up call. ViT-B-32 MatMul int8 / fp32 (images, CPU time): "
                 f"{vit:.2f}x.\n\n" + throughput.table(rows))
         print(text, flush=True)
@@ -36,7 +39,7 @@ def main() -> None:
         from bench.vision import recall
 
         result = recall.measure(models, DATA)
-        text = f"{run_line('vision', '--part', 'recall')}.\n\n" + recall.table(result)
+        text = f"{run_line('vision', *ran)}.\n\n" + recall.table(result)
         print(text, flush=True)
         if not args.no_doc:
             write_block("vision-recall", "Visual labels: recall@5 of query -> shot", text)
