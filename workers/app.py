@@ -34,6 +34,7 @@ TASK_FOR_PART = {
     ItemPart.ingest.value: "videoqa.ingest",
     ItemPart.hear_read.value: "videoqa.analyze_clip",
     ItemPart.see.value: "videoqa.see_clip",
+    ItemPart.look.value: "videoqa.look_clip",
     ItemPart.finalize.value: "videoqa.finalize",
 }
 QUEUES = ("cpu", "gpu")

@@ -102,6 +102,11 @@ def register(app: Celery, settings: Settings, send: SendItems, max_retries: int)
         """One clip's planned frames through the vision-language model (gpu queue)."""
         execute(settings, send, self, ItemRef(int(video_id), int(clip_index), ItemPart.see.value))
 
+    @app.task(name="videoqa.look_clip", **options)
+    def look_clip(self: Task, video_id: int, clip_index: int) -> None:
+        """One clip's visual moments alone, where its hear_read part did not make them (cpu queue)."""
+        execute(settings, send, self, ItemRef(int(video_id), int(clip_index), ItemPart.look.value))
+
     @app.task(name="videoqa.finalize", **options)
     def finalize(self: Task, video_id: int, clip_index: int = VIDEO_LEVEL) -> None:
         """Summary and chapters; the video becomes ready."""

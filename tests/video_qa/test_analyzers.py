@@ -157,11 +157,12 @@ def test_export_embedder_finds_the_export_and_checks_it(query_data: Path) -> Non
 
 
 def test_no_embedder_when_embeddings_are_off(tmp_path: Path) -> None:
+    from model.embeddings.folder import EXPORTS
     from video_qa.analyzers import export_embedder, get_embedder
 
     settings = load_settings(embed_model="off", data_dir=tmp_path / "data")
     assert get_embedder(settings) is None and export_embedder(settings) is None
-    assert not settings.models_dir.exists()
+    assert not (settings.models_dir / EXPORTS).exists()  # no export made
 
 
 def test_a_data_folder_that_cannot_hold_the_export_leaves_queries_on_pytorch(tmp_path: Path,
@@ -171,7 +172,7 @@ def test_a_data_folder_that_cannot_hold_the_export_leaves_queries_on_pytorch(tmp
     from model.embeddings.factory import heavy_embedder
     from video_qa.analyzers import embed_source, export_embedder, get_embedder
 
-    data = tmp_path / "data"
+    data = tmp_path / "blocked-data"  # not the fixture's data folder, whose models folder exists
     data.mkdir()
     (data / "models").write_text("a file where the models folder would be")  # mkdir fails: an OSError
     settings = load_settings(embed_model="bundled", device="cpu", data_dir=data)

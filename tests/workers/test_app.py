@@ -33,7 +33,8 @@ def test_tasks_retry_at_most_max_retries(tmp_path, monkeypatch: pytest.MonkeyPat
     settings = quiet_settings(tmp_path)
     app = make_celery(settings)
     ours = {name: task for name, task in app.tasks.items() if name.startswith("videoqa.")}
-    assert set(ours) == {"videoqa.ingest", "videoqa.analyze_clip", "videoqa.see_clip", "videoqa.finalize", ASK_TASK}
+    assert set(ours) == {"videoqa.ingest", "videoqa.analyze_clip", "videoqa.see_clip", "videoqa.look_clip",
+                         "videoqa.finalize", ASK_TASK}
     assert {task.max_retries for task in ours.values()} == {MAX_RETRIES}
     monkeypatch.setattr(app_module, "MAX_RETRIES", 2)
     assert {t.max_retries for n, t in make_celery(settings).tasks.items() if n.startswith("videoqa.")} == {2}
@@ -42,4 +43,15 @@ def test_tasks_retry_at_most_max_retries(tmp_path, monkeypatch: pytest.MonkeyPat
 def test_the_ask_task_goes_to_the_gpu_queue(tmp_path) -> None:  # type: ignore[no-untyped-def]
     routes = make_celery(quiet_settings(tmp_path)).conf.task_routes
     assert ASK_QUEUE == "gpu" and routes[ASK_TASK] == {"queue": "gpu"} and routes["videoqa.see_clip"] == {"queue": "gpu"}
-    assert {routes[n]["queue"] for n in ("videoqa.ingest", "videoqa.analyze_clip", "videoqa.finalize")} == {"cpu"}
+    assert {routes[n]["queue"] for n in ("videoqa.ingest", "videoqa.analyze_clip", "videoqa.look_clip",
+                                         "videoqa.finalize")} == {"cpu"}
+
+
+def test_every_part_of_the_ledger_has_a_task_that_runs_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A part the pipeline queues (a re-ingest queues ``look`` alone) can be sent and is run by a
+    task of its own name."""
+    from video_qa.models import ItemPart
+
+    app = make_celery(quiet_settings(tmp_path))
+    assert set(app_module.TASK_FOR_PART) == {part.value for part in ItemPart}
+    assert all(name in app.tasks for name in app_module.TASK_FOR_PART.values())
