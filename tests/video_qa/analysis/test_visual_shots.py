@@ -43,3 +43,14 @@ def test_stitching_joins_open_ends_whose_keyframes_agree_only() -> None:
     assert [(m.start, m.end, m.text, m.meta["clips"]) for m in out] == [
         (0.0, 6.0, "tabby", [0, 1]), (6.0, 10.0, "", [1]), (10.0, 12.0, "", [2])]
     assert out[0].meta["open_start"] is False and out[0].meta["open_end"] is False
+
+
+def test_a_long_still_shot_is_not_split_where_the_picture_does_not_change() -> None:
+    """A ticking clock in a corner changes each sample a little: no change of the picture."""
+    times = [float(t) for t in range(0, 60, 2)]
+    deltas = [0.0] + [0.4] * 10 + [1.2] + [0.4] * 18
+    shots = clip_shots(times, deltas, [], 0.0, 60.0, max_shot=20.0)
+    assert [(s.start, s.end) for s in shots] == [(0.0, 60.0)]
+    deltas[15] = 30.0  # the camera turns: a change, where the long shot is split
+    assert [(s.start, s.end) for s in clip_shots(times, deltas, [], 0.0, 60.0, max_shot=20.0)] == [
+        (0.0, 30.0), (30.0, 60.0)]

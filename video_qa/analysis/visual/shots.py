@@ -7,8 +7,9 @@ starts at the clip's start and its last ends at the clip's end (uncertainty 0); 
 open (``open_start``, ``open_end``) because the shot may go on in the neighbouring clip:
 ``stitch_shots`` joins such a pair at finalize when their keyframes' image vectors agree. A shot
 longer than ``max_shot`` seconds is split at the sample with the largest picture change inside it
-(ties: the one nearest its middle) until every piece is short enough or has no sample left to
-split at. Each shot's keyframe is its sample nearest the shot's middle.
+(ties: the one nearest its middle) until every piece is short enough or has no sample left whose
+change reaches ``CHANGE_LEVEL``: a still picture (a slide, a parked camera, a ticking clock in a
+corner) stays one shot however long. Each shot's keyframe is its sample nearest the shot's middle.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from video_qa.moments.values import NewMoment
 
+CHANGE_LEVEL = 8.0  # mean HSV difference (0-255, as scenes.frame_deltas) that counts as a change of the picture
 STITCH_MIN_COSINE = 0.9  # keyframes of one shot on both sides of a clip boundary agree at least this much
 
 
@@ -44,7 +46,10 @@ def _split(shot: Shot, times: Sequence[float], deltas: Sequence[float], max_shot
     if shot.end - shot.start <= max_shot or shot.last <= shot.first:
         return [shot]
     middle = (shot.start + shot.end) / 2
-    at = max(range(shot.first + 1, shot.last + 1), key=lambda i: (deltas[i], -abs(times[i] - middle)))
+    changes = [i for i in range(shot.first + 1, shot.last + 1) if deltas[i] >= CHANGE_LEVEL]
+    if not changes:
+        return [shot]
+    at = max(changes, key=lambda i: (deltas[i], -abs(times[i] - middle)))
     gap = float(times[at] - times[at - 1])
     left = Shot(shot.start, float(times[at]), shot.start_uncertainty, gap, shot.first, at - 1, shot.open_start, False)
     right = Shot(float(times[at]), shot.end, gap, shot.end_uncertainty, at, shot.last, False, shot.open_end)
