@@ -55,7 +55,10 @@ def check_allowed(path: str | Path, settings: Settings) -> Path:
     """The resolved path, if it lies inside an allowed root; else ``RegistrationRefused``."""
     if "\x00" in str(path):
         raise RegistrationRefused(str(path).replace("\x00", "\\0"), "not a valid path (it holds a NUL byte)")
-    resolved = Path(path).expanduser().resolve()
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except RuntimeError as error:  # "~user" of no such user: Path.expanduser cannot expand it
+        raise RegistrationRefused(path, "not a valid path (its ~ names no user here)") from error
     roots = allowed_roots(settings)
     if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
         log.warning("refused %s (resolved %s): outside the allowed roots %s", path, resolved,

@@ -38,6 +38,13 @@ def test_paths_outside_the_roots_are_refused(archive: Path, tmp_path: Path) -> N
     assert check_allowed(archive / "talks" / "2026" / "a.mp4", settings).name == "a.mp4"
 
 
+@pytest.mark.parametrize("bad", ["~0", "~no-such-user-here/a.mp4"])
+def test_a_tilde_of_no_user_is_refused_not_an_error(archive: Path, bad: str) -> None:
+    """``Path.expanduser`` raises for ``~name`` of an unknown user: a refusal, not a server error."""
+    with pytest.raises(RegistrationRefused, match="its ~ names no user"):
+        check_allowed(bad, load_settings(archive_roots=str(archive)))
+
+
 def test_a_refusal_names_only_the_given_path_and_logs_the_roots(archive: Path, tmp_path: Path,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     settings = load_settings(archive_roots=str(archive), data_dir=tmp_path / "data")

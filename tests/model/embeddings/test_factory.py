@@ -91,7 +91,7 @@ def test_the_embedder_batches_through_onnx_runtime_with_the_heavy_vectors(tmp_pa
 
 def test_without_a_writable_models_folder_the_embedder_runs_on_pytorch(tmp_path: Path, location: str, heavy,
                                                                         caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    blocker = tmp_path / "data"
+    blocker = tmp_path / "blocked-data"  # not the fixture's data folder, which exists
     blocker.write_text("a file where the data folder would be")  # models/ cannot be created under it
     embedder = Embedder(location, blocker / "models", device="cpu")
     vectors = embedder.encode(MIXED[:5])
