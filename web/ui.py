@@ -31,6 +31,7 @@ from video_qa.search import KINDS, Filters
 from video_qa.services import intake, questions
 from video_qa.services.intake import Send, UploadRefused
 from video_qa.services.questions import AnswerFailed, AnswerTimedOut, SendAsk
+from video_qa.services.similar import visual_query
 from video_qa.services.videos import (VideoNotFound, count_videos, list_videos, open_video, search_hits, video_moments,
                                       video_titles)
 from web import render
@@ -340,7 +341,7 @@ class Handlers:
             return render.search_results([], "search", "")
         with unit_of_work(self.engine) as session:
             hits = search_hits(session, self.engine, query, get_embedder(self.settings),
-                               Filters(kinds=tuple(kinds or ())), limit=20)
+                               Filters(kinds=tuple(kinds or ())), limit=20, visual=visual_query(self.settings))
         return render.search_results(hits, "search", query)
 
 

@@ -183,3 +183,16 @@ def test_a_moments_uncertainty_reaches_the_page(engine: Engine, tmp_path: Path) 
     assert (rows["hello"]["start_uncertainty"], rows["hello"]["end_uncertainty"]) == (0.0, 0.0)
     _, _, side, _, _ = Handlers(load_settings(data_dir=tmp_path / "d"), engine, lambda refs: None).select(video_id)
     assert ">0:04:02–0:04:10\u00a0±1\u00a0s<" in side and ">0:00:10.0–0:00:12.0<" in side
+
+
+def test_the_ui_search_matches_the_visual_space_as_the_api_does(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an image-text model configured, the Search tab's query reaches the visual space (the
+    same ``services.similar.visual_query`` the API's dependency gives ``search_hits``)."""
+    import web.ui as ui
+
+    towers: list[Any] = []
+    marker = object()
+    monkeypatch.setattr(ui, "visual_query", lambda settings: marker)
+    monkeypatch.setattr(ui, "search_hits", lambda *a, **kw: towers.append(kw.get("visual")) or [])
+    Handlers(load_settings(), engine, lambda refs: None).search("a red car", [])
+    assert towers == [marker]
