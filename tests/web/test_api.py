@@ -167,7 +167,7 @@ def test_find_similar_by_moment_and_by_uploaded_image(client: TestClient, seeded
     found = client.get(f"/api/v1/moments/{ids[0]}/similar", params={"limit": 2}).json()
     assert (found["moment_id"], found["space"], found["model"]) == (ids[0], "visual", POOLED_FEATURES)
     assert [(h["moment_id"], h["start"], h["end"], h["keyframe"]) for h in found["hits"]][0] == (ids[2], 2.0, 3.0, 2.5)
-    assert len(found["hits"]) == 2 and ids[0] not in [h["moment_id"] for h in found["hits"]]
+    assert len(found["hits"]) == 1  # the unrelated random vectors (cosine ~0) fall under the similarity floor
     assert found["hits"][0]["score"] == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)
     assert list(found) == list(schemas.SimilarMoments.model_fields)
     assert list(found["hits"][0]) == list(schemas.SimilarHit.model_fields)
@@ -181,7 +181,9 @@ def test_find_similar_by_moment_and_by_uploaded_image(client: TestClient, seeded
     with png.open("rb") as handle:  # embedded by the classifier's pooled features (no image-text model here)
         by_image = client.post("/api/v1/similar", files={"file": ("frame.png", handle, "image/png")}).json()
     assert (by_image["moment_id"], by_image["space"], by_image["model"]) == (None, "visual", POOLED_FEATURES)
-    assert {h["moment_id"] for h in by_image["hits"]} == set(ids)
+    # the bars' real features against random vectors: nothing is similar enough (the service's test
+    # finds the bars shots first by image: tests/video_qa/services/test_similar.py)
+    assert by_image["hits"] == []
     response = client.post("/api/v1/similar", files={"file": ("x.png", b"not a picture", "image/png")})
     assert response.status_code == 422 and "not an image" in response.json()["detail"]
 

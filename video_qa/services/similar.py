@@ -6,7 +6,8 @@ vector (the visual space of the model that made it, ``visual_embeddings.model``)
 moment by its text embedding (the text space). An image (an uploaded thumbnail) is embedded by the
 image model visual moments are embedded with here (``image_query_embedder``) and compared in that
 model's visual space. Every hit is one moment with its own times (never merged), best first, the
-query moment itself left out; scores are exact cosine similarities.
+query moment itself left out; scores are exact cosine similarities, at least the image model's
+``SIMILAR_FLOOR`` where one was measured (so unrelated shots are not listed after the matches).
 
 ``visual_query`` is what a text search needs to match the visual space too: the image-text model's
 text tower, only where a real one is configured (the tiny twin's vectors are meaningless, so a
@@ -39,6 +40,11 @@ from video_qa.services.videos import changed_on_disk
 log = logging.getLogger(__name__)
 
 LIMIT = 20
+# The least cosine a similar moment must reach, per image model where it was measured: with the
+# ImageNet classifier's pooled features the same scene in another file scored 0.91-0.99 and
+# unrelated shots (a cat, a rocket, a face, a cup) 0.09-0.18 on generated and photographed scenes.
+# A model not listed (a real image-text model, unmeasured here; the tiny twin) has no floor.
+SIMILAR_FLOOR = {POOLED_FEATURES: 0.5}
 MAX_IMAGE_PIXELS = 40_000_000  # an uploaded image larger than this is refused (not decoded)
 
 
@@ -152,8 +158,11 @@ def _answer(session: Session, space: Space, found: list[tuple[int, float]], mome
     changed = {v.id: changed_on_disk(v) for v in session.scalars(select(Video).where(Video.id.in_(videos)))} \
         if videos else {}
     hits = []
+    floor = SIMILAR_FLOOR.get(space.model, float("-inf"))
     for i, score in found:
         r = rows.get(i)
+        if score < floor:
+            continue
         if r is None:
             continue
         meta = r.meta if isinstance(r.meta, dict) else {}

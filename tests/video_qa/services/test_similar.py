@@ -28,7 +28,7 @@ from video_qa.models import Moment, MomentKind
 from video_qa.moments.store import replace_moments
 from video_qa.moments.values import NewMoment
 from video_qa.search import Filters, release_vector_index
-from video_qa.services.similar import (MomentNotFound, NothingToCompare, PooledFeatures, decode_image,
+from video_qa.services.similar import (SIMILAR_FLOOR, MomentNotFound, NothingToCompare, PooledFeatures, decode_image,
                                        similar_to_image, similar_to_moment)
 
 VISUAL = MomentKind.visual.value
@@ -98,8 +98,8 @@ def test_the_same_scene_in_another_video_is_found_first(engine: Engine, scenes) 
             assert first["labels"] == [{"vocab": "imagenet", "label": "television", "score": 0.3}]
             assert first["score"] > 0.95  # the same picture, encoded by another stream
             assert ids[("A", 1)] not in [h["moment_id"] for h in found["hits"]]  # not itself
-            assert {h["moment_id"] for h in found["hits"][1:]} == {ids[("A", 0)], ids[("B", 0)]}  # visual space only
-            assert all(h["score"] < first["score"] - 0.1 for h in found["hits"][1:])
+            assert {h["moment_id"] for h in found["hits"][1:]} <= {ids[("A", 0)], ids[("B", 0)]}  # visual space only
+            assert all(first["score"] - 0.1 > h["score"] >= SIMILAR_FLOOR[embedder.name] for h in found["hits"][1:])
             # the other way round, and limited to a video
             assert similar_to_moment(session, engine, ids[("B", 1)])["hits"][0]["moment_id"] == ids[("A", 1)]
             only_b = similar_to_moment(session, engine, ids[("A", 0)], Filters(video_id=first["video_id"]))
