@@ -37,6 +37,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from model.protocols import TextEmbedder, VisionLanguageModel
 from model.parse import parse_citations
 from model.vlm import Span
 from video_qa.analysis.summary import sentences
@@ -123,7 +124,7 @@ class Prepared:
     context: str
 
 
-def _similarity(session: Session, embedder: Any, question: str, ids: list[int]) -> dict[int, float]:
+def _similarity(session: Session, embedder: TextEmbedder | None, question: str, ids: list[int]) -> dict[int, float]:
     """Cosine of the question's embedding with each stored moment embedding (empty without an embedder)."""
     if embedder is None or not ids:
         return {}
@@ -138,7 +139,7 @@ def _similarity(session: Session, embedder: Any, question: str, ids: list[int]) 
     return scores
 
 
-def own_moments(session: Session, hits: list[Hit], question: str, embedder: Any, limit: int) -> list[Retrieved]:
+def own_moments(session: Session, hits: list[Hit], question: str, embedder: TextEmbedder | None, limit: int) -> list[Retrieved]:
     """The moments behind ``hits``, each by its own start and end, best first.
 
     Within a hit, moments that contain a word of the question come first (most matched words
@@ -224,7 +225,7 @@ def _context(session: Session, video_id: int, spans: list[AskSpan]) -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-def retrieve(session: Session, engine: Engine, video_id: int, question: str, embedder: Any,
+def retrieve(session: Session, engine: Engine, video_id: int, question: str, embedder: TextEmbedder | None,
              limit: int = 8) -> Prepared:
     """The moments and spans for ``question`` (raises LookupError for a missing video, ValueError
     for an empty question). Reads only; the caller's unit of work may end right after."""
@@ -286,13 +287,15 @@ def extractive(prepared: Prepared) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(lines), cited
 
 
-def answer(prepared: Prepared, settings: Settings, vlm: Any) -> AskResult:
+def answer(prepared: Prepared, settings: Settings, vlm: VisionLanguageModel | None) -> AskResult:
     """The model's answer over the prepared spans (without a model, ``extractive``); touches no
     database."""
     retrieved = [r.to_dict() for r in prepared.retrieved]
     if vlm is None:
         text, cited = extractive(prepared)
-        return AskResult(None, text, None, False, cited + retrieved, [NO_MODEL if cited else NO_MODEL_NO_MATCH])
+        quoted = {m["moment_id"] for m in cited}
+        rest = [m for m in retrieved if m["moment_id"] not in quoted]  # a quoted moment is listed once
+        return AskResult(None, text, None, False, cited + rest, [NO_MODEL if cited else NO_MODEL_NO_MATCH])
     if prepared.probe is None or prepared.status != VideoStatus.ready.value:
         matches = "these are the best matching moments" if retrieved else "no moment matches the question yet"
         note = f"video {prepared.video_id} is not ready ({prepared.status}); {matches}."

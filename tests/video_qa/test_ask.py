@@ -90,7 +90,8 @@ def test_a_precise_moment_is_retrieved_by_its_own_time_among_unrelated_ones(engi
                             Backends(None, None, None, get_embedder(settings)))
     first = result.moments[0]
     assert (first["start"], first["end"]) == (pytest.approx(88.0, abs=0.1), pytest.approx(95.0, abs=0.1))
-    assert first["text"] == "INVOICE 4711" and first["source"] == "retrieved"
+    assert first["text"] == "INVOICE 4711" and first["source"] == "cited"  # quoted by the extractive answer
+    assert [m["moment_id"] for m in result.moments].count(first["moment_id"]) == 1
     # every listed moment is one stored moment by its own time, never a span stretched over neighbours
     stored = {(s.start, s.end) for s in [Spec("invoice", "text", *INVOICE, ""), *UNRELATED]}
     assert all((m["start"], m["end"]) in stored for m in result.moments)
@@ -161,8 +162,8 @@ def test_without_a_model_the_answer_is_the_sentence_that_answers_with_its_time(t
     assert result.answer is not None and result.answer.startswith(EXTRACTIVE) and result.notes == [NO_MODEL]
     (cited,) = [m for m in result.moments if m["source"] == "cited"]
     assert cited["kind"] == "speech" and cited["start"] == pytest.approx(SPEECH_AT, abs=1.0)
-    assert "budget" in cited["text"].lower() and cited["moment_id"] in [m["moment_id"] for m in result.moments
-                                                                         if m["source"] == "retrieved"]
+    assert "budget" in cited["text"].lower() and cited["moment_id"] not in [m["moment_id"] for m in result.moments
+                                                                             if m["source"] == "retrieved"]  # once
     line = result.answer.splitlines()[1]  # the time first, then what was said, in the answer's text
     assert line.startswith(f"{format_time(cited['start'])} said: ") and cited["text"] in line
 
@@ -189,6 +190,9 @@ def test_an_extractive_answer_quotes_the_matching_sentence_caption_and_shot_labe
         "0:00:31.0 on screen: CRANE 7 LOADING BAY",
         "0:00:40.0 seen: a crane lifting a container at a port"])
     assert result.model is None and not result.test_model and result.notes == [NO_MODEL]
+    # each moment once: the quoted ones as cited, the rest as retrieved
+    assert [(m["moment_id"], m["source"]) for m in result.moments] == [
+        (1, "cited"), (2, "cited"), (3, "cited"), (4, "retrieved"), (5, "retrieved")]
     # found by meaning only (no word in common): the best one is quoted, whole
     meant = [Retrieved(5, 55.0, 58.0, "speech", "Thank you for coming.", 0.1, 0)]
     prepared = Prepared(1, "/nowhere.mp4", "ready", None, 60.0, "goodbye", meant, [], "")

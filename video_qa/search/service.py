@@ -7,12 +7,13 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from model.protocols import TextEmbedder
 from video_qa.models import Moment, Video
 from video_qa.search.filters import Filters
 from video_qa.search.fulltext import text_matches
@@ -95,7 +96,7 @@ def _image_query_meanwhile(visual: VisualQuery, query: str) -> Future[np.ndarray
     return _visual_pool.submit(_query_vector, visual.embedder, query)
 
 
-def search(session: Session, engine: Engine, query: str, embedder: Any = None, filters: Filters = Filters(),
+def search(session: Session, engine: Engine, query: str, embedder: TextEmbedder | None = None, filters: Filters = Filters(),
            limit: int = 20, visual: VisualQuery | None = None) -> list[Hit]:
     """The best moments for ``query`` under ``filters``, merged and ranked (see module doc).
     ``visual``: the query is matched in the visual space too (its own floor: ``relevant_visual``)."""

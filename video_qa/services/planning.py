@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.protocols import VisionLanguageModel
 from video_qa.config import Settings
 from video_qa.media import read_frames
 from video_qa.media.plan import ClipPlan
@@ -38,7 +39,7 @@ def plan_file(path: str | Path, settings: Settings) -> tuple[Probe, list[ClipPla
     return probe_and_plan(path, settings)
 
 
-def describe_clip(path: str | Path, settings: Settings, clip_index: int, vlm: Any) -> ClipDescription:
+def describe_clip(path: str | Path, settings: Settings, clip_index: int, vlm: VisionLanguageModel) -> ClipDescription:
     """Plan the file as ingest does, read clip ``clip_index``'s exact frames, and let ``vlm`` (a
     ``model.vlm`` model) describe them. ``ClipOutOfRange`` for a clip the plan lacks; a clip with no
     decodable frame is returned with no events and a note."""

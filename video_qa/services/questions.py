@@ -23,10 +23,11 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
 
 from sqlalchemy import Engine
 
+from video_qa.analyzers import Backends
 from video_qa.ask import AskResult, answer, retrieve
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
@@ -41,7 +42,7 @@ POLL_S = 0.25
 
 SendAsk = Callable[[int], None]  # queues the ask task for a question id
 OnProgress = Callable[[str, float], None]  # (status, seconds waited so far)
-BackendsFactory = Callable[[], Any]  # -> video_qa.analyzers.Backends
+BackendsFactory = Callable[[], Backends]
 
 
 class AnswerFailed(RuntimeError):
@@ -103,7 +104,7 @@ def _fail(engine: Engine, question_id: int, error: BaseException) -> str:
         return row.error
 
 
-def answer_question(engine: Engine, settings: Settings, question_id: int, backends: Any, worker: str | None = None,
+def answer_question(engine: Engine, settings: Settings, question_id: int, backends: Backends, worker: str | None = None,
                     will_retry: Callable[[BaseException], bool] = lambda error: False) -> AskResult:
     """Answer a stored question and store the result (what the gpu task and the in-process path
     run). A failure is stored on the row and raised, unless ``will_retry(error)`` (the task will

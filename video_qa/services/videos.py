@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
+from model.protocols import TextEmbedder
 from video_qa.media.truncation import truncation_notice
 from video_qa.models import Moment, Video, VideoStatus
 from video_qa.pipeline import Status, latest_job, video_status, video_statuses
@@ -168,7 +169,7 @@ def video_moments(session: Session, video_id: int, kind: str | None = None) -> l
     return [moment_dict(m) for m in moment_rows(session, video_id, kind)]
 
 
-def search_hits(session: Session, engine: Engine, query: str, embedder: Any, filters: Filters = Filters(),
+def search_hits(session: Session, engine: Engine, query: str, embedder: TextEmbedder | None, filters: Filters = Filters(),
                 limit: int = 20, visual: VisualQuery | None = None) -> list[dict[str, Any]]:
     """The search's hits as JSON, each with ``changed_on_disk`` of its video (one stat per video);
     ``visual``: the query is matched in the visual space too (``services.similar.visual_query``).

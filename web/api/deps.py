@@ -13,6 +13,7 @@ from fastapi import Path as PathParam
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from model.protocols import TextEmbedder
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.models import Video
@@ -43,7 +44,7 @@ def send_ask(request: Request) -> SendAsk | None:
     return request.app.state.send_ask  # type: ignore[no-any-return]
 
 
-def query_embedder(request: Request) -> Any:
+def query_embedder(request: Request) -> TextEmbedder | None:
     """What embeds a search query (``video_qa.analyzers.get_embedder``: ONNX Runtime, no PyTorch),
     None when embeddings are off."""
     return get_embedder(request.app.state.settings)
@@ -56,7 +57,7 @@ def visual_query(request: Request) -> VisualQuery | None:
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]
-QueryEmbedderDep = Annotated[Any, Depends(query_embedder)]
+QueryEmbedderDep = Annotated[TextEmbedder | None, Depends(query_embedder)]
 VisualQueryDep = Annotated[VisualQuery | None, Depends(visual_query)]
 EngineDep = Annotated[Engine, Depends(engine)]
 SendDep = Annotated[Send, Depends(send)]
