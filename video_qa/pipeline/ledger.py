@@ -33,6 +33,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from video_qa.analyzers import wants_visual
 from video_qa.config import Settings
 from video_qa.db import unit_of_work
 from video_qa.media.errors import MediaError
@@ -115,8 +116,8 @@ def wants_see(settings: Settings) -> bool:
 
 
 def wants_look(settings: Settings) -> bool:
-    """Visual moments are made (``VIDEOQA_VISUAL_MODEL`` is not ``off``)."""
-    return settings.visual_model.strip() not in ("", "off")
+    """Visual moments are made: the ``look`` part is planned (``analyzers.wants_visual``)."""
+    return wants_visual(settings)
 
 
 def is_transient(error: BaseException) -> bool:
