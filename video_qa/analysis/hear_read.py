@@ -66,5 +66,5 @@ def hear_read(path: str, probe: Probe, clip: ClipPlan, settings: Settings, backe
         if warm is not None:
             warm.result()
     with clock("embed"):
-        embed_moments(result.speech + [m for m in result.text if not m.meta.get("changing")], backends.embedder)
+        embed_moments(result.speech + result.text, backends.embedder)
     return result
