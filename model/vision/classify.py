@@ -43,6 +43,9 @@ GRAPH = "classifier.onnx"
 CLASSES = "classes.json"
 PREPROCESS = Preprocess(size=224, resize=256, mean=(127 / 255,) * 3, std=(128 / 255,) * 3, interpolation="bicubic")
 BATCH = 8
+# No CPU memory arena: it kept ~200 MB of activation buffers after the first batches (issue 28,
+# docs/benchmarks.md); without it the look stage's classifier runs somewhat slower.
+ARENA = False
 
 # Coarse groups of ImageNet classes, by class index (inclusive ranges or single indices);
 # tests check them against the class names.
@@ -138,7 +141,7 @@ class ImageNetClassifier(ExportedModel[_Runtime]):
     def _open(self, folder: Path, manifest: dict[str, Any]) -> _Runtime:
         classes = json.loads((folder / CLASSES).read_text(encoding="utf-8"))
         groups = [(name, np.asarray(group_members(name))) for name in GROUPS]
-        return _Runtime(onnx_session(folder / manifest["graphs"]["classifier"]["file"], self.threads), classes, groups)
+        return _Runtime(onnx_session(folder / manifest["graphs"]["classifier"]["file"], self.threads, arena=ARENA), classes, groups)
 
     @property
     def classes(self) -> list[str]:

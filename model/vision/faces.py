@@ -40,6 +40,7 @@ GRAPHS = {net: f"{net}.onnx" for net in NETS}
 MIN_FACE = 20  # pixels: the smallest face the pyramid looks for (facenet-pytorch's default)
 THRESHOLDS = (0.6, 0.7, 0.7)  # per stage, facenet-pytorch's defaults
 FACTOR = 0.709
+ARENA = False  # no CPU memory arena: the pyramid's many input sizes grew it (issue 28)
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ class FaceDetector(ExportedModel[_Runtime]):
         return f"labels: the face detector cannot be used ({why})"
 
     def _open(self, folder: Path, manifest: dict[str, Any]) -> _Runtime:
-        return _Runtime(*(onnx_session(folder / manifest["graphs"][net]["file"], self.threads) for net in NETS))
+        return _Runtime(*(onnx_session(folder / manifest["graphs"][net]["file"], self.threads, arena=ARENA) for net in NETS))
 
     def detect(self, frame: np.ndarray) -> list[Face]:
         """The faces in one HxWx3 uint8 RGB frame, most probable first."""

@@ -69,3 +69,8 @@ def test_manifest_records_the_wheel_and_checksums(classifier: ImageNetClassifier
     assert manifest["graphs"]["classifier"]["sha256"] == file_sha256(folder / "classifier.onnx")
     assert manifest["check"]["passed"] and manifest["check"]["max_difference"] <= 1e-4
     assert classifier.why_not_ready() is None
+
+
+def test_the_session_runs_without_a_cpu_memory_arena(classifier: ImageNetClassifier) -> None:
+    options = classifier.load().session.get_session_options()
+    assert (options.enable_cpu_mem_arena, options.intra_op_num_threads, options.inter_op_num_threads) == (False, 1, 1)
