@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("VIDEOQA_TEST_ARTIFACTS", REPO / "test-artifacts"))
 SEEK_TOLERANCE = 0.5
+EXACT = 0.05  # a moment with exact times (a cut, a keyframe) seeks to within this
 
 
 def under_ci() -> bool:
@@ -101,16 +102,17 @@ _HOOK = """pane => {
 }"""
 
 
-def click_and_assert_seek(page: Any, button: Any, pane: str) -> float:
-    """Click a moment button; the pane's video must land within SEEK_TOLERANCE of the button's time
-    (read at the `seeked` event) and then play on from there. Returns the time it landed on."""
+def click_and_assert_seek(page: Any, button: Any, pane: str, tolerance: float = SEEK_TOLERANCE) -> float:
+    """Click a moment button; the pane's video must land within ``tolerance`` s of the button's time
+    (``video.currentTime`` read at the `seeked` event) and then play on from there. Returns the time
+    it landed on."""
     t = float(button.get_attribute("data-t"))
     video_id = button.get_attribute("data-video")
     page.evaluate(_HOOK, pane)
     button.click()
     page.wait_for_function("pane => window.__seeks.some(s => s[0] === pane)", arg=pane, timeout=20_000)
     landed = page.evaluate("pane => window.__seeks.filter(s => s[0] === pane).pop()[1]", pane)
-    assert abs(landed - t) <= SEEK_TOLERANCE, (landed, t)
+    assert abs(landed - t) <= tolerance, (landed, t)
     selector = f'video.vqa-player[data-pane="{pane}"]'
     page.wait_for_function(
         "([sel, from]) => { const v = document.querySelector(sel); return !v.paused && v.currentTime > from + 0.2; }",

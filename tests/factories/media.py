@@ -14,6 +14,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 ENCODERS = {
     "h264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"],
@@ -218,3 +219,19 @@ def slide_deck(path: Path, *, seconds: float = 90, counter: bool = True,
     if caption:
         items.append((caption[0], caption[1], caption[2], "(w-tw)/2", "280", 30))
     return text_video(path, seconds=seconds, items=tuple(items), counter=counter, speech=speech)
+
+
+def two_shots(path: Path, first: str, second: str) -> Path:
+    """8 s: ``first`` 0-4 s, ``second`` 4-8 s, a hard cut at 4 s."""
+    ffmpeg("-f", "lavfi", "-t", "4", "-i", f"{first}=size=320x240:rate=25",
+           "-f", "lavfi", "-t", "4", "-i", f"{second}=size=320x240:rate=25",
+           "-filter_complex", "[0:v]format=yuv420p,setsar=1[a];[1:v]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]",
+           "-map", "[v]", *ENCODERS["h264"], str(path))
+    return path
+
+
+def frame_at(video: Path, t: float) -> np.ndarray:
+    """The frame of ``video`` at ``t`` seconds (RGB), decoded by ffmpeg through a PNG beside it."""
+    png = video.with_name(f"{video.stem}-{t:g}.png")
+    ffmpeg("-ss", f"{t}", "-i", str(video), "-frames:v", "1", str(png))
+    return np.asarray(Image.open(png).convert("RGB"))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import (require_browser, CHROMIUM, CHROMIUM_ARGS, bulk_library, choose, click_and_assert_seek,
+from tests.factories.browser import (require_browser, bulk_library, choose, click_and_assert_seek,
                                      get_json, open_tab, park, screenshot, upload)
 from tests.factories.media import silent_video, sliver_video, speech_and_caption_video
 from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
@@ -60,14 +60,6 @@ def talk(app: dict[str, Any]) -> int:
     wait_until(lambda: (get_json(f"{app['base']}/api/v1/videos/{video_id}") or {}).get("status") == "ready",
                240, 0.5, "the talk to be ready")
     return video_id
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import (CHROMIUM, CHROMIUM_ARGS, click_and_assert_seek, get_json, open_tab, park,
+from tests.factories.browser import (click_and_assert_seek, get_json, open_tab, park,
                                      require_browser, screenshot)
 from tests.factories.media import silent_video
 from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
 
-sync_api = require_browser()
+require_browser()
 pytestmark = pytest.mark.browser
 
 SHOTS = [(0.0, 40.0), (12.0, 30.0), (20.0, 25.0), (50.0, 60.0)]  # overlapping visual moments, in seconds
@@ -80,14 +80,6 @@ def seed(db: str, clip: Path) -> dict[str, int]:
                                        "start": 64.0, "end": 80.0, "text": "a street again", "meta": exact}])
     engine.dispose()
     return ids
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def new_page(browser: Any, site: dict[str, Any], width: int, height: int) -> Any:

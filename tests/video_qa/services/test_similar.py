@@ -16,7 +16,7 @@ from PIL import Image
 from sqlalchemy import Engine, select
 
 from model.vision.classify import ImageNetClassifier
-from tests.factories.media import ENCODERS, ffmpeg
+from tests.factories.media import frame_at, two_shots
 from tests.factories.moments import embed
 from tests.factories.pipeline import ingest, quiet_settings
 from tests.factories.rows import make_video
@@ -34,21 +34,6 @@ from video_qa.services.similar import (SIMILAR_FLOOR, MomentNotFound, NothingToC
 VISUAL = MomentKind.visual.value
 SCENES = {"A": ("testsrc", "smptebars"), "B": ("mandelbrot", "smptebars")}
 SHOTS = [(0.0, 4.0), (4.0, 8.0)]
-
-
-def two_shots(path: Path, first: str, second: str) -> Path:
-    """8 s: ``first`` 0-4 s, ``second`` 4-8 s, a hard cut at 4 s."""
-    ffmpeg("-f", "lavfi", "-t", "4", "-i", f"{first}=size=320x240:rate=25",
-           "-f", "lavfi", "-t", "4", "-i", f"{second}=size=320x240:rate=25",
-           "-filter_complex", "[0:v]format=yuv420p,setsar=1[a];[1:v]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]",
-           "-map", "[v]", *ENCODERS["h264"], str(path))
-    return path
-
-
-def frame_at(video: Path, t: float) -> np.ndarray:
-    png = video.with_name(f"{video.stem}-{t:g}.png")
-    ffmpeg("-ss", f"{t}", "-i", str(video), "-frames:v", "1", str(png))
-    return np.asarray(Image.open(png).convert("RGB"))
 
 
 @pytest.fixture(scope="module")
