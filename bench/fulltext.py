@@ -359,7 +359,7 @@ def main() -> None:
     body = table(measure(args.moments, args.queries, skip), extra)
     print(body)
     if not args.no_doc:
-        write_block("fulltext", "Full text at scale", body)
+        write_block(f"fulltext-{args.moments}", f"Full text at scale ({args.moments:,} moments)", body)
 
 
 if __name__ == "__main__":
