@@ -159,7 +159,10 @@ class Settings(BaseSettings):
         None, description="A file of 'user:password' lines (blank lines and '#' comments skipped), added to VIDEOQA_AUTH."
     )
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level. Unset, CLI commands that answer and exit (search, ask, videos, ...) log "
+                            "WARNING and up (--verbose: INFO); migrate, ingest, worker, serve and reindex log INFO."
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or one JSON object per line (with video, job, clip, part and task ids)."
     )

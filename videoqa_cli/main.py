@@ -18,6 +18,10 @@ from video_qa.migrate import SchemaOutOfDate
 from video_qa.models import MomentKind
 
 Handler = Callable[[Settings, argparse.Namespace], int]
+# Commands whose work is long or changes the archive log INFO by default (progress, each upgrade,
+# each part done); every other command answers and exits, and logs WARNING and up unless
+# ``--verbose`` is given or VIDEOQA_LOG_LEVEL is set (a model's load note is no part of an answer).
+LOGS_AT_INFO = frozenset({"migrate", "ingest", "worker", "serve", "reindex"})
 
 
 def handler_of(name: str) -> Handler:
@@ -122,7 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first export the text-embedding model for the light query path (ONNX, into the data "
                         "folder's models/; otherwise made by `serve` at start or by the first search) and check it")
     p.set_defaults(handler="media:cmd_models")
+    for command in sub.choices.values():
+        command.add_argument("-v", "--verbose", action="store_true",
+                             help="log INFO too (models loaded, times); the default for migrate, ingest, worker, "
+                                  "serve and reindex")
     return parser
+
+
+def log_level(settings: Settings, args: argparse.Namespace) -> str:
+    """VIDEOQA_LOG_LEVEL where it is set, else INFO for ``LOGS_AT_INFO`` and ``--verbose``, else WARNING."""
+    if "log_level" in settings.model_fields_set or args.verbose or args.command in LOGS_AT_INFO:
+        return settings.log_level
+    return "WARNING"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format, quiet_libraries=args.command != "migrate")
+    configure_logging(log_level(settings, args), settings.log_format, quiet_libraries=args.command != "migrate")
     try:
         return handler_of(args.handler)(settings, args)
     except (SchemaOutOfDate, MediaError) as error:

@@ -129,6 +129,7 @@ def test_a_search_without_an_export_exports_in_a_child_once(query_data: Path, mo
     from video_qa.analyzers import embed_source, get_embedder
 
     monkeypatch.setattr(store, "_known_exports", {})  # no export of this process to link: the child runs
+    caplog.set_level("INFO")  # an earlier test's `videoqa models` left the root logger at WARNING
     settings = load_settings(embed_model="bundled", device="cpu", data_dir=query_data)
     location = embed_source(settings).location
     first = get_embedder(settings)

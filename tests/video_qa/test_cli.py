@@ -212,7 +212,7 @@ def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest
 
     capsys.readouterr()
     monkeypatch.setattr(store, "_known_exports", {})  # no export of this process to link: the child runs
-    assert main(["search", query, "--json"]) == 0  # no export yet: a child process makes it first
+    assert main(["search", query, "--json", "--verbose"]) == 0  # no export yet: a child process makes it first
     assert fields(json.loads(capsys.readouterr().out)) == expected
     assert "by a child process in" in caplog.text
     assert export_query_model_meanwhile(settings) is None  # `serve` finds nothing to do
@@ -224,6 +224,14 @@ def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest
     listed = run_cli_process("videos", "--json")
     assert sorted(v["title"] for v in json.loads(listed["out"])) == ["cooking", "finance", "harbour"]
     assert [m for m in HEAVY_PACKAGES + ("onnxruntime",) if m in listed["modules"]] == []
+
+    # as a user types it (VIDEOQA_LOG_LEVEL unset): the answer alone; the embedder's load note with --verbose
+    env = {k: v for k, v in os.environ.items() if k != "VIDEOQA_LOG_LEVEL"}
+    quiet, verbose = (subprocess.run([sys.executable, "-m", "videoqa_cli", "search", query, *extra], env=env, cwd=REPO,
+                                     capture_output=True, text=True, check=True) for extra in ((), ("--verbose",)))
+    assert quiet.stderr == "", quiet.stderr
+    assert quiet.stdout == verbose.stdout and "marketing budget" in quiet.stdout.splitlines()[0]
+    assert "INFO model.embeddings.factory text embeddings: ONNX Runtime" in verbose.stderr, verbose.stderr
 
     assert main(["models", "--export-query"]) == 0  # found and checked, not made again
     assert "search queries   ONNX Runtime, export in" in capsys.readouterr().out
