@@ -123,7 +123,8 @@ def gin_capped(cap: int) -> str:
 
 GIN_EXACT = ("SELECT id FROM moments, to_tsquery('english', %(q)s) q WHERE text_tsv @@ q "
              f"ORDER BY ts_rank_cd(text_tsv, q) DESC, id LIMIT {K}")
-RUM = f"SELECT id FROM bench_fulltext, to_tsquery('english', %(q)s) q WHERE text_tsv @@ q ORDER BY text_tsv <=> q LIMIT {K}"
+RUM = ("SELECT id FROM bench_fulltext, to_tsquery('english', %(q)s) q WHERE text_tsv @@ q "
+       f"ORDER BY text_tsv <=> q LIMIT {K}")
 
 
 def build_side_table(conn) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -219,7 +220,7 @@ def exact_share(ids: list[int], picks: np.ndarray, counts: np.ndarray, phase: np
     when the AND matches are fewer than K // 2), tie-aware; None when nothing matches."""
     and_total = int(counts[phase == 0].sum())
     usable = (phase == 0) | ((phase == 1) & (len(terms) > 1) & (and_total < K // 2))
-    order = sorted(np.flatnonzero(usable), key=lambda j: (phase[j], -score[j]))
+    order = sorted(np.flatnonzero(usable & (counts > 0)), key=lambda j: (phase[j], -score[j]))
     seen, kth = 0, None
     for j in order:
         seen += int(counts[j])
@@ -259,8 +260,8 @@ def measure(size: int, n_queries: int, skip: frozenset[str] = frozenset()) -> di
 
     def lexeme(w: str) -> str | None:
         if w not in lex_cache:
-            lex_cache[w] = conn.exec_driver_sql("SELECT array_to_string(tsvector_to_array(to_tsvector('english', %(w)s)), ' ')",
-                                                {"w": w}).scalar() or None
+            sql = "SELECT array_to_string(tsvector_to_array(to_tsvector('english', %(w)s)), ' ')"
+            lex_cache[w] = conn.exec_driver_sql(sql, {"w": w}).scalar() or None
         return lex_cache[w]
 
     folder = CACHE / f"fulltext-tantivy-{size}"
@@ -335,9 +336,11 @@ def table(r: dict, extra: tuple[str, ...] = ()) -> str:
                      + f" | {pct(every, 95)} | {mean(c.overlap)} | "
                      + " / ".join(mean(c.exact[k]) for k in CLASSES) + f" | {mean(c.phrase)} |")
     s = r["side"]
-    return (f"{run_line('fulltext', '--moments', str(r['size']), '--queries', str(r['queries']), *extra)}; load average "
+    line = run_line("fulltext", "--moments", str(r["size"]), "--queries", str(r["queries"]), *extra)
+    return (f"{line}; load average "
             f"{r['load'][0]:.1f} when the timed pass began, {r['load'][1]:.1f} when it ended. PostgreSQL archive of "
-            f"{r['size']:,} moments (`bench/archive.py`), {r['queries']} queries (three quarters phrase, words, common in turn; a quarter none), k = {K}. "
+            f"{r['size']:,} moments (`bench/archive.py`), {r['queries']} queries (three quarters phrase, words, common "
+            f"in turn; a quarter none), k = {K}. "
             f"Side table copy {s['copy_s']:.1f} s; on it GIN builds in {s['gin_s']:.1f} s ({s['gin_mb']:.0f} MB), "
             f"RUM in {s['rum_s']:.1f} s ({s['rum_mb']:.0f} MB); today's GIN index is built with the archive. "
             f"Plans (EXPLAIN): today's uses {r['plans']['today']}, RUM's {r['plans']['RUM']}. Terms whose tantivy "
@@ -347,7 +350,8 @@ def table(r: dict, extra: tuple[str, ...] = ()) -> str:
 def main() -> None:
     parser = cli("fulltext", __doc__)
     parser.add_argument("--moments", type=int, default=1_000_000, help="archive size (PostgreSQL)")
-    parser.add_argument("--queries", type=int, default=200, help="queries: three quarters phrase, words, common in turn, a quarter none")
+    parser.add_argument("--queries", type=int, default=200,
+                        help="queries: three quarters phrase, words, common in turn, a quarter none")
     parser.add_argument("--no-doc", action="store_true", help="print the table only (docs/benchmarks.md unchanged)")
     parser.add_argument("--skip", default="", help=f"comma-separated candidates left out, of {','.join(KEYS[1:])} "
                         "(the exact ranking of every OR match takes seconds a query at 10M)")

@@ -19,8 +19,8 @@ from bench._lib.monitor import run_child, self_rss_mb, smaps_mb
 from bench._lib.report import command, machine_line, run_line
 from tests.factories.media import frame_index, index_video
 
-BENCHMARKS = ("analyzers", "archive", "cold_cli", "corpus", "decode", "ingest", "model", "moments", "plan", "search",
-              "ui", "vector_choice", "vision")
+BENCHMARKS = ("analyzers", "archive", "cold_cli", "corpus", "decode", "fulltext", "ingest", "model", "moments", "plan",
+              "search", "ui", "vector_choice", "vision")
 
 
 def test_concat_copies_joins_the_unit_end_to_end(tmp_path: Path) -> None:
