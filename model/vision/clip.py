@@ -15,15 +15,22 @@ components, a frame and a text that match having a high dot product. ``location`
 The first call exports the model once into ``<models>/image-text/`` (``model.vision.exports``):
 the image tower and the text tower as two ONNX graphs, each ending in the L2 normalisation, the
 tokenizer as ``tokenizer.json`` (``model.vision.clip_text``) and the image preprocessing in the
-manifest (``model.vision.images``). With ``int8`` the two graphs have their matrix
+manifest (``model.vision.images``). The text tower of a CLIP model (causal attention, pooled at
+the end-of-text token) takes any sequence length (the manifest's text graph says
+``"sequence": "dynamic"``): a batch of texts runs trimmed after its longest text instead of padded
+to the context length (77), the same vectors (the export checks both) at a fraction of the cost.
+An export of an older ``EXPORT_FORMAT`` (1: padded to 77) is made again. With ``int8`` the two graphs have their matrix
 multiplications (only those: ``quantize_dynamic`` with ``op_types_to_quantize=["MatMul"]``)
 quantized to int8 weights; convolutions stay float (quantizing them made convolutional models
 slower). Batches of ``batch_size`` frames or texts go through ONNX Runtime on ``threads``
-threads.
+threads. ``encode_query`` keeps the vectors of the last ``QUERY_CACHE`` query texts (per instance,
+so per model and variant; ``functools.lru_cache``): a search repeated (another page, other
+filters) does not run the text tower again.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +53,9 @@ DEFAULT_HUB_ID = "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"  # ViT-B/32 trained on 
 GRAPHS = {"image": "image.onnx", "text": "text.onnx"}
 SETTING = "VIDEOQA_VISUAL_MODEL"
 BATCH = 8
+EXPORT_FORMAT = 2  # of an image-text export (1: text tower padded to 77 tokens; 2: any length)
+QUERY_CACHE = 256  # query texts whose vectors encode_query keeps
+DYNAMIC = "dynamic"  # the text graph's "sequence" in the manifest: it takes any sequence length
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth")  # what open_clip loads weights from
 
 
@@ -102,6 +112,7 @@ class _Runtime:
     text: Any
     preprocess: Preprocess
     tokens: ClipTokens
+    trim: bool  # the text graph takes any sequence length: run texts without the padding
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
@@ -114,6 +125,7 @@ class ImageTextEmbedder(ExportedModel[_Runtime]):
     """Frames and texts into one vector space (see module doc); safe from several threads."""
 
     kind = KIND
+    export_format = EXPORT_FORMAT
 
     def __init__(self, location: str, models_dir: Path, *, int8: bool = False, batch_size: int = BATCH,
                  threads: int | None = 1) -> None:
@@ -130,6 +142,7 @@ class ImageTextEmbedder(ExportedModel[_Runtime]):
         else:
             self.name = f"open_clip {location} ({variant})" + (" — tiny random-weight test model" if self.is_twin else "")
         self.missing = f"{location} is not here (no folder, not in the local Hugging Face cache)"
+        self._query = functools.lru_cache(maxsize=QUERY_CACHE)(self._encode_one)
 
     @property
     def folder(self) -> Path:
@@ -150,7 +163,8 @@ class ImageTextEmbedder(ExportedModel[_Runtime]):
         return _Runtime(folder, manifest, onnx_session(folder / graphs["image"]["file"], self.threads),
                         onnx_session(folder / graphs["text"]["file"], self.threads),
                         Preprocess.from_dict(manifest["preprocess"]),
-                        ClipTokens(folder, TextSettings.from_dict(manifest["tokenizer"])))
+                        ClipTokens(folder, TextSettings.from_dict(manifest["tokenizer"])),
+                        graphs["text"].get("sequence") == DYNAMIC)
 
     @property
     def dimension(self) -> int:
@@ -174,10 +188,13 @@ class ImageTextEmbedder(ExportedModel[_Runtime]):
         runtime = self.load()
         parts = [np.zeros((0, self.dimension), dtype=np.float32)]
         for start in range(0, len(texts), self.batch_size):
-            tokens = runtime.tokens(list(texts[start:start + self.batch_size]))
+            tokens = runtime.tokens(list(texts[start:start + self.batch_size]), trim=runtime.trim)
             parts.append(runtime.text.run(None, {"tokens": tokens})[0])
         return _normalised(np.concatenate(parts))
 
     def encode_query(self, text: str) -> np.ndarray:
-        """One text's vector (dimension,)."""
+        """One text's vector (dimension,): a copy of the one kept for the last ``QUERY_CACHE`` texts."""
+        return self._query(text).copy()
+
+    def _encode_one(self, text: str) -> np.ndarray:
         return self.encode_text([text])[0]

@@ -5,7 +5,9 @@ one space, lower case for its default ``clean="lower"``), splits it with its reg
 (its special tokens, English contractions, letter runs, single digits, runs of other non-space
 characters), maps each piece's UTF-8 bytes to its byte alphabet and merges by BPE with ``</w>``
 on a word's last symbol; ids are ``[<start_of_text>] + pieces + [<end_of_text>]``, cut to the
-context length with ``<end_of_text>`` kept last, padded with 0.
+context length with ``<end_of_text>`` kept last, padded with 0. ``trim=True`` cuts the padding
+after the longest text of the batch (for a text tower exported with a dynamic sequence length:
+its attention is causal and it pools at ``<end_of_text>``, so the padding changes nothing).
 
 ``write_tokenizer`` (at export) writes that vocabulary, its merges and the split as
 ``tokenizer.json``; ``ClipTokens`` (at run time) cleans in Python as open_clip does and lets
@@ -78,7 +80,8 @@ def _escape(token: str) -> str:
 
 
 class ClipTokens:
-    """Texts as (n, context_length) int64 token ids, equal to open_clip's tokenizer's."""
+    """Texts as (n, context_length) int64 token ids, equal to open_clip's tokenizer's; with
+    ``trim`` (n, longest) only, the longest text's ids and the end of the others' padding."""
 
     def __init__(self, folder: Path, settings: TextSettings) -> None:
         from tokenizers import Tokenizer
@@ -90,16 +93,18 @@ class ClipTokens:
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
 
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+    def __call__(self, texts: Sequence[str], trim: bool = False) -> np.ndarray:
         s = self.settings
         ids = np.full((len(texts), s.context_length), s.pad, dtype=np.int64)
         if not texts:
             return ids
         encoded = self._tokenizer.encode_batch([clean(t, s.clean) for t in texts], add_special_tokens=False)
+        longest = 0
         for row, encoding in enumerate(encoded):
             tokens = [s.sot, *encoding.ids, s.eot]
             if len(tokens) > s.context_length:
                 tokens = tokens[:s.context_length]
                 tokens[-1] = s.eot
             ids[row, :len(tokens)] = tokens
-        return ids
+            longest = max(longest, len(tokens))
+        return np.ascontiguousarray(ids[:, :longest]) if trim else ids

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from model.loading import InferenceModel
 from model.sources import BackendUnavailable
-from model.vision.exports import ensure, read_manifest, why_invalid
+from model.vision.exports import FORMAT, ensure, read_manifest, why_invalid
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ Loaded = TypeVar("Loaded")
 
 class ExportedModel(InferenceModel[Loaded]):
     kind: str  # the export folder's kind (``<models>/<kind>/``)
+    export_format: int = FORMAT  # the manifest format this backend reads (an older one is exported again)
 
     def __init__(self, models_dir: Path, threads: int | None = 1) -> None:
         super().__init__(threads)
@@ -55,7 +56,7 @@ class ExportedModel(InferenceModel[Loaded]):
 
     def why_not_ready(self) -> str | None:
         source = self.source()
-        return self.missing if source is None else why_invalid(self.folder, source)
+        return self.missing if source is None else why_invalid(self.folder, source, self.export_format)
 
     def _load(self) -> Loaded:
         why = ensure(self.models_dir, self.kind, self.why_not_ready, self.export_argv())

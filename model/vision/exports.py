@@ -8,7 +8,8 @@ sizes and modification times), each graph's size and SHA-256, and the result of 
 export made against PyTorch before the folder was put in place. The folder is written under a
 temporary name and renamed into place, so a reader sees a complete export or none.
 
-``why_invalid`` accepts a folder only when its format is ``FORMAT``, its source identity equals
+``why_invalid`` accepts a folder only when its format is the kind's (``FORMAT`` unless the backend
+declares its own: ``ExportedModel.export_format``), its source identity equals
 the source's now (a changed or reinstalled model is exported again), each graph has its recorded
 size and the check passed. ``ensure`` makes a missing or stale export under the kind's file lock
 (another process exporting the same kind waits, then uses that export).
@@ -127,13 +128,14 @@ def onnx_session(path: Path, threads: int | None, *, arena: bool = True) -> Any:
     return onnxruntime.InferenceSession(str(path), onnx_options(threads, arena=arena), providers=["CPUExecutionProvider"])
 
 
-def why_invalid(folder: Path, source: dict[str, Any] | None) -> str | None:
-    """None when ``folder`` holds a usable export of the source identified by ``source``, else why not."""
+def why_invalid(folder: Path, source: dict[str, Any] | None, export_format: int = FORMAT) -> str | None:
+    """None when ``folder`` holds a usable export (of format ``export_format``) of the source
+    identified by ``source``, else why not."""
     manifest = read_manifest(folder)
     if not manifest:
         return f"no export in {folder}"
-    if manifest.get("format") != FORMAT:
-        return f"the export in {folder} has format {manifest.get('format')!r}, not {FORMAT}"
+    if manifest.get("format") != export_format:
+        return f"the export in {folder} has format {manifest.get('format')!r}, not {export_format}"
     if source is not None and manifest.get("source") != source:
         return f"the model changed since the export in {folder}"
     for role, graph in (manifest.get("graphs") or {}).items():

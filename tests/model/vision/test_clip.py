@@ -141,3 +141,69 @@ def test_a_location_that_is_not_a_model_says_which_setting_to_change(tmp_path: P
     (tmp_path / "empty").mkdir()
     with pytest.raises(BackendUnavailable, match="VIDEOQA_VISUAL_MODEL"):
         ImageTextEmbedder(str(tmp_path / "empty"), tmp_path / "models").encode_text(["x"])
+
+
+class _Recorder:
+    """An ONNX Runtime session that records the shape of each input it runs."""
+
+    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+        self.session, self.shapes = session, []
+
+    def run(self, names, inputs):  # type: ignore[no-untyped-def]
+        self.shapes.append(inputs["tokens"].shape)
+        return self.session.run(names, inputs)
+
+
+def test_the_text_tower_runs_trimmed_and_equals_the_77_token_run(twin: ImageTextEmbedder) -> None:
+    runtime = twin.load()
+    assert read_manifest(twin.folder)["graphs"]["text"]["sequence"] == "dynamic" and runtime.trim
+    texts = ["a cat on a sofa", "", "people at a whiteboard in a meeting room", "Ünïcode · 東京"]
+    full = runtime.tokens(texts)
+    assert full.shape == (4, 77)
+    padded = runtime.text.run(None, {"tokens": full})[0]
+    trimmed = runtime.tokens(texts, trim=True)
+    # the third text's length: <start_of_text>, 8 words, <end_of_text>; after it only padding
+    assert trimmed.shape[1] == 10 and np.array_equal(trimmed, full[:, :10]) and not full[:, 10:].any()
+    assert np.abs(runtime.text.run(None, {"tokens": trimmed})[0] - padded).max() <= 1e-5
+    for row, text in enumerate(texts):  # each alone, at its own length
+        alone = runtime.tokens([text], trim=True)
+        assert np.abs(runtime.text.run(None, {"tokens": alone})[0][0] - padded[row]).max() <= 1e-5
+    recorder = _Recorder(runtime.text)
+    runtime.text = recorder
+    try:
+        vectors = twin.encode_text(texts)
+    finally:
+        runtime.text = recorder.session
+    assert recorder.shapes == [(4, 10)]
+    assert np.abs(vectors - padded).max() <= 1e-5
+    assert read_manifest(twin.folder)["check"]["text_trimmed_max_difference"] <= 1e-4
+
+
+def test_an_export_of_the_padded_format_is_made_again(twin: ImageTextEmbedder) -> None:
+    path = twin.folder / "manifest.json"
+    text = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(text.replace('"format": 2', '"format": 1'), encoding="utf-8")
+        assert read_manifest(twin.folder)["format"] == 1
+        assert twin.why_not_ready() == f"the export in {twin.folder} has format 1, not 2"
+    finally:
+        path.write_text(text, encoding="utf-8")
+    assert twin.why_not_ready() is None
+
+
+def test_a_query_vector_is_kept_per_model_and_text(twin: ImageTextEmbedder, vision_models: Path) -> None:
+    runtime = twin.load()
+    recorder = _Recorder(runtime.text)
+    runtime.text = recorder
+    try:
+        first = twin.encode_query("a harbour at dusk, cached")
+        first[:] = 0  # a copy: the kept vector is not changed by its caller
+        again = twin.encode_query("a harbour at dusk, cached")
+        other = twin.encode_query("another text, cached")
+    finally:
+        runtime.text = recorder.session
+    assert len(recorder.shapes) == 2  # the repeated text did not run the tower again
+    assert np.abs(again - twin.encode_text(["a harbour at dusk, cached"])[0]).max() == 0
+    assert float(again @ other) < 0.999
+    fresh = ImageTextEmbedder("tiny", vision_models)  # another instance keeps its own vectors
+    assert np.abs(fresh.encode_query("a harbour at dusk, cached") - again).max() <= 1e-6
