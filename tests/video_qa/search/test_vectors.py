@@ -21,14 +21,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, text
+from sqlalchemy.exc import OperationalError
 
 from video_qa.db import unit_of_work
 from video_qa.models import Moment, MomentEmbedding, Video
 from video_qa.moments.store import replace_moments
 from video_qa.moments.values import NewMoment
 from video_qa.search import Filters
-from video_qa.search.index import build, generation, live, location
+from video_qa.search.index import build, generation, live, location, rows
 from video_qa.search.index.build import fold_index, rebuild_index, writer_lock
 from video_qa.search.index.generation import fingerprint, open_generation, read_manifest
 from video_qa.search.index.location import index_folder, use_index_dir
@@ -242,6 +243,77 @@ def test_new_moments_are_found_at_once_and_folded_by_one_writer(vec_engine: Engi
         assert fold_index(vec_engine, index_folder(vec_engine), wait=False) is None
 
 
+
+def test_a_build_reads_each_batch_in_its_own_transaction_while_the_archive_is_written_and_searched(
+        vec_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: ``rebuild_index`` over many small batches while another connection deletes
+    and inserts moments (committed) and the archive is searched between two batches. Each batch is
+    read in a transaction of its own (its ``now()``, the transaction's start, differs), between
+    batches the build holds no lock on the table (an ACCESS EXCLUSIVE lock is granted at once), and
+    a search afterwards returns the new rows and none of the deleted ones."""
+    if vec_engine.dialect.name != "postgresql":
+        pytest.skip("transaction start times and table locks are PostgreSQL's")
+    monkeypatch.setattr(build, "BUILD_BATCH", 400)
+    rng = np.random.default_rng(11)
+    data = clustered(4_000, rng)
+    ids = add_rows(vec_engine, data)
+    behind, ahead = ids[100:200], ids[3_000:3_100]  # deleted once the build has read past ids[1000]
+    new = clustered(50, rng)
+    state: dict[str, object] = {"trained": False, "written": None, "inside": False, "answered": None}
+    starts: list[object] = []
+    locks: list[bool] = []
+    train, read = build.train, rows.rows_after
+
+    def trained(sample, n):  # type: ignore[no-untyped-def]
+        state["trained"] = True
+        return train(sample, n)
+
+    def batch(session, space, last, upto, size, filters=Filters()):  # type: ignore[no-untyped-def]
+        if state["inside"] or size != 400:  # a search's own reads (below)
+            return read(session, space, last, upto, size, filters)
+        state["inside"] = True
+        try:  # between two batches: the previous batch's transaction has ended
+            with vec_engine.connect() as conn:
+                try:
+                    conn.execute(text("LOCK TABLE moment_embeddings IN ACCESS EXCLUSIVE MODE NOWAIT"))
+                    locks.append(True)
+                except OperationalError:  # lock_not_available: a transaction of the build holds it
+                    locks.append(False)
+                conn.rollback()
+            if state["trained"] and state["written"] is None and last > ids[1_000]:
+                with unit_of_work(vec_engine) as other:
+                    other.execute(delete(Moment).where(Moment.id.in_(behind + ahead)))
+                state["written"] = add_rows(vec_engine, new)
+                state["answered"] = nearest(vec_engine, data[5], 1)  # the archive answers mid-build
+        finally:
+            state["inside"] = False
+        out = read(session, space, last, upto, size, filters)
+        starts.append(session.scalar(text("SELECT now()")))  # this batch's transaction's start
+        return out
+
+    monkeypatch.setattr(build, "train", trained)
+    monkeypatch.setattr(rows, "rows_after", batch)
+    built = rebuild_index(vec_engine)
+    monkeypatch.setattr(rows, "rows_after", read)
+    _settle(vec_engine)
+    written = state["written"]
+    assert isinstance(written, list) and len(written) == 50 and state["answered"] == [ids[5]]
+    assert built == {"generation": 1, "count": 4_000 - len(ahead), "watermark": ids[-1]}  # new rows: above it
+    assert len(starts) >= 20 and len(set(starts)) == len(starts)  # no transaction spanned two batches
+    assert locks and all(locks)  # nor held the table between them
+    gen = open_generation(index_folder(vec_engine))  # type: ignore[arg-type]
+    assert gen is not None
+    held = set(np.asarray(gen.ids).tolist())
+    assert set(behind) <= held and not set(ahead) & held and not set(written) & held
+    release_vector_index(vec_engine)  # a process starting now
+    for i in (0, 17, 49):
+        assert nearest(vec_engine, new[i], 1) == [written[i]]
+    doomed = set(behind + ahead)
+    for q in np.concatenate([data[100:120], data[3_000:3_020]]):
+        assert not set(nearest(vec_engine, q, 20)) & doomed
+    assert nearest(vec_engine, data[2_000], 1) == [ids[2_000]]
+
+
 CHILD = textwrap.dedent("""
     import json, sys
     import numpy as np
@@ -304,6 +376,7 @@ def test_two_processes_share_one_index_file_and_see_each_others_moments(vec_engi
         child.wait()
 
 
+
 KILLED_WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
@@ -346,6 +419,7 @@ def test_a_writer_killed_mid_update_leaves_the_old_generation_and_the_next_write
     assert fold_index(vec_engine, folder) == 2  # the lock died with it; the next writer cleans up
     assert not [p.name for p in folder.iterdir() if ".tmp" in p.name]
     assert open_generation(folder).count == 5_100  # type: ignore[union-attr]
+
 
 
 def test_a_damaged_generation_is_searched_exactly_and_rebuilt_in_the_background(

@@ -10,7 +10,8 @@ temporary files are removed by the next writer. One writer at a time holds the f
 
 Building streams the rows from the database in id order (never all vectors in memory): the
 coarse quantizer and the product quantizer are trained on a random sample of ids, then every row
-is added in batches. Below ``generation.BUILD_AT`` rows no generation is kept.
+is added in batches, each read in a short transaction of its own (no read transaction spans a
+build or a fold). Below ``generation.BUILD_AT`` rows no generation is kept.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from video_qa.moments.values import EMBEDDING_DTYPE
 from video_qa.search.index import generation
 from video_qa.search.index.generation import FORMAT, LOCK, MANIFEST, Generation, describe, open_generation
 from video_qa.search.index.location import database_label, index_folder
-from video_qa.search.index.rows import all_ids, count_rows, max_id, rows_by_id, stream_rows
+from video_qa.search.index.rows import STREAM_BATCH, all_ids, count_rows, max_id, rows_by_id, stream_rows_apart
 from video_qa.search.index.space import TEXT, Space
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ PQ_BYTES = 64  # bytes of code per vector (docs/search-index.md: measured agains
 NLIST_MIN, NLIST_MAX = 64, 2048  # 2048: the assignment of 10M vectors stays affordable on 2 cores (docs)
 TRAIN_PER_LIST = 40  # training sample: this many vectors per inverted list
 TRAIN_MIN, TRAIN_MAX = 10_000, 150_000  # product quantizer: 256 centroids x 39 points
+BUILD_BATCH = STREAM_BATCH  # rows a build or fold reads in one short transaction
 RETRAIN_GROWTH = 4.0  # a fold past this many times the rows trained for (or below a quarter) retrains
 
 
@@ -140,16 +142,18 @@ def nlist_for(rows: int) -> int:
     return int(min(NLIST_MAX, max(NLIST_MIN, round(math.sqrt(rows)))))
 
 
-def _training_sample(session: Session, space: Space, rows: int, wanted: int, top: int) -> np.ndarray:
-    """About ``wanted`` vectors of random ids (ids are dense enough that a few draws suffice)."""
+def _training_sample(engine: Engine, space: Space, rows: int, wanted: int, top: int) -> np.ndarray:
+    """About ``wanted`` vectors of random ids (ids are dense enough that a few draws suffice), each
+    draw read in a short transaction of its own."""
     rng = np.random.default_rng(0)
     if rows <= wanted:
-        return np.concatenate([v for _, v, _ in stream_rows(session, space, 0)])
+        return np.concatenate([v for _, v, _ in stream_rows_apart(engine, space, 0, upto=top, batch=BUILD_BATCH)])
     got: list[np.ndarray] = []
     have = 0
     for _attempt in range(6):
         draw = np.unique(rng.integers(1, top + 1, size=int((wanted - have) * 1.3 * top / rows) + 16))
-        _, vectors, _ = rows_by_id(session, space, draw)
+        with Session(engine) as session:
+            _, vectors, _ = rows_by_id(session, space, draw)
         if len(vectors):
             got.append(vectors)
             have += len(vectors)
@@ -169,22 +173,31 @@ def train(sample: np.ndarray, rows: int) -> Any:
     return index
 
 
-def build(session: Session, space: Space, log_every: int = 1_000_000
+def _figures(engine: Engine, space: Space) -> tuple[int, int]:
+    """(highest id, rows) of the space, read in one short transaction."""
+    with Session(engine) as session:
+        top = max_id(session, space)
+        return top, count_rows(session, space, upto=top)
+
+
+def build(engine: Engine, space: Space, log_every: int = 1_000_000
           ) -> tuple[Any, np.ndarray, np.ndarray, int] | None:
-    """Train and fill an index from every row of the space; (index, ids, fingerprints, watermark),
-    or None when there are no rows."""
+    """Train and fill an index from every row of the space up to the highest id when it starts
+    (the watermark: rows written later are a reader's tail); (index, ids, fingerprints,
+    watermark), or None when there are no rows. No read transaction spans the build: each batch
+    of rows is read in its own (``stream_rows_apart``), so writers and searches go on meanwhile;
+    a row deleted after its batch was read is indexed and found dead by readers (docs)."""
     started = time.monotonic()
-    top = max_id(session, space)
-    rows = count_rows(session, space, upto=top)
+    top, rows = _figures(engine, space)
     if not rows:
         return None
-    sample = _training_sample(session, space, rows, min(TRAIN_MAX, max(TRAIN_MIN, TRAIN_PER_LIST * nlist_for(rows))), top)
-    index = train(sample, rows)
+    wanted = min(TRAIN_MAX, max(TRAIN_MIN, TRAIN_PER_LIST * nlist_for(rows)))
+    index = train(_training_sample(engine, space, rows, wanted, top), rows)
     trained = time.monotonic()
     all_ids_: list[np.ndarray] = []
     all_fps: list[np.ndarray] = []
     added = 0
-    for ids, vectors, fps in stream_rows(session, space, 0, upto=top):
+    for ids, vectors, fps in stream_rows_apart(engine, space, 0, upto=top, batch=BUILD_BATCH):
         index.add_with_ids(vectors, ids)
         all_ids_.append(ids)
         all_fps.append(fps)
@@ -216,13 +229,12 @@ def rebuild_index(engine: Engine, folder: Path | None = None, space: Space = TEX
     if folder is None:
         return None
     with writer_lock(folder, wait=True):
-        with Session(engine) as session:
-            rows = count_rows(session, space)
-            if 0 < rows < generation.BUILD_AT:  # too few to train for (as fold_index): the exact tail answers
-                if generation.manifest_signature(folder) is not None:
-                    retire(folder)
-                return {"generation": 0, "count": rows, "watermark": 0}
-            built = build(session, space)
+        rows = _figures(engine, space)[1]
+        if 0 < rows < generation.BUILD_AT:  # too few to train for (as fold_index): the exact tail answers
+            if generation.manifest_signature(folder) is not None:
+                retire(folder)
+            return {"generation": 0, "count": rows, "watermark": 0}
+        built = build(engine, space)
         if built is None:
             return None
         index, ids, fps, watermark = built
@@ -245,26 +257,24 @@ def fold_index(engine: Engine, folder: Path | None, stale: np.ndarray | None = N
             if not held:
                 return None
             current = open_generation(folder)
-            with Session(engine) as session:
-                top = max_id(session, space)
-                rows = count_rows(session, space)
-                if rows < generation.BUILD_AT:  # too few to train for: the exact tail answers alone
-                    if generation.manifest_signature(folder) is not None:
-                        retire(folder)
+            top, rows = _figures(engine, space)
+            if rows < generation.BUILD_AT:  # too few to train for: the exact tail answers alone
+                if generation.manifest_signature(folder) is not None:
+                    retire(folder)
+                return None
+            if current is None or not (current.trained_rows / RETRAIN_GROWTH <= rows
+                                       <= RETRAIN_GROWTH * current.trained_rows):
+                built = build(engine, space)
+                if built is None:
                     return None
-                if current is None or not (current.trained_rows / RETRAIN_GROWTH <= rows
-                                           <= RETRAIN_GROWTH * current.trained_rows):
-                    built = build(session, space)
-                    if built is None:
-                        return None
-                    index, ids, fps, watermark = built
-                    trained = len(ids)
-                else:
-                    folded = _fold(session, space, current, top, stale)
-                    if folded is None:
-                        return None
-                    index, ids, fps, watermark = folded
-                    trained = current.trained_rows
+                index, ids, fps, watermark = built
+                trained = len(ids)
+            else:
+                folded = _fold(engine, space, current, top, stale)
+                if folded is None:
+                    return None
+                index, ids, fps, watermark = folded
+                trained = current.trained_rows
             number = publish(folder, index, ids, fps, watermark, trained, database_label(engine), space)
     except OSError as error:  # a full disk or a read-only folder: searches go on from the tail
         log.warning("vector index %s: fold failed (%s)", folder, error)
@@ -273,15 +283,17 @@ def fold_index(engine: Engine, folder: Path | None, stale: np.ndarray | None = N
     return number
 
 
-def _fold(session: Session, space: Space, current: Generation, top: int, stale: np.ndarray | None
+def _fold(engine: Engine, space: Space, current: Generation, top: int, stale: np.ndarray | None
           ) -> tuple[Any, np.ndarray, np.ndarray, int] | None:
     """``current`` loaded into memory, less the ids the database lost and the ``stale`` ones, plus
     the rows above its watermark up to ``top`` and the stale ones re-read; None when nothing
-    changed."""
+    changed. The ids, the re-read rows and each batch of new rows are read in short transactions
+    of their own (as ``build``)."""
     w = current.watermark
     index = load_for_update(current)
     ids, fps = np.array(current.ids), np.array(current.fps)
-    db_ids = all_ids(session, space, w) if count_rows(session, space, upto=w) != len(ids) else ids
+    with Session(engine) as session:
+        db_ids = all_ids(session, space, w) if count_rows(session, space, upto=w) != len(ids) else ids
     stale = np.zeros(0, np.int64) if stale is None else stale
     gone = np.union1d(np.setdiff1d(ids, db_ids, assume_unique=True), stale)
     fresh = np.union1d(np.setdiff1d(db_ids, ids, assume_unique=True), np.intersect1d(stale, db_ids))
@@ -289,7 +301,9 @@ def _fold(session: Session, space: Space, current: Generation, top: int, stale: 
         index.remove_ids(gone.astype(np.int64))
         keep = ~np.isin(ids, gone)
         ids, fps = ids[keep], fps[keep]
-    new = [rows_by_id(session, space, fresh)] + list(stream_rows(session, space, w, upto=top))
+    with Session(engine) as session:
+        reread = rows_by_id(session, space, fresh)
+    new = [reread, *stream_rows_apart(engine, space, w, upto=top, batch=BUILD_BATCH)]
     for add_ids, vectors, add_fps in new:
         if len(add_ids):
             index.add_with_ids(vectors, add_ids)

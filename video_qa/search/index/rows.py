@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from video_qa.models import VisualEmbedding
@@ -40,22 +40,45 @@ def embeddings(space: Space, filters: Filters = Filters()) -> Select[Any]:
     return filters.apply(stmt, moment_id=space.moment_id)
 
 
-def stream_rows(session: Session, space: Space, above: int, upto: int | None = None, batch: int = STREAM_BATCH,
-                filters: Filters = Filters()) -> Iterator[Arrays]:
-    """The rows with ``above < id <= upto`` that ``filters`` keep, in id order, in batches (keyset
-    pagination on the primary key)."""
+def rows_after(session: Session, space: Space, last: int, upto: int | None, batch: int,
+               filters: Filters = Filters()) -> Arrays:
+    """One batch: the first ``batch`` rows with ``last < id <= upto`` that ``filters`` keep, in id order."""
+    stmt = embeddings(space, filters).where(space.moment_id > last).order_by(space.moment_id).limit(batch)
+    if upto is not None:
+        stmt = stmt.where(space.moment_id <= upto)
+    return to_arrays(session.execute(stmt).all())
+
+
+def _pages(read: Callable[[int], Arrays], above: int, batch: int) -> Iterator[Arrays]:
+    """Keyset pagination on the primary key: ``read(last)`` gives the batch after id ``last``."""
     last = above
     while True:
-        stmt = embeddings(space, filters).where(space.moment_id > last).order_by(space.moment_id).limit(batch)
-        if upto is not None:
-            stmt = stmt.where(space.moment_id <= upto)
-        rows = session.execute(stmt).all()
-        if not rows:
+        page = read(last)
+        if not len(page[0]):
             return
-        yield to_arrays(rows)
-        last = int(rows[-1][0])
-        if len(rows) < batch:
+        yield page
+        last = int(page[0][-1])
+        if len(page[0]) < batch:
             return
+
+
+def stream_rows(session: Session, space: Space, above: int, upto: int | None = None, batch: int = STREAM_BATCH,
+                filters: Filters = Filters()) -> Iterator[Arrays]:
+    """The rows with ``above < id <= upto`` that ``filters`` keep, in id order, in batches, all in
+    ``session`` (a query's refresh and exact scan)."""
+    return _pages(lambda last: rows_after(session, space, last, upto, batch, filters), above, batch)
+
+
+def stream_rows_apart(engine: Engine, space: Space, above: int, upto: int | None = None, batch: int = STREAM_BATCH
+                      ) -> Iterator[Arrays]:
+    """As ``stream_rows``, each batch read in a short transaction of its own (a fresh ``Session``,
+    closed before the batch is yielded): a build or fold never holds one read transaction (and
+    its table locks, or SQLite's snapshot) across the whole stream."""
+    def read(last: int) -> Arrays:
+        with Session(engine) as session:
+            return rows_after(session, space, last, upto, batch)
+
+    return _pages(read, above, batch)
 
 
 def newest_rows(session: Session, space: Space, upto: int, limit: int) -> Arrays:
