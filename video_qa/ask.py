@@ -20,6 +20,12 @@ higher frame rate, and let the vision-language model answer with citations in ab
    lying outside its span, cites the span's best matching moment by that moment's own start and
    end instead (and says so in the notes).
 
+A question that names on-screen text ("What is the caption about?", "what does the sign say":
+``TEXT_WORDS``) asks about the video's text moments, whose words are not in it: when the search
+retrieves none, its other content words are searched among the text moments alone, and where that
+finds none (or there are no other words) the video's text moments are taken in time order
+(``named_text``); each counts as matching the word that named it.
+
 Without a vision-language model the answer is **extractive** and says so: the sentences said,
 the on-screen text and the shot labels (kind ``visual``) of the retrieved moments that contain a
 word of the question (else the best one found by meaning), each with its time, in the answer's
@@ -29,6 +35,7 @@ text and as its citations, in time order. Storing the question and its answer (`
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -47,7 +54,7 @@ from video_qa.media.plan import MIN_FRAMES, ClipPlan, frame_count, frame_size, t
 from video_qa.media.probe import Probe
 from video_qa.models import Moment, MomentEmbedding, MomentKind, Video, VideoStatus
 from video_qa.moments.values import EMBEDDING_DTYPE
-from video_qa.search import STOPWORDS, Filters, Hit, highlights, search, uncertainty, words
+from video_qa.search import STOPWORDS, Filters, Hit, highlights, search, stem, uncertainty, words
 from video_qa.timecode import format_time
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,9 @@ NO_MODEL_NO_MATCH = ("No vision-language model is configured (VIDEOQA_VLM_MODEL,
 SAID_AS = {MomentKind.speech.value: "said", MomentKind.text.value: "on screen", MomentKind.event.value: "seen",
            MomentKind.visual.value: "seen"}
 TEST_MODEL_NOTE = "a tiny random-weight test model wrote this answer: its text is meaningless"
+# words of a question that name on-screen text, by stem: the question asks about the text moments
+TEXT_WORDS = frozenset(stem(w) for w in (
+    "caption", "subtitle", "sign", "slide", "title", "banner", "headline", "text", "written", "writing", "screen"))
 
 
 @dataclass
@@ -168,6 +178,32 @@ def own_moments(session: Session, hits: list[Hit], question: str, embedder: Text
     return out[:limit]
 
 
+def _text_rows(session: Session, video_id: int, limit: int) -> list[Moment]:
+    return list(session.scalars(select(Moment).where(Moment.video_id == video_id, Moment.kind == MomentKind.text.value)
+                                .order_by(Moment.start, Moment.id).limit(limit)))
+
+
+def named_text(session: Session, engine: Engine, video_id: int, question: str, embedder: TextEmbedder | None,
+               limit: int) -> list[Retrieved]:
+    """The text moments a question naming on-screen text asks about (``TEXT_WORDS``; [] for a
+    question that names none): those its other content words find among the text moments, else the
+    video's text moments in time order; each counts the naming words among its matched ones."""
+    content = [w for w in words(question) if w not in STOPWORDS]
+    naming = [w for w in content if stem(w) in TEXT_WORDS]
+    if not naming:
+        return []
+    rest = " ".join(w for w in content if stem(w) not in TEXT_WORDS)
+    found: list[Retrieved] = []
+    if rest:
+        hits = search(session, engine, rest, embedder, Filters(video_id=video_id, kinds=(MomentKind.text.value,)),
+                      limit=limit)
+        found = own_moments(session, hits, rest, embedder, limit)
+    if not found:
+        found = [Retrieved(m.id, m.start, m.end, m.kind, m.text, 0.0, 0, uncertainty(m.meta, "start_uncertainty"),
+                           uncertainty(m.meta, "end_uncertainty")) for m in _text_rows(session, video_id, limit)]
+    return [dataclasses.replace(r, matched=r.matched + len(naming)) for r in found]
+
+
 def spans_for(moments: list[Retrieved], duration: float, max_spans: int = MAX_SPANS, pad: float = PAD) -> list[AskSpan]:
     """Padded, clamped spans of the best moments, in time order; each keeps the best ranked moment
     that made it. Moments containing a word of the question make the spans when there are any (the
@@ -237,6 +273,9 @@ def retrieve(session: Session, engine: Engine, video_id: int, question: str, emb
         raise ValueError("the question is empty")
     hits = search(session, engine, question, embedder, Filters(video_id=video_id), limit=limit)
     retrieved = own_moments(session, hits, question, embedder, limit)
+    if not any(r.kind == MomentKind.text.value for r in retrieved):
+        text = named_text(session, engine, video_id, question, embedder, limit)
+        retrieved = (text + [r for r in retrieved if r.moment_id not in {t.moment_id for t in text}])[:limit]
     duration = video.duration or (Probe.from_dict(video.probe).duration if video.probe else 0.0)
     precise = [r for r in retrieved if r.kind != MomentKind.chapter.value]  # chapters span whole stretches
     spans = spans_for(precise or retrieved, duration)

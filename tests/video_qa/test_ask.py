@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from model.vlm import Answer, Span, answer_from_text
-from tests.factories.media import speech_and_caption_video
+from tests.factories.media import speech_and_caption_video, text_video
 from tests.factories.moments import Spec, write_moments
 from tests.factories.pipeline import ingest, quiet_settings
 from tests.factories.rows import make_video
@@ -220,3 +220,34 @@ def test_without_a_model_a_question_nothing_matches_says_so(talk, engine: Engine
     settings = quiet_settings(tmp_path, embed_model="bundled")
     _, result = _ask(engine, settings, video_id, "xylophone quantum", get_backends(settings))
     assert result.answer == NO_MODEL_NO_MATCH and result.moments == [] and result.notes == [NO_MODEL_NO_MATCH]
+
+
+# --- a question that names on-screen text without its words (a new user's run)
+
+
+@pytest.fixture()
+def caption_video(tmp_path: Path, engine: Engine) -> int:
+    """30 s, on-screen text only: "BRIDGE CLOSED FOR REPAIRS" from 5 to 20 s, analysed as the default does."""
+    settings = quiet_settings(tmp_path, ocr=True, embed_model="bundled", clip_seconds=60.0)
+    path = text_video(tmp_path / "caption.mp4", seconds=30,
+                      items=((5.0, 20.0, "BRIDGE CLOSED FOR REPAIRS", "(w-tw)/2", "(h-th)/2", 36),))
+    return ingest(engine, settings, path)[0]
+
+
+@pytest.mark.parametrize("question", [
+    "What is the caption about?",  # no word of it is on screen
+    "What does the sign say about parking?",  # its other word is not on screen either
+    "What does the sign say about the bridge?",  # its other word is
+])
+def test_a_question_naming_on_screen_text_quotes_the_caption(caption_video: int, engine: Engine, tmp_path: Path,
+                                                             question: str) -> None:
+    settings = quiet_settings(tmp_path, embed_model="bundled")
+    prepared, result = _ask(engine, settings, caption_video, question, get_backends(settings))
+    (cited,) = [m for m in result.moments if m["source"] == "cited"]
+    assert (cited["kind"], cited["text"]) == ("text", "BRIDGE CLOSED FOR REPAIRS")
+    assert 5.0 <= cited["start"] <= 7.0 and 19.0 <= cited["end"] <= 21.0  # its own time (samples every 2 s)
+    assert result.answer == f"{EXTRACTIVE}\n{format_time(cited['start'])} on screen: BRIDGE CLOSED FOR REPAIRS"
+    assert result.notes == [NO_MODEL]
+    # the span a model would see is the caption's, padded, not the video's first minute
+    assert prepared.spans == [AskSpan(cited["start"] - 3.0, cited["end"] + 3.0, prepared.retrieved[0])]
+
