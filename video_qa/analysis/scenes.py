@@ -10,7 +10,8 @@ import numpy as np
 
 CUT_THUMB = (160, 90)  # the size frames are compared at
 CUT_LEVEL = 27.0  # ContentDetector's default threshold (mean HSV difference, 0-255)
-CUT_RATIO = 2.5  # ... and at least this many times the neighbouring samples' differences
+CUT_RATIO = 2.5  # ... and at least this many times the neighbouring samples' differences on one side
+CUT_SIDE = 4  # samples on each side whose differences are the neighbourhood's
 
 
 def _r(x: float) -> float:
@@ -35,16 +36,27 @@ def frame_deltas(frames: Sequence[np.ndarray]) -> list[float]:
     return [0.0] + [float(np.abs(b - a).mean()) for a, b in zip(hsv, hsv[1:])] if hsv else []
 
 
+def _usual(deltas: Sequence[float]) -> float:
+    """The lower median of ``deltas`` (0 for none): with half of them or more quiet, quiet."""
+    return float(sorted(deltas)[(len(deltas) - 1) // 2]) if deltas else 0.0
+
+
 def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[list[float]]:
     """[[time, uncertainty]] of hard cuts between consecutive sampled frames: the cut lies after
-    the earlier frame and at or before the later one, which is the time given."""
+    the earlier frame and at or before the later one, which is the time given.
+
+    A cut is a change of at least ``CUT_LEVEL`` that is ``CUT_RATIO`` times the usual change (the
+    lower median) of the ``CUT_SIDE`` samples before it or of those after it, whichever is quieter:
+    a change no larger than the motion on both sides of it is no cut, and cuts one or two samples
+    apart between still shots (a slide deck, photographs, sampled every 2 s) are all found, where
+    a median of both sides together counted the other cuts as motion and lost one in two."""
     if len(frames) < 2:
         return []
     deltas = frame_deltas(frames)
     cuts = []
     for i in range(1, len(deltas)):
-        around = [deltas[j] for j in range(max(1, i - 4), min(len(deltas), i + 5)) if j != i]
-        level = float(np.median(around)) if around else 0.0
+        before, after = deltas[max(1, i - CUT_SIDE):i], deltas[i + 1:i + 1 + CUT_SIDE]
+        level = min(_usual(before), _usual(after)) if before and after else _usual(before or after)
         if deltas[i] >= CUT_LEVEL and deltas[i] >= CUT_RATIO * level:
             cuts.append([_r(times[i]), _r(times[i] - times[i - 1])])
     return cuts

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories.media import text_video
+from tests.factories.media import ENCODERS, ffmpeg, text_video
 from video_qa.analysis.scenes import cut_thumb, scene_cuts
 from video_qa.media import probe, read_frames
 from video_qa.media.plan import sampling_plan
@@ -21,3 +21,19 @@ def test_scene_cuts_between_sampled_frames(tmp_path: Path) -> None:
     assert cuts == [[pytest.approx(14.0, abs=0.05), 2.0], [pytest.approx(28.0, abs=0.05), 2.0]]
     # on the 160x90 copies a clip part keeps instead of its frames: the same cuts
     assert scene_cuts([cut_thumb(f) for f in frames.frames], frames.times) == cuts
+
+
+def test_cuts_one_and_two_samples_apart_between_still_shots_are_all_found(tmp_path: Path) -> None:
+    # four still pictures of 3 s each (a slide deck, photographs): cuts at 3, 6 and 9 s, sampled
+    # every 2 s (the default VIDEOQA_OCR_FPS), so each cut's neighbourhood holds another cut
+    path = tmp_path / "stills.mp4"
+    sources = ("smptebars=", "rgbtestsrc=", "color=c=navy:", "pal100bars=")
+    inputs = [a for s in sources for a in ("-f", "lavfi", "-i", f"{s}size=320x240:rate=25:duration=3")]
+    chain = "".join(f"[{i}:v]format=yuv420p,setsar=1[v{i}];" for i in range(4)) + "".join(
+        f"[v{i}]" for i in range(4)) + "concat=n=4:v=1[v]"
+    ffmpeg(*inputs, "-filter_complex", chain, "-map", "[v]", *ENCODERS["h264"], str(path))
+    p = probe(path)
+    frames = read_frames(path, sampling_plan(0.0, 12.0, 0.5, p), p)
+    assert [round(t, 2) for t in frames.times] == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    # each cut first seen at the sample after it: 3 -> 4, 6 -> 6 (its first frame), 9 -> 10
+    assert scene_cuts(frames.frames, frames.times) == [[4.0, 2.0], [6.0, 2.0], [10.0, 2.0]]
