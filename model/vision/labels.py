@@ -66,6 +66,14 @@ class ShotLabels:
         """The labels as one line of text (for full-text search): ``"tabby; cat; 1 face; person"``."""
         return "; ".join(label.label for label in self.labels)
 
+    def meaning(self) -> str:
+        """The labels as the text embedder reads them: ``text`` without the face counts ("1 face",
+        "3 faces"), which name a number, not a thing ("person" and "people" say what was found):
+        in a sentence embedding "1 face; person" lies as far from "astronaut" as a cat's labels do,
+        "person" much nearer. ``text`` when that leaves nothing."""
+        kept = [label.label for label in self.labels if label.vocabulary != "faces" or not label.label[:1].isdigit()]
+        return "; ".join(kept) or self.text()
+
 
 def _face_labels(faces: list[Face]) -> list[Label]:
     if not faces:

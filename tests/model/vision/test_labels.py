@@ -91,3 +91,28 @@ def test_zero_shot_scores_are_the_softmax_over_the_vocabulary(twin: ImageTextEmb
     assert [scores[v] for v in vocabulary] == pytest.approx(expected.tolist(), abs=1e-5)
     kept = by_vocabulary(labeler.label(frame, image_vector=image).labels, "zero-shot")
     assert kept == pytest.approx({v: s for v, s in scores.items() if s >= 0.3}, abs=1e-6)
+
+
+def test_a_shots_labels_are_embedded_without_the_face_count_so_astronaut_finds_the_person(labeler: ShotLabeler) -> None:
+    from video_qa.analyzers import get_embedder
+    from video_qa.config import load_settings
+
+    import skimage.data
+
+    grey = skimage.data.camera()  # a man with a camera on a tripod, grey
+    frames = {"astronaut": photo("astronaut"), "chelsea": photo("chelsea"), "camera": np.stack([grey] * 3, axis=-1)}
+    shots = {name: labeler.label(frame) for name, frame in frames.items()}
+    assert shots["astronaut"].text() == "1 face; person" and shots["astronaut"].meaning() == "person"
+    assert "1 face" in shots["camera"].text() and "face" not in shots["camera"].meaning()
+    assert shots["chelsea"].meaning() == shots["chelsea"].text() and "cat" in shots["chelsea"].text().split("; ")
+    embedder = get_embedder(load_settings())
+    assert embedder is not None
+    query = embedder.encode_query("astronaut")
+
+    def nearest(texts: dict[str, str]) -> list[str]:
+        vectors = embedder.encode(list(texts.values()))
+        return [name for _, name in sorted(zip((-(vectors @ query)).tolist(), texts, strict=True))]
+
+    # what the shot's text embedding is made of: the count made the astronaut's labels no nearer than the cat's
+    assert nearest({name: shot.meaning() for name, shot in shots.items()})[0] == "astronaut"
+    assert nearest({name: shot.text() for name, shot in shots.items()})[0] != "astronaut"

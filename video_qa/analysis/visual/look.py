@@ -3,9 +3,10 @@
 The image vector of a shot is the image-text model's (``Backends.image_embedder``) where one is
 configured, else the ImageNet classifier's pooled features (``model.vision.classify``) where
 labels are on: real weights either way, so "find similar" works on a CPU with no hub. The
-moment's text is its labels as words (``ShotLabels.text``: "tabby; cat; 1 face; person"), embedded
-by the text embedder so that full text and text search find labels; a shot without labels has
-the text "" and is found through its image vector only.
+moment's text is its labels as words (``ShotLabels.text``: "tabby; cat; 1 face; person"), found
+by full text; its text embedding is of the labels without the face count ("tabby; cat; person":
+``ShotLabels.meaning``); a shot without labels has the text "" and is found through its image
+vector only.
 """
 
 from __future__ import annotations
@@ -71,5 +72,6 @@ def look(frames: ShotFrames, clip: ClipPlan, backends: Backends, clock: StageClo
     moments = [_moment(shot, t, clip, labels, None if vectors is None else vectors[i], model, sampling, labeler)
                for i, (shot, t, labels) in enumerate(zip(shots, key_times, labelled, strict=True))]
     with clock("embed"):
-        embed_moments([m for m in moments if m.text], backends.embedder)
+        said = [(m, labels) for m, labels in zip(moments, labelled, strict=True) if m.text and labels is not None]
+        embed_moments([m for m, _ in said], backends.embedder, [labels.meaning() for _, labels in said])
     return moments
