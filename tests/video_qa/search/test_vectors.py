@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
+from tests.factories.processes import videoqa_env
 from video_qa.db import unit_of_work
 from video_qa.models import Moment, MomentEmbedding, Video
 from video_qa.moments.store import replace_moments
@@ -420,6 +421,74 @@ def test_a_writer_killed_mid_update_leaves_the_old_generation_and_the_next_write
     assert not [p.name for p in folder.iterdir() if ".tmp" in p.name]
     assert open_generation(folder).count == 5_100  # type: ignore[union-attr]
 
+
+
+REINDEX = textwrap.dedent("""
+    import sys, time
+    from video_qa.search.index import build, generation
+    from videoqa_cli.main import main
+
+    generation.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
+    build.BUILD_BATCH = 500
+    trained, train, stream = [], build.train, build.stream_rows_apart
+    build.train = lambda sample, rows: trained.append(1) or train(sample, rows)
+
+    def stalling(*args, **kwargs):  # the build's stream, three batches in: wait here to be killed
+        for n, page in enumerate(stream(*args, **kwargs)):
+            if trained and n == 3:
+                print("building", flush=True)
+                time.sleep(120)
+            yield page
+
+    if sys.argv[1] == "stall":
+        build.stream_rows_apart = stalling
+    sys.exit(main(["reindex", "--json"]))
+""")
+
+
+def test_a_reindex_killed_mid_build_leaves_the_old_generation_serving_another_process(
+        vec_engine: Engine, tmp_path: Path) -> None:
+    """``videoqa reindex`` (its ``main``, with this module's small-archive settings) SIGKILLed
+    while it streams the rows (trained, three batches added): it had written nothing to the
+    folder; a searching process answers from the old generation (and its tail) during and after
+    the kill, and the next ``videoqa reindex`` gets the lock and publishes, removing a temporary
+    file left beside it."""
+    rng = np.random.default_rng(12)
+    data = clustered(5_000, rng)
+    ids = add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    more = clustered(100, rng)
+    more_ids = add_rows(vec_engine, more)
+    folder = index_folder(vec_engine)
+    assert folder is not None and folder.parent == tmp_path / "index"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "lock"}
+    url = vec_engine.url.render_as_string(hide_password=False)
+    env = videoqa_env(database_url=url, data_dir=tmp_path)  # its index folder is this test's
+    searcher = subprocess.Popen([sys.executable, "-c", CHILD, url, str(tmp_path / "index")], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    reindex = subprocess.Popen([sys.executable, "-c", REINDEX, "stall"], stdout=subprocess.PIPE, text=True, env=env,
+                               cwd=ROOT)
+    try:
+        assert reindex.stdout is not None and reindex.stdout.readline().strip() == "building"
+        assert _ask(searcher, data[42]) == {"id": ids[42], "generation": 1, "mapped": True}  # during the build
+        os.kill(reindex.pid, signal.SIGKILL)
+        reindex.wait()
+        assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "lock"} == before  # nothing written
+        assert _ask(searcher, data[4_321]) == {"id": ids[4_321], "generation": 1, "mapped": True}
+        assert _ask(searcher, more[3]) == {"id": more_ids[3], "generation": 1, "mapped": True}  # the exact tail
+        (folder / "vectors-2.faiss.tmp999999").write_bytes(b"half")  # as a writer killed while publishing leaves
+        done = subprocess.run([sys.executable, "-c", REINDEX, "finish"], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)  # the lock died with the killed one
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.strip().splitlines()[-1])["generation"] == 2
+        assert not [p.name for p in folder.iterdir() if ".tmp" in p.name]
+        gen = open_generation(folder)
+        assert gen is not None and gen.number == 2 and gen.count == 5_100
+        assert _ask(searcher, more[7]) == {"id": more_ids[7], "generation": 2, "mapped": True}
+    finally:
+        for child in (reindex, searcher):
+            child.kill()
+            child.wait()
 
 
 def test_a_damaged_generation_is_searched_exactly_and_rebuilt_in_the_background(
