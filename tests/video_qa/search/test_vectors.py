@@ -1,7 +1,8 @@
 """The persisted vector index (``video_qa.search.index``), on SQLite and PostgreSQL: recall
 against exact search on a hard clustered set, filters, deleted and re-analysed moments never
-coming back, new moments found at once, two processes sharing one index file, a writer killed
-mid-update, a search that never writes (a damaged or missing generation searched exactly and
+coming back, new moments found at once, a build that holds no read transaction while the archive
+is written, two processes sharing one index file, two hosts with their own index folders over one
+database, a writer killed mid-update and a reindex killed mid-build, a search that never writes (a damaged or missing generation searched exactly and
 rebuilt by the background writer), and ``videoqa reindex``."""
 
 from __future__ import annotations
@@ -376,6 +377,100 @@ def test_two_processes_share_one_index_file_and_see_each_others_moments(vec_engi
         child.kill()
         child.wait()
 
+
+
+HOST = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from sqlalchemy import delete
+    from tests.video_qa.search.test_vectors import add_rows
+    from video_qa.db import make_engine, unit_of_work
+    from video_qa.models import Moment
+    from video_qa.search import Filters
+    from video_qa.search.index import generation
+    from video_qa.search.index.build import fold_index
+    from video_qa.search.index.registry import vector_candidates, vector_index
+
+    generation.BUILD_AT = 1_000  # as in this module's tests: a few thousand rows are worth an index
+    engine = make_engine(sys.argv[1])  # its index folder: the settings' (its own VIDEOQA_DATA_DIR)
+    for line in sys.stdin:
+        op, arg = json.loads(line)
+        if op == "search":
+            with unit_of_work(engine) as session:
+                got = vector_candidates(session, engine, np.asarray(arg, dtype=np.float32), Filters(), 20)
+            index = vector_index(engine)
+            out = {"ids": [i for i, _ in got], "generation": index.gen.number if index.gen else None,
+                   "folder": str(index.folder)}
+        elif op == "add":
+            out = {"ids": add_rows(engine, np.asarray(arg, dtype=np.float32))}
+        elif op == "delete":
+            with unit_of_work(engine) as session:
+                session.execute(delete(Moment).where(Moment.id.in_(arg)))
+            out = {}
+        else:  # this host's writer folds into its own folder
+            out = {"generation": fold_index(engine, vector_index(engine).folder)}
+        print(json.dumps(out), flush=True)
+""")
+
+
+def _host(process: subprocess.Popen, op: str, arg: object = None) -> dict:  # type: ignore[type-arg]
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps([op, arg.tolist() if isinstance(arg, np.ndarray) else arg]) + "\n")
+    process.stdin.flush()
+    return json.loads(process.stdout.readline())
+
+
+def test_two_hosts_with_their_own_data_folders_share_one_database(vec_engine: Engine, tmp_path: Path) -> None:
+    """Two searching processes as two web hosts: each with its own VIDEOQA_DATA_DIR, so its own
+    index folder and generation, over one database. Each finds the moments the other commits at
+    its next query, never one the other deleted, and a fold on one host leaves the other's folder
+    as it was."""
+    if vec_engine.dialect.name != "postgresql":
+        pytest.skip("several hosts share a database server")
+    rng = np.random.default_rng(13)
+    data = clustered(5_000, rng)
+    ids = add_rows(vec_engine, data)
+    url = vec_engine.url.render_as_string(hide_password=False)
+    folders = {}
+    for name in ("a", "b"):
+        folders[name] = index_folder(vec_engine, tmp_path / name / "index")
+        assert rebuild_index(vec_engine, folders[name])["generation"] == 1  # type: ignore[index]
+    hosts = {name: subprocess.Popen([sys.executable, "-c", HOST, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True, env=videoqa_env(data_dir=tmp_path / name), cwd=ROOT)
+             for name in ("a", "b")}
+    a, b = hosts["a"], hosts["b"]
+    try:
+        for name, host in hosts.items():
+            first = _host(host, "search", data[10])
+            assert first["ids"][0] == ids[10] and first["generation"] == 1 and first["folder"] == str(folders[name])
+        from_a = _host(a, "add", clustered(3, rng))["ids"]
+        from_b = _host(b, "add", clustered(3, rng))["ids"]
+        with unit_of_work(vec_engine) as session:
+            vec = {i: np.frombuffer(session.get(MomentEmbedding, i).embedding, dtype=np.float32)
+                   for i in from_a + from_b}
+        for i in from_a:
+            assert _host(b, "search", vec[i])["ids"][0] == i  # committed by A: B's next query finds it
+        for i in from_b:
+            assert _host(a, "search", vec[i])["ids"][0] == i
+        gone = [ids[10], ids[11], from_a[0], from_b[1]]  # in both generations, and in both tails
+        assert _host(a, "delete", gone) == {}
+        for q in [data[10], data[11], vec[from_a[0]], vec[from_b[1]]]:
+            assert not set(_host(b, "search", q)["ids"]) & set(gone)
+        assert _host(a, "fold")["generation"] == 2  # A's writer, A's folder
+        assert not (folders["b"] / "vectors-2.faiss").exists()
+        after = _host(a, "search", vec[from_b[0]])
+        assert after["ids"][0] == from_b[0] and after["generation"] == 2
+        gone_too = [ids[20], from_a[1]]
+        assert _host(b, "delete", gone_too) == {}
+        for q in [data[20], vec[from_a[1]]]:
+            got = _host(a, "search", q)
+            assert got["generation"] == 2 and not set(got["ids"]) & set(gone + gone_too)
+        still = _host(b, "search", vec[from_a[2]])
+        assert still["ids"][0] == from_a[2] and still["generation"] == 1
+    finally:
+        for host in hosts.values():
+            host.kill()
+            host.wait()
 
 
 KILLED_WRITER = textwrap.dedent("""
