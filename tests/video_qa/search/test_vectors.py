@@ -24,8 +24,10 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from tests.factories.processes import videoqa_env
+from tests.factories.rows import make_moment, make_video
 from video_qa.db import unit_of_work
 from video_qa.models import Moment, MomentEmbedding, Video
 from video_qa.moments.store import replace_moments
@@ -251,7 +253,7 @@ def test_a_build_reads_each_batch_in_its_own_transaction_while_the_archive_is_wr
     """PostgreSQL: ``rebuild_index`` over many small batches while another connection deletes
     and inserts moments (committed) and the archive is searched between two batches. Each batch is
     read in a transaction of its own (its ``now()``, the transaction's start, differs), between
-    batches the build holds no lock on the table (an ACCESS EXCLUSIVE lock is granted at once), and
+    batches the build holds no lock on the table (an ACCESS EXCLUSIVE lock is granted), and
     a search afterwards returns the new rows and none of the deleted ones."""
     if vec_engine.dialect.name != "postgresql":
         pytest.skip("transaction start times and table locks are PostgreSQL's")
@@ -276,8 +278,11 @@ def test_a_build_reads_each_batch_in_its_own_transaction_while_the_archive_is_wr
         state["inside"] = True
         try:  # between two batches: the previous batch's transaction has ended
             with vec_engine.connect() as conn:
+                # waits up to 5 s, not NOWAIT: an autovacuum worker on the table yields to a waiting
+                # lock, a transaction the build kept open would not
+                conn.execute(text("SET LOCAL lock_timeout = '5s'"))
                 try:
-                    conn.execute(text("LOCK TABLE moment_embeddings IN ACCESS EXCLUSIVE MODE NOWAIT"))
+                    conn.execute(text("LOCK TABLE moment_embeddings IN ACCESS EXCLUSIVE MODE"))
                     locks.append(True)
                 except OperationalError:  # lock_not_available: a transaction of the build holds it
                     locks.append(False)
@@ -471,6 +476,58 @@ def test_two_hosts_with_their_own_data_folders_share_one_database(vec_engine: En
         for host in hosts.values():
             host.kill()
             host.wait()
+
+
+def _moment_from_the_sequence(session: Session, vector: np.ndarray) -> int:
+    """A moment of a new video, its id taken from the sequence (as ingest does), flushed, not committed."""
+    moment = make_moment(session, make_video(session))
+    session.add(MomentEmbedding(moment_id=moment.id, embedding=vector.tobytes()))
+    session.flush()
+    return moment.id
+
+
+def _late_commit(engine: Engine, late: np.ndarray, early: np.ndarray) -> tuple[int, int]:
+    """``late`` takes its id from the sequence first and commits last; ``early`` is committed
+    meanwhile with a higher id and read into this process's tail before ``late`` commits. Their ids."""
+    with Session(engine) as slow:  # an ingest transaction: a part's moments written, not yet committed
+        late_id = _moment_from_the_sequence(slow, late)
+        with unit_of_work(engine) as quick:
+            early_id = _moment_from_the_sequence(quick, early)
+        assert early_id > late_id
+        assert nearest(engine, early, 1) == [early_id]  # read into the tail: seen is past late_id
+        slow.commit()
+    index = vector_index(engine)
+    assert index.seen == early_id and late_id not in index.tail_ids
+    return late_id, early_id
+
+
+def test_a_moment_committed_after_a_higher_id_was_read_is_found(vec_engine: Engine,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL takes ids at insert and commits in any order (two ingest workers, two hosts): a
+    moment whose id is below one a process has already read into its tail is committed later.
+    Within ``LATE_WINDOW`` ids of the highest seen the next query finds it; further down, the next
+    consistency check (``CHECK_EVERY_S``) does; either way before any fold, and once deleted it is
+    never returned (fails without them: the tail reads only ids above the highest seen)."""
+    if vec_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: ids are committed in order")
+    rng = np.random.default_rng(14)
+    data = clustered(2_000, rng)
+    add_rows(vec_engine, data)
+    rebuild_index(vec_engine)
+    vectors = clustered(4, rng)
+    late_id, _ = _late_commit(vec_engine, vectors[0], vectors[1])
+    assert nearest(vec_engine, vectors[0], 1) == [late_id]  # the next query
+    index = vector_index(vec_engine)
+    assert index.gen is not None and index.gen.number == 1 and late_id in index.tail_ids  # no fold: the tail
+    monkeypatch.setattr(live, "LATE_WINDOW", 0)  # as if it were further down than the window
+    far_id, _ = _late_commit(vec_engine, vectors[2], vectors[3])
+    assert nearest(vec_engine, vectors[2], 1) != [far_id]  # not looked for by the query ...
+    monkeypatch.setattr(live, "CHECK_EVERY_S", 0.0)
+    assert nearest(vec_engine, vectors[2], 1) == [far_id]  # ... found by the check
+    with unit_of_work(vec_engine) as session:
+        session.execute(delete(Moment).where(Moment.id.in_([late_id, far_id])))
+    for q in vectors[[0, 2]]:
+        assert not {late_id, far_id} & set(nearest(vec_engine, q, 20))
 
 
 KILLED_WRITER = textwrap.dedent("""
