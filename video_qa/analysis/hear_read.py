@@ -56,7 +56,7 @@ def hear_read(path: str, probe: Probe, clip: ClipPlan, settings: Settings, backe
         elif frames is not None:
             with clock("decode"):
                 result.notes += decode_samples(path, probe, clip, settings, frames)
-                result.cuts = frames.cuts()
+                result.cuts = frames.cuts(clip)
         if frames is not None:
             result.visual = look(frames, clip, backends, clock, 1.0 / settings.ocr_fps, settings.visual_max_shot,
                                  result.cuts)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from video_qa.media.plan import ClipPlan
+
 CUT_THUMB = (160, 90)  # the size frames are compared at
 CUT_LEVEL = 27.0  # ContentDetector's default threshold (mean HSV difference, 0-255)
 CUT_RATIO = 2.5  # ... and at least this many times the neighbouring samples' differences on one side
@@ -36,14 +38,23 @@ def frame_deltas(frames: Sequence[np.ndarray]) -> list[float]:
     return [0.0] + [float(np.abs(b - a).mean()) for a, b in zip(hsv, hsv[1:])] if hsv else []
 
 
+def demux_cuts(clip: ClipPlan) -> list[float]:
+    """The cuts the demux pass found in the clip (its plan's ``extra["sharp"]``; none without adaptive fps)."""
+    return [float(t) for t in (clip.extra or {}).get("sharp") or []]
+
+
 def _usual(deltas: Sequence[float]) -> float:
     """The lower median of ``deltas`` (0 for none): with half of them or more quiet, quiet."""
     return float(sorted(deltas)[(len(deltas) - 1) // 2]) if deltas else 0.0
 
 
-def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[list[float]]:
+def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float], sharp: Sequence[float] = ()) -> list[list[float]]:
     """[[time, uncertainty]] of hard cuts between consecutive sampled frames: the cut lies after
-    the earlier frame and at or before the later one, which is the time given.
+    the earlier frame and at or before the later one, which is the time given; where the demux
+    pass found a cut between the two (``sharp``: ``ClipActivity.sharp``, the presentation time of
+    a frame that shows the new picture), the time is that frame's (the latest such) and the
+    uncertainty runs back to the earlier sample (a cut at 60.0 s sampled at 59 and 61 s is
+    [60.0, 1.0], not [61.0, 2.0]).
 
     A cut is a change of at least ``CUT_LEVEL`` that is ``CUT_RATIO`` times the usual change (the
     lower median) of the ``CUT_SIDE`` samples before it or of those after it, whichever is quieter:
@@ -58,5 +69,7 @@ def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[lis
         before, after = deltas[max(1, i - CUT_SIDE):i], deltas[i + 1:i + 1 + CUT_SIDE]
         level = min(_usual(before), _usual(after)) if before and after else _usual(before or after)
         if deltas[i] >= CUT_LEVEL and deltas[i] >= CUT_RATIO * level:
-            cuts.append([_r(times[i]), _r(times[i] - times[i - 1])])
+            found = [t for t in sharp if times[i - 1] < t <= times[i]]
+            at = max(found) if found else times[i]
+            cuts.append([_r(at), _r(at - times[i - 1])])
     return cuts

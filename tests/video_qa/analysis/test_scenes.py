@@ -37,3 +37,6 @@ def test_cuts_one_and_two_samples_apart_between_still_shots_are_all_found(tmp_pa
     assert [round(t, 2) for t in frames.times] == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
     # each cut first seen at the sample after it: 3 -> 4, 6 -> 6 (its first frame), 9 -> 10
     assert scene_cuts(frames.frames, frames.times) == [[4.0, 2.0], [6.0, 2.0], [10.0, 2.0]]
+    # with the demux pass's cut times (frames' presentation times): each cut at its own frame,
+    # uncertain back to the sample before it; a demux cut where no picture changed makes none
+    assert scene_cuts(frames.frames, frames.times, [3.0, 6.0, 7.0, 9.0]) == [[3.0, 1.0], [6.0, 2.0], [9.0, 1.0]]

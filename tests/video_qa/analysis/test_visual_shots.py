@@ -54,3 +54,10 @@ def test_a_long_still_shot_is_not_split_where_the_picture_does_not_change() -> N
     deltas[15] = 30.0  # the camera turns: a change, where the long shot is split
     assert [(s.start, s.end) for s in clip_shots(times, deltas, [], 0.0, 60.0, max_shot=20.0)] == [
         (0.0, 30.0), (30.0, 60.0)]
+
+
+def test_a_cut_between_two_samples_keeps_its_own_time() -> None:
+    # the demux pass placed the cut at 11.4 s, between the samples at 11 and 12 s
+    shots = clip_shots(TIMES, [0.0] * 6, [[11.4, 0.4]], 10.0, 16.0, max_shot=30.0)
+    assert [(s.start, s.end, s.start_uncertainty, s.end_uncertainty, s.first, s.last) for s in shots] == [
+        (10.0, 11.4, 0.0, 0.4, 0, 1), (11.4, 16.0, 0.4, 0.0, 2, 5)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from video_qa.analysis.scenes import cut_thumb, frame_deltas, scene_cuts
+from video_qa.analysis.scenes import cut_thumb, demux_cuts, frame_deltas, scene_cuts
 from video_qa.analysis.visual.shots import Shot, clip_shots
 from video_qa.config import Settings
 from video_qa.media import FrameReader, Sample
@@ -56,14 +56,15 @@ class ShotFrames:
             self.add(sample)
             yield sample
 
-    def cuts(self) -> list[list[float]]:
-        """[[time, uncertainty]] of the scene cuts between these samples."""
-        return scene_cuts(self.thumbs, self.times)
+    def cuts(self, clip: ClipPlan) -> list[list[float]]:
+        """[[time, uncertainty]] of the scene cuts between these samples of ``clip`` (at the demux
+        pass's cut times where it found them: ``scenes.scene_cuts``)."""
+        return scene_cuts(self.thumbs, self.times, demux_cuts(clip))
 
     def shots(self, clip: ClipPlan, max_shot: float, cuts: Sequence[Sequence[float]] | None = None) -> list[Shot]:
         """The clip's shots: at ``cuts`` when given (the frame scan's, which may include a cut at
         the clip's first sample), else at the cuts between these samples."""
-        found = self.cuts() if cuts is None else [list(c) for c in cuts]
+        found = self.cuts(clip) if cuts is None else [list(c) for c in cuts]
         return clip_shots(self.times, frame_deltas(self.thumbs), found, clip.start, clip.end, max_shot)
 
     def keyframes(self, shots: Sequence[Shot]) -> list[np.ndarray]:

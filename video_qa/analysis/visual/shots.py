@@ -1,7 +1,8 @@
 """Shots of a clip from its sampled frames, and shots stitched across clip boundaries.
 
 A cut found at sample ``i`` (``video_qa.analysis.scenes``) lies after sample ``i - 1`` and at or
-before sample ``i``: the shot after it starts at sample ``i``'s time with that gap as its start
+before sample ``i``: the shot after it starts at the cut's time (sample ``i``'s, or the frame the
+demux pass found the cut at between the two) with the cut's uncertainty as its start
 uncertainty, and the shot before it ends there with the same uncertainty. A clip's first shot
 starts at the clip's start and its last ends at the clip's end (uncertainty 0); they are marked
 open (``open_start``, ``open_end``) because the shot may go on in the neighbouring clip:
@@ -59,20 +60,24 @@ def _split(shot: Shot, times: Sequence[float], deltas: Sequence[float], max_shot
 def clip_shots(times: Sequence[float], deltas: Sequence[float], cuts: Sequence[Sequence[float]], clip_start: float,
                clip_end: float, max_shot: float) -> list[Shot]:
     """The shots of a clip whose samples are at ``times`` (``deltas[i]``: the picture change from
-    sample ``i - 1`` to ``i``), cut at ``cuts`` ([[time, uncertainty]]); see module doc. A cut at
-    the clip's first sample (found against a frame before the clip) closes the clip's first shot."""
+    sample ``i - 1`` to ``i``), cut at ``cuts`` ([[time, uncertainty]]); see module doc. A cut
+    belongs to the first sample at or after its time (a cut the demux pass placed between two
+    samples keeps its own time); one at the clip's first sample (found against a frame before the
+    clip) closes the clip's first shot."""
     if not times:
         return []
-    starts = {round(float(t), 3): float(u) for t, u in cuts}
-    index = [i for i, t in enumerate(times) if i > 0 and round(float(t), 3) in starts]
-    opened = round(float(times[0]), 3) not in starts and clip_start > 0
+
+    def sample_of(t: float) -> int:
+        return next((i for i, s in enumerate(times) if round(float(s), 3) >= round(float(t), 3)), len(times))
+
+    at = {sample_of(t): (float(t), float(u)) for t, u in cuts}
+    index = sorted(i for i in at if 0 < i < len(times))
+    opened = 0 not in at and clip_start > 0
     bounds = [0, *index, len(times)]
     shots = []
     for n, (first, after) in enumerate(zip(bounds, bounds[1:])):
-        start = clip_start if n == 0 else float(times[first])
-        end = clip_end if after == len(times) else float(times[after])
-        start_u = 0.0 if n == 0 else starts[round(float(times[first]), 3)]
-        end_u = 0.0 if after == len(times) else starts[round(float(times[after]), 3)]
+        start, start_u = (clip_start, 0.0) if n == 0 else at[first]
+        end, end_u = (clip_end, 0.0) if after == len(times) else at[after]
         shot = Shot(start, end, start_u, end_u, first, after - 1, opened if n == 0 else False, after == len(times))
         shots.extend(_split(shot, times, deltas, max_shot))
     return shots

@@ -1,0 +1,40 @@
+"""A hard cut between samples keeps the time the demux pass found it at (frame presentation
+times), through the pipeline, by value, on a generated video (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from tests.factories.media import ENCODERS, ffmpeg
+from tests.factories.pipeline import ingest, quiet_settings
+from video_qa.db import unit_of_work
+from video_qa.models import Clip, Moment, MomentKind
+
+
+def cut_at_60(path: Path) -> Path:
+    """smptebars 0-60 s, then rgbtestsrc 60-70 s: one hard cut at exactly 60.0 s."""
+    ffmpeg("-f", "lavfi", "-i", "smptebars=size=320x240:rate=25:duration=60",
+           "-f", "lavfi", "-i", "rgbtestsrc=size=320x240:rate=25:duration=10",
+           "-filter_complex", "[0:v]format=yuv420p,setsar=1[a];[1:v]format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1[v]",
+           "-map", "[v]", *ENCODERS["h264"], str(path))
+    return path
+
+
+def test_a_cut_at_60_s_sampled_at_59_and_61_s_starts_its_shot_at_60_s(tmp_path: Path, engine: Engine) -> None:
+    path = cut_at_60(tmp_path / "cut60.mp4")
+    # clips 0-35 and 35-70 s; samples every 2 s from each clip's start: 59 and 61 s lie around the cut
+    settings = quiet_settings(tmp_path, data_dir=str(tmp_path / "data"), clip_seconds=35.0, ocr_fps=0.5,
+                              visual_model="tiny", labels="off")
+    video_id, _ = ingest(engine, settings, path)
+    with unit_of_work(engine) as session:
+        cuts = [c.scene_cuts for c in session.scalars(select(Clip).where(Clip.video_id == video_id)
+                                                       .order_by(Clip.index))]
+        shots = [(m.start, m.end, (m.meta or {})["start_uncertainty"], (m.meta or {})["end_uncertainty"])
+                 for m in session.scalars(select(Moment).where(Moment.video_id == video_id,
+                                                              Moment.kind == MomentKind.visual.value)
+                                          .order_by(Moment.start))]
+    # the cut lies after the sample at 59 s and at the frame at 60.0 s, where the demux pass found it
+    assert cuts == [[], [[60.0, 1.0]]]
+    assert shots == [(0.0, 60.0, 0.0, 1.0), (60.0, 70.0, 1.0, 0.0)]
