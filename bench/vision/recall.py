@@ -57,6 +57,7 @@ class Shot:
     end: float
     labels: str  # the label text as the search sees it
     moment_id: int = 0
+    meaning: str = ""  # what the text embedder reads (ShotLabels.meaning: no face count); "" = labels
 
     def right_for(self, truth: list[tuple[str, float, float]]) -> bool:
         """At least half of the shot lies in one of ``truth``'s intervals of its video, or at least
@@ -94,7 +95,8 @@ def label_shots(models_dir: Path) -> tuple[list[Shot], str, float]:
     shots = []
     for name, found in cut.items():
         labels = labeler.label_many([frame for _, _, frame in found])
-        shots += [Shot(name, start, end, text.text()) for (start, end, _), text in zip(found, labels, strict=True)]
+        shots += [Shot(name, start, end, text.text(), meaning=text.meaning())
+                  for (start, end, _), text in zip(found, labels, strict=True)]
     return shots, labeler.name, time.perf_counter() - began
 
 
@@ -131,10 +133,10 @@ def archive(shots: list[Shot], data: Path) -> tuple[object, list[Shot]]:
         for name in dict.fromkeys(s.video for s in shots):
             mine = [s for s in shots if s.video == name]
             video = make_video(session, title=name, path=str(FOLDER / name), status="ready", duration=mine[-1].end)
-            texts = [s.labels for s in mine if s.labels]
+            texts = [s.meaning or s.labels for s in mine if s.labels]  # embedded as look() embeds them
             vectors = dict(zip(texts, embedder.encode(texts))) if embedder is not None and texts else {}
             replace_moments(session, video.id, None, 0, kind, [
-                NewMoment(s.start, s.end, s.labels, {"labels": []}, vectors.get(s.labels)) for s in mine])
+                NewMoment(s.start, s.end, s.labels, {"labels": []}, vectors.get(s.meaning or s.labels)) for s in mine])
             rows = session.execute(select(Moment.id, Moment.start).where(Moment.video_id == video.id,
                                                                           Moment.kind == kind)).all()
             ids = {round(start, 3): moment_id for moment_id, start in rows}
