@@ -8,7 +8,9 @@ A ``VectorIndex`` holds:
   through the page cache;
 - the *tail*: the rows written since (id above the watermark), read from the database before each
   query (``WHERE moment_id > last seen``: the primary key's index, nothing when nothing is new) and
-  searched exactly; so a process sees every committed moment at its next query, whoever wrote it;
+  searched exactly; so a process sees every committed moment at its next query, whoever wrote it
+  (one committed after higher ids were read, PostgreSQL: by ``_catch_late`` within the last
+  ``LATE_WINDOW`` ids, else by the next ``check``);
 - *dead* ids: ids the generation holds that the database no longer has, or has with another
   vector (SQLite gives a deleted row's id to the next row): never returned from the generation.
 
@@ -45,6 +47,7 @@ FOLD_AT, FOLD_SHARE = 20_000, 0.02  # tail rows that make a fold: the larger of 
 DEAD_SHARE = 0.05  # dead ids (share of the generation) that make a fold
 CHECK_EVERY_S = 300.0
 VERIFY_BATCH, VERIFY_MAX = 512, 50_000  # _verify_newest
+LATE_WINDOW = 4_096  # ids below the highest seen in which each query looks for late commits (_catch_late)
 
 Signature = tuple[int, int, int]
 
@@ -162,6 +165,7 @@ class VectorIndex:
             for ids, vectors, fps in stream_rows(session, self.space, self.seen):
                 self._append(ids, vectors, fps)
                 self.seen = int(ids[-1])
+            self._catch_late(session)
             if time.monotonic() - self.checked_at > CHECK_EVERY_S:
                 self.check(session)
         if self.writer is not None and self._fold_due():
@@ -231,6 +235,30 @@ class VectorIndex:
                 return
             cursor, batch = low, VERIFY_BATCH
 
+    def _catch_late(self, session: Session) -> None:
+        """Rows committed after higher ids were read (PostgreSQL takes ids at insert and commits in
+        any order: two ingest workers, two hosts): each query counts the rows of the last
+        ``LATE_WINDOW`` ids seen against those held and, when the database has more, reads the
+        missing ones into the tail. One count on the primary key when nothing is late; a late row
+        further down is found by the next ``check``."""
+        low = max(0, self.seen - LATE_WINDOW)
+        if self.seen > low and count_rows(session, self.space, above=low, upto=self.seen) > len(
+                self._held_between(low, self.seen)):
+            self._read_missing(session, low)
+
+    def _read_missing(self, session: Session, low: int) -> np.ndarray:
+        """The rows with ``low < id <= seen`` not held read into the tail; every id there returned."""
+        held = self._held_between(low, self.seen)
+        present, late = [], 0
+        for ids, vectors, fps in stream_rows(session, self.space, low, upto=self.seen):
+            present.append(ids)
+            new = ~np.isin(ids, held)
+            late += int(new.sum())
+            self._append(ids[new], vectors[new], fps[new])
+        if late:
+            log.info("vector index: %d moments committed after higher ids were read; now in the tail", late)
+        return np.concatenate(present or [np.zeros(0, np.int64)])
+
     def check(self, session: Session) -> None:
         """Counts against the database; on a difference, the ids: dead ones out, missing ones
         into the tail."""
@@ -251,11 +279,9 @@ class VectorIndex:
                 self._append(*rows_by_id(session, self.space, missing))
                 log.info("vector index: %d held against %d in the database up to id %d: %d dead, %d read again "
                          "(%.1f s)", held, in_db, w, len(self.dead), len(missing), time.monotonic() - started)
-        above = self.tail_ids > w
-        if int(above.sum()) != count_rows(session, self.space, above=w, upto=self.seen):
-            present = np.concatenate([ids for ids, _, _ in stream_rows(session, self.space, w, upto=self.seen)] or
-                                     [np.zeros(0, np.int64)])
-            self._drop_tail(above & ~np.isin(self.tail_ids, present))
+        if int((self.tail_ids > w).sum()) != count_rows(session, self.space, above=w, upto=self.seen):
+            present = self._read_missing(session, w)  # committed late (``_catch_late``), or deleted:
+            self._drop_tail((self.tail_ids > w) & ~np.isin(self.tail_ids, present))
 
     def held_fingerprints(self, ids: np.ndarray) -> np.ndarray:
         """The fingerprint each id was indexed under: the tail's where it is there, else the
