@@ -12,6 +12,7 @@ from __future__ import annotations
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
+from video_qa.analysis.cut_frames import exact_cuts
 from video_qa.analysis.embed import embed_moments
 from video_qa.analysis.screen_text.scan import read_clip_text
 from video_qa.analysis.speech import hear
@@ -57,6 +58,9 @@ def hear_read(path: str, probe: Probe, clip: ClipPlan, settings: Settings, backe
             with clock("decode"):
                 result.notes += decode_samples(path, probe, clip, settings, frames)
                 result.cuts = frames.cuts(clip)
+        if result.cuts:
+            with clock("decode"):
+                result.cuts = exact_cuts(path, probe, clip, result.cuts, settings.frame_reader)
         if frames is not None:
             result.visual = look(frames, clip, backends, clock, 1.0 / settings.ocr_fps, settings.visual_max_shot,
                                  result.cuts)

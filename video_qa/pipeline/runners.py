@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from model.sources import BackendUnavailable
+from video_qa.analysis.cut_frames import exact_cuts
 from video_qa.analysis.events import see
 from video_qa.analysis.finalize import finalize_content
 from video_qa.analysis.hear_read import hear_read
@@ -217,7 +218,7 @@ def _run_look(engine: Engine, ref: ItemRef, settings: Settings, backends: Callab
     frames = ShotFrames()
     with clock("decode"):
         notes = decode_samples(work.path, work.probe, work.plan, settings, frames)
-        cuts = frames.cuts(work.plan)
+        cuts = exact_cuts(work.path, work.probe, work.plan, frames.cuts(work.plan), settings.frame_reader)
     visual = look(frames, work.plan, backends(), clock, 1.0 / settings.ocr_fps, settings.visual_max_shot, cuts)
     with clock("store"), unit_of_work(engine) as session:
         n = store_looked(session, ref.video_id, work.clip_id, ref.clip_index, visual, notes)

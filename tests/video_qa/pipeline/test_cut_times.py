@@ -35,6 +35,7 @@ def test_a_cut_at_60_s_sampled_at_59_and_61_s_starts_its_shot_at_60_s(tmp_path: 
                  for m in session.scalars(select(Moment).where(Moment.video_id == video_id,
                                                               Moment.kind == MomentKind.visual.value)
                                           .order_by(Moment.start))]
-    # the cut lies after the sample at 59 s and at the frame at 60.0 s, where the demux pass found it
-    assert cuts == [[], [[60.0, 1.0]]]
-    assert shots == [(0.0, 60.0, 0.0, 1.0), (60.0, 70.0, 1.0, 0.0)]
+    # the demux pass found it at 60.0 s; the frames between the samples at 59 and 61 s
+    # (analysis.cut_frames) show the new picture first at 60.0 s, 0.04 s after the frame before
+    assert cuts == [[], [[60.0, 0.04]]]
+    assert shots == [(0.0, 60.0, 0.0, 0.04), (60.0, 70.0, 0.04, 0.0)]
