@@ -48,6 +48,17 @@ def _usual(deltas: Sequence[float]) -> float:
     return float(sorted(deltas)[(len(deltas) - 1) // 2]) if deltas else 0.0
 
 
+def _same_shot(side: Sequence[float], change: float) -> list[float]:
+    """The changes of ``side`` (nearest first) up to the first larger than ``change``: beyond a
+    larger change lies another shot, whose stillness or motion says nothing about this one."""
+    kept = []
+    for delta in side:
+        if delta > change:
+            break
+        kept.append(delta)
+    return kept
+
+
 def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float], sharp: Sequence[float] = ()) -> list[list[float]]:
     """[[time, uncertainty]] of hard cuts between consecutive sampled frames: the cut lies after
     the earlier frame and at or before the later one, which is the time given; where the demux
@@ -57,17 +68,26 @@ def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float], sharp: Sequ
     [60.0, 1.0], not [61.0, 2.0]).
 
     A cut is a change of at least ``CUT_LEVEL`` that is ``CUT_RATIO`` times the usual change (the
-    lower median) of the ``CUT_SIDE`` samples before it or of those after it, whichever is quieter:
-    a change no larger than the motion on both sides of it is no cut, and cuts one or two samples
-    apart between still shots (a slide deck, photographs, sampled every 2 s) are all found, where
-    a median of both sides together counted the other cuts as motion and lost one in two."""
+    lower median) of the ``CUT_SIDE`` samples before it or of those after it, whichever is quieter,
+    each side read only up to a larger change (``_same_shot``): a change no larger than the motion
+    on both sides of it is no cut, and cuts one or two samples apart between still shots (a slide
+    deck, photographs, sampled every 2 s) are all found, where a median of both sides together
+    counted the other cuts as motion and lost one in two. Without the stop at a larger change, a
+    moving shot's ordinary changes just before a cut into a still shot were measured against the
+    stillness beyond the cut and taken for cuts."""
     if len(frames) < 2:
         return []
     deltas = frame_deltas(frames)
     cuts = []
     for i in range(1, len(deltas)):
-        before, after = deltas[max(1, i - CUT_SIDE):i], deltas[i + 1:i + 1 + CUT_SIDE]
-        level = min(_usual(before), _usual(after)) if before and after else _usual(before or after)
+        before = _same_shot(deltas[i - 1:max(0, i - 1 - CUT_SIDE):-1], deltas[i])
+        after = _same_shot(deltas[i + 1:i + 1 + CUT_SIDE], deltas[i])
+        if before and after:
+            level = min(_usual(before), _usual(after))
+        elif before or after:
+            level = _usual(before or after)
+        else:  # a larger change on both sides next to it: no quiet side to measure it against
+            level = float(np.median(deltas[max(1, i - CUT_SIDE):i] + deltas[i + 1:i + 1 + CUT_SIDE]))
         if deltas[i] >= CUT_LEVEL and deltas[i] >= CUT_RATIO * level:
             found = [t for t in sharp if times[i - 1] < t <= times[i]]
             at = max(found) if found else times[i]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories.media import ENCODERS, ffmpeg, text_video
+from tests.factories.media import ENCODERS, ffmpeg, text_video, two_shots
 from video_qa.analysis.scenes import cut_thumb, scene_cuts
 from video_qa.media import probe, read_frames
 from video_qa.media.plan import sampling_plan
@@ -40,3 +40,14 @@ def test_cuts_one_and_two_samples_apart_between_still_shots_are_all_found(tmp_pa
     # with the demux pass's cut times (frames' presentation times): each cut at its own frame,
     # uncertain back to the sample before it; a demux cut where no picture changed makes none
     assert scene_cuts(frames.frames, frames.times, [3.0, 6.0, 7.0, 9.0]) == [[3.0, 1.0], [6.0, 2.0], [9.0, 1.0]]
+
+
+@pytest.mark.parametrize("fps", [2.0, 1.0, 0.5])
+def test_a_moving_shot_before_a_cut_into_a_still_one_is_not_cut(tmp_path: Path, fps: float) -> None:
+    # mandelbrot (every sample changes, 15-40 of 255 apart) 0-4 s, a hard cut to still bars at 4 s:
+    # one cut at 4.0, not also at the moving shot's samples measured against the bars' stillness
+    path = two_shots(tmp_path / "moving-then-still.mp4", "mandelbrot", "smptebars")
+    p = probe(path)
+    frames = read_frames(path, sampling_plan(0.0, 8.0, fps, p), p)
+    # (its uncertainty back to the sample before: a frame's time at 25 fps, so 0.52 at 2 fps)
+    assert scene_cuts(frames.frames, frames.times) == [[4.0, pytest.approx(1 / fps, abs=0.04)]]
