@@ -7,7 +7,9 @@ moment by its text embedding (the text space). An image (an uploaded thumbnail) 
 image model visual moments are embedded with here (``image_query_embedder``) and compared in that
 model's visual space. Every hit is one moment with its own times (never merged), best first, the
 query moment itself left out; scores are exact cosine similarities, at least the image model's
-``SIMILAR_FLOOR`` where one was measured (so unrelated shots are not listed after the matches).
+``SIMILAR_FLOOR`` where one was measured (so unrelated shots are not listed after the matches), and
+in the text space at least the search's ``VECTOR_FLOOR`` (a sentence is not "similar" to a shot's
+labels or another sentence it shares nothing with).
 
 ``visual_query`` is what a text search needs to match the visual space too: the image-text model's
 text tower, only where a real one is configured (the tiny twin's vectors are meaningless, so a
@@ -32,7 +34,7 @@ from video_qa.analyzers import get_image_embedder, get_labeler
 from video_qa.config import Settings
 from video_qa.models import Moment, MomentEmbedding, Video, VisualEmbedding
 from video_qa.moments.values import unpack_embedding
-from video_qa.search import Filters, VisualQuery, uncertainty
+from video_qa.search import VECTOR_FLOOR, Filters, VisualQuery, uncertainty
 from video_qa.search.index.registry import vector_candidates
 from video_qa.search.index.space import TEXT, Space, visual_space
 from video_qa.services.videos import changed_on_disk
@@ -158,7 +160,7 @@ def _answer(session: Session, space: Space, found: list[tuple[int, float]], mome
     changed = {v.id: changed_on_disk(v) for v in session.scalars(select(Video).where(Video.id.in_(videos)))} \
         if videos else {}
     hits = []
-    floor = SIMILAR_FLOOR.get(space.model, float("-inf"))
+    floor = VECTOR_FLOOR if space == TEXT else SIMILAR_FLOOR.get(space.model, float("-inf"))
     for i, score in found:
         r = rows.get(i)
         if score < floor:

@@ -27,13 +27,16 @@ from video_qa.analysis.visual.look import POOLED_FEATURES
 from video_qa.models import Moment, MomentKind
 from video_qa.moments.store import replace_moments
 from video_qa.moments.values import NewMoment
-from video_qa.search import Filters, release_vector_index
+from video_qa.search import VECTOR_FLOOR, Filters, release_vector_index
 from video_qa.services.similar import (SIMILAR_FLOOR, MomentNotFound, NothingToCompare, PooledFeatures, decode_image,
                                        similar_to_image, similar_to_moment)
 
 VISUAL = MomentKind.visual.value
 SCENES = {"A": ("testsrc", "smptebars"), "B": ("mandelbrot", "smptebars")}
 SHOTS = [(0.0, 4.0), (4.0, 8.0)]
+# what is said in each video (speech moments, text space): B's first sentence is close to A's first
+SAID = {"A": ["the colour bars come next", "the harbour pilot boards the ferry"],
+        "B": ["next come the colour bars", "the quarterly budget was approved by the finance team"]}
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +63,14 @@ def _write(engine: Engine, videos: dict[str, Path], embedder: PooledFeatures, ke
                 NewMoment(start, end, "", {"start_uncertainty": 0.04, "end_uncertainty": 0.04, "keyframe": start + 2.0,
                                            "labels": [{"vocab": "imagenet", "label": "television", "score": 0.3}]},
                           None, keyframes[name][i], embedder.name) for i, (start, end) in enumerate(SHOTS)])
-            if name == "A":
-                replace_moments(session, video.id, None, 0, "speech", [NewMoment(
-                    1.0, 2.5, "the colour bars come next", {}, embed(text, ["the colour bars come next"])[0])])
+            said = SAID[name]
+            replace_moments(session, video.id, None, 0, "speech", [
+                NewMoment(1.0 + 2 * i, 2.5 + 2 * i, sentence, {}, vector)
+                for i, (sentence, vector) in enumerate(zip(said, embed(text, said), strict=True))])
             session.flush()
             session.refresh(video)
             for m in video.moments:
-                ids[(name, int(m.start) // 4) if m.kind == VISUAL else (name, -1)] = m.id
+                ids[(name, int(m.start) // 4) if m.kind == VISUAL else (name, -1 - said.index(m.text))] = m.id
     return ids
 
 
@@ -97,8 +101,12 @@ def test_the_same_scene_in_another_video_is_found_first(engine: Engine, scenes) 
             assert by_image["moment_id"] is None and by_image["space"] == "visual"
             assert {h["moment_id"] for h in by_image["hits"][:2]} == {ids[("A", 1)], ids[("B", 1)]}
             # a spoken sentence is compared in the text space (no visual moment there)
+            # in the text space: B's sentence about the bars is similar; the budget is not listed
+            # (below VECTOR_FLOOR), nor A's other sentence
             spoken = similar_to_moment(session, engine, ids[("A", -1)])
-            assert (spoken["space"], spoken["model"], spoken["hits"]) == ("text", "", [])
+            assert (spoken["space"], spoken["model"]) == ("text", "")
+            assert [h["moment_id"] for h in spoken["hits"]] == [ids[("B", -1)]]
+            assert spoken["hits"][0]["score"] >= VECTOR_FLOOR
             with pytest.raises(MomentNotFound):
                 similar_to_moment(session, engine, 10**9)
             with pytest.raises(NothingToCompare):
