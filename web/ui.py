@@ -93,8 +93,11 @@ def model_parts(settings: Settings) -> tuple[str, list[tuple[str, str]]]:
     visual = resolve_visual(settings.visual_model, settings.models_dir)
     if visual.kind == "off":
         heading.append("visual model off")
-        parts.append(("Visual search", f"off ({visual.detail}). Set {visual.setting} to an open_clip model for "
-                      "visual search and find similar; shot labels still find what is seen by name."))
+        seen = ("; shot labels still find what is seen by name, and Find similar compares shots by the ImageNet "
+                "classifier's image features" if settings.labels != "off" else
+                "; shot labels are off too (VIDEOQA_LABELS), so nothing is seen")
+        parts.append(("Visual search", f"searching pictures by words is off ({visual.detail}). Set {visual.setting} "
+                      f"to an open_clip model to turn it on{seen}."))
     elif visual.kind == "twin" or (visual.kind == "folder" and visual.available and is_twin_folder(visual.location)):
         heading.append("visual model: tiny twin")
         parts.append(("Visual search", f"the visual model is the tiny twin ({visual.detail}): find similar works "

@@ -110,6 +110,10 @@ def test_banner_names_the_missing_or_tiny_model_and_the_visual_twin(tiny_model_d
     assert heading.startswith("No vision-language model · visual model off")
     assert [what for what, _ in parts] == ["Answers", "Visual search"]
     assert "VIDEOQA_VLM_MODEL" in parts[0][1] and "VIDEOQA_VISUAL_MODEL" in parts[1][1]  # which setting turns it on
+    # what still works without an image-text model: labels, and Find similar by the classifier's features
+    assert "searching pictures by words is off" in parts[1][1] and "Find similar compares shots" in parts[1][1]
+    unseeing = dict(model_parts(load_settings(vlm_model="", visual_model="off", labels="off"))[1])
+    assert "nothing is seen" in unseeing["Visual search"] and "Find similar" not in unseeing["Visual search"]
     heading, parts = model_parts(load_settings(vlm_model=str(tiny_model_dir), visual_model="tiny"))
     assert heading.startswith("Test model in use (tiny twin) · visual model: tiny twin")
     assert "tiny random-weight" in parts[0][1] and "tiny twin" in parts[1][1]
