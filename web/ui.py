@@ -330,10 +330,13 @@ class Handlers:
         head = str(data.get("moment", ""))
         if not head.isdigit() or len(head) > 12:
             return gr.skip(), gr.skip()
-        hits = data.get("hits")
-        hits = hits.get("hits") if isinstance(hits, dict) else hits
+        answer = data.get("hits")
+        hits = answer.get("hits") if isinstance(answer, dict) else answer
         shown = [hit for hit in hits or () if _is_hit(hit)] if isinstance(hits, list) else []
+        asked = answer.get("query") if isinstance(answer, dict) else None
         heading = f"Moments that look like moment #{head}"
+        if isinstance(asked, dict) and _is_hit({**asked, "text": ""}):
+            heading = f"Moments that look like {asked['title']} {render.span(asked)}"
         if data.get("error") is not None:
             heading += f": the search failed ({str(data['error'])[:200]})"
         return render.search_results(shown, "search", f"like moment #{head}", heading), gr.Tabs(selected="search")

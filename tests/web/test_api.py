@@ -168,6 +168,9 @@ def test_find_similar_by_moment_and_by_uploaded_image(client: TestClient, seeded
     ids = _visual_moments(seeded, vectors, POOLED_FEATURES)
     found = client.get(f"/api/v1/moments/{ids[0]}/similar", params={"limit": 2}).json()
     assert (found["moment_id"], found["space"], found["model"]) == (ids[0], "visual", POOLED_FEATURES)
+    query = found["query"]  # the query moment itself: its video and own times
+    assert (query["video_id"], query["title"], query["kind"], query["start"], query["end"]) == (
+        seeded, "Harbour <b>cam</b>", "visual", 0.0, 1.0)
     assert [(h["moment_id"], h["start"], h["end"], h["keyframe"]) for h in found["hits"]][0] == (ids[2], 2.0, 3.0, 2.5)
     assert len(found["hits"]) == 1  # the unrelated random vectors (cosine ~0) fall under the similarity floor
     assert found["hits"][0]["score"] == pytest.approx(float(vectors[0] @ vectors[2]), abs=1e-5)

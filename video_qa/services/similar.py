@@ -170,15 +170,30 @@ def _answer(session: Session, space: Space, found: list[tuple[int, float]], mome
         meta = r.meta if isinstance(r.meta, dict) else {}
         keyframe = meta.get("keyframe")
         hits.append({
-            "moment_id": r.id, "video_id": r.video_id, "title": r.title, "kind": r.kind,
-            "start": round(r.start, 3), "end": round(r.end, 3),
-            "start_uncertainty": round(uncertainty(meta, "start_uncertainty"), 3),
-            "end_uncertainty": round(uncertainty(meta, "end_uncertainty"), 3),
-            "text": r.text, "score": round(score, 6),
+            **_where(r, meta), "moment_id": r.id, "text": r.text, "score": round(score, 6),
             "keyframe": float(keyframe) if isinstance(keyframe, (int, float)) else None,
             "labels": _labels(meta.get("labels")),
             "changed_on_disk": changed.get(r.video_id, False)})
-    return {"moment_id": moment_id, "space": space.name, "model": space.model, "hits": hits}
+    return {"moment_id": moment_id, "space": space.name, "model": space.model,
+            "query": _query_moment(session, moment_id), "hits": hits}
+
+
+def _query_moment(session: Session, moment_id: int | None) -> dict[str, Any] | None:
+    """The query moment's video and own times (None for an image query, or a moment gone since)."""
+    if moment_id is None:
+        return None
+    r = session.execute(select(Moment.video_id, Video.title, Moment.kind, Moment.start, Moment.end, Moment.meta)
+                        .join(Video, Video.id == Moment.video_id).where(Moment.id == moment_id)).first()
+    if r is None:
+        return None
+    return _where(r, r.meta if isinstance(r.meta, dict) else {})
+
+
+def _where(r: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """A moment row's video and own times, as find similar answers them."""
+    return {"video_id": r.video_id, "title": r.title, "kind": r.kind, "start": round(r.start, 3),
+            "end": round(r.end, 3), "start_uncertainty": round(uncertainty(meta, "start_uncertainty"), 3),
+            "end_uncertainty": round(uncertainty(meta, "end_uncertainty"), 3)}
 
 
 def similar_to_moment(session: Session, engine: Engine, moment_id: int, filters: Filters = Filters(),

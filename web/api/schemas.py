@@ -132,10 +132,9 @@ class Label(ApiModel):
     score: float
 
 
-class SimilarHit(ApiModel):
-    """A moment near the query in its vector space (``video_qa.services.similar``), with its own times."""
+class SimilarQuery(ApiModel):
+    """A moment of find similar, the query or a hit: its video and its own times."""
 
-    moment_id: int
     video_id: int
     title: str
     kind: Kind
@@ -143,6 +142,12 @@ class SimilarHit(ApiModel):
     end: float = Field(description=SECONDS)
     start_uncertainty: float = Field(description="seconds the true start may lie before `start`")
     end_uncertainty: float = Field(description="seconds the true end may lie after `end`")
+
+
+class SimilarHit(SimilarQuery):
+    """A moment near the query in its vector space (``video_qa.services.similar``), with its own times."""
+
+    moment_id: int
     text: str
     score: float = Field(description="cosine similarity to the query, -1 to 1")
     keyframe: float | None = Field(description="visual moments: the time of the frame that was embedded")
@@ -157,6 +162,7 @@ class SimilarMoments(ApiModel):
     moment_id: int | None
     space: Literal["text", "visual"] = Field(description="visual: image vectors of `model`; text: text embeddings")
     model: str = Field(description="the image model whose vectors were compared (empty for the text space)")
+    query: SimilarQuery | None = Field(description="the query moment (null for an uploaded image)")
     hits: list[SimilarHit]
 
 
