@@ -69,6 +69,8 @@ NO_MODEL = ("No vision-language model is configured (VIDEOQA_VLM_MODEL, needs a 
             "matching moments instead of writing one.")
 NO_MODEL_NO_MATCH = ("No vision-language model is configured (VIDEOQA_VLM_MODEL, needs a GPU), and no moment of this "
                      "video matches the question.")
+NO_MODEL_ONLY_CHAPTERS = ("No vision-language model is configured (VIDEOQA_VLM_MODEL, needs a GPU), and nothing said, "
+                          "shown or seen in this video matches the question; only the chapters listed are near it.")
 SAID_AS = {MomentKind.speech.value: "said", MomentKind.text.value: "on screen", MomentKind.event.value: "seen",
            MomentKind.visual.value: "seen"}
 TEST_MODEL_NOTE = "a tiny random-weight test model wrote this answer: its text is meaningless"
@@ -317,7 +319,7 @@ def extractive(prepared: Prepared) -> tuple[str, list[dict[str, Any]]]:
     precise = [r for r in prepared.retrieved if r.kind in SAID_AS]
     chosen = [r for r in precise if r.matched > 0][:EXTRACT_MAX] or precise[:1]
     if not chosen:
-        return NO_MODEL_NO_MATCH, []
+        return (NO_MODEL_ONLY_CHAPTERS if prepared.retrieved else NO_MODEL_NO_MATCH), []
     cited, lines = [], [EXTRACTIVE]
     for r in sorted(chosen, key=lambda r: (r.start, r.end)):
         words_ = quote(r, prepared.question)
@@ -334,7 +336,7 @@ def answer(prepared: Prepared, settings: Settings, vlm: VisionLanguageModel | No
         text, cited = extractive(prepared)
         quoted = {m["moment_id"] for m in cited}
         rest = [m for m in retrieved if m["moment_id"] not in quoted]  # a quoted moment is listed once
-        return AskResult(None, text, None, False, cited + rest, [NO_MODEL if cited else NO_MODEL_NO_MATCH])
+        return AskResult(None, text, None, False, cited + rest, [NO_MODEL if cited else text])
     if prepared.probe is None or prepared.status != VideoStatus.ready.value:
         matches = "these are the best matching moments" if retrieved else "no moment matches the question yet"
         note = f"video {prepared.video_id} is not ready ({prepared.status}); {matches}."

@@ -14,7 +14,7 @@ from tests.factories.moments import Spec, write_moments
 from tests.factories.pipeline import ingest, quiet_settings
 from tests.factories.rows import make_video
 from video_qa.analyzers import Backends, get_backends, get_embedder
-from video_qa.ask import (EXTRACTIVE, NO_MODEL, NO_MODEL_NO_MATCH, AskSpan, Prepared, Retrieved, answer, cite, retrieve,
+from video_qa.ask import (EXTRACTIVE, NO_MODEL, NO_MODEL_NO_MATCH, NO_MODEL_ONLY_CHAPTERS, AskSpan, Prepared, Retrieved, answer, cite, retrieve,
                           span_plans, spans_for)
 from video_qa.db import unit_of_work
 from video_qa.media.probe import probe
@@ -197,6 +197,12 @@ def test_an_extractive_answer_quotes_the_matching_sentence_caption_and_shot_labe
     meant = [Retrieved(5, 55.0, 58.0, "speech", "Thank you for coming.", 0.1, 0)]
     prepared = Prepared(1, "/nowhere.mp4", "ready", None, 60.0, "goodbye", meant, [], "")
     assert answer(prepared, quiet_settings(tmp_path), None).answer == f"{EXTRACTIVE}\n0:00:55.0 said: Thank you for coming."
+    # only a chapter came back: the answer does not say that no moment matches, then list one
+    chapter = [Retrieved(4, 0.0, 60.0, "chapter", "(no speech or text)", 0.2, 0)]
+    result = answer(Prepared(1, "/nowhere.mp4", "ready", None, 60.0, "what is the caption", chapter, [], ""),
+                    quiet_settings(tmp_path), None)
+    assert result.answer == NO_MODEL_ONLY_CHAPTERS and result.notes == [NO_MODEL_ONLY_CHAPTERS]
+    assert [(m["moment_id"], m["source"]) for m in result.moments] == [(4, "retrieved")]
 
 
 def test_spans_are_padded_clamped_merged_and_bounded(tmp_path: Path) -> None:
