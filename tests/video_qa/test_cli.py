@@ -234,7 +234,8 @@ def test_search_needs_no_pytorch_once_the_query_model_is_exported(caplog: pytest
     assert "INFO model.embeddings.factory text embeddings: ONNX Runtime" in verbose.stderr, verbose.stderr
 
     assert main(["models", "--export-query"]) == 0  # found and checked, not made again
-    assert "search queries   ONNX Runtime, export in" in capsys.readouterr().out
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("search queries"))
+    assert "  uses: ONNX Runtime, export in" in line
 
 
 def test_models_says_how_queries_are_embedded_before_any_export(capsys: pytest.CaptureFixture[str]) -> None:
@@ -244,6 +245,47 @@ def test_models_says_how_queries_are_embedded_before_any_export(capsys: pytest.C
     assert main(["models", "--json"]) == 0
     rows = {r["role"]: r for r in json.loads(capsys.readouterr().out)}
     assert "PyTorch until exported" in rows["search queries"]["used"]
+
+
+def _column_starts(out: str, rows: list) -> list[tuple[int, ...]]:  # type: ignore[type-arg]
+    """Per printed line: where its setting, its state and its 'uses:' start (-1 for the queries' blank state)."""
+    lines = out.splitlines()
+    assert [line.split("  ")[0] for line in lines] == [r.role for r in rows] + ["search queries"]
+    starts = []
+    for line, row in zip(lines, [*rows, None]):
+        setting = f"{row.setting}={row.value!r}" if row else "VIDEOQA_EMBED_MODEL="
+        state = ("available offline" if row.available else "NOT AVAILABLE") if row else None
+        starts.append((line.index(setting), line.index(state) if state else -1, line.index("  uses: ") + 2))
+    return starts
+
+
+@pytest.mark.parametrize("rows", ["configured", "long and unavailable"])
+def test_models_prints_each_column_at_one_offset_on_every_line(rows: str, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from video_qa import analyzers
+    from video_qa.analyzers import BackendRow, describe_backends
+    from videoqa_cli.commands.media import cmd_models
+
+    settings = get_settings()
+    backends = describe_backends(settings)
+    if rows == "long and unavailable":
+        backends = [BackendRow("vision-language", "VIDEOQA_VLM_MODEL", "", "", True, "none (off)"),
+                    BackendRow("a very long role name, longer than all", "X", "v", "", False, "gone"),
+                    BackendRow("speech", "VIDEOQA_SPEECH_MODEL", "/a/very/long/local/model/folder", "", True, "/x")]
+        monkeypatch.setattr(analyzers, "describe_backends", lambda _: backends)
+    rc = cmd_models(settings, argparse.Namespace(json=False, export_query=False))
+    assert rc == (1 if rows == "long and unavailable" else 0)  # the unavailable row fails the command
+    out = capsys.readouterr().out
+    starts = _column_starts(out, backends)
+    role = max(len(r.role) for r in backends) + 2  # the widest cell and two spaces
+    setting = role + max(len(f"{r.setting}={r.value!r}") for r in backends) + 2
+    uses = setting + len("available offline") + 2
+    assert starts == [(role, setting, uses)] * len(backends) + [(role, -1, uses)]
+    if rows == "long and unavailable":
+        assert (role, setting, uses) == (40, 40 + 54 + 2, 96 + 19)
+        assert out.splitlines()[1][setting:uses] == "NOT AVAILABLE".ljust(19)
 
 
 def test_serve_exports_the_query_model_in_a_background_thread() -> None:

@@ -85,14 +85,23 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
                    "available": True, "used": _query_path(settings)}
         print(json.dumps([row.__dict__ for row in rows] + [queries], indent=2))
     else:
-        for row in rows:
-            state = "available offline" if row.available else "NOT AVAILABLE"
-            print(f"{row.role:<16} {row.setting}={row.value!r:<10} {state:<18} uses: {row.used}")
-        print(f"{'search queries':<16} {_query_path(settings)}")
+        cells = [(row.role, f"{row.setting}={row.value!r}", "available offline" if row.available else "NOT AVAILABLE",
+                  f"uses: {row.used}") for row in rows]
+        cells.append(("search queries", f"VIDEOQA_EMBED_MODEL={settings.embed_model!r}", "",
+                      f"uses: {_query_path(settings)}"))
+        for line in aligned(cells):
+            print(line)
     missing = [row for row in rows if not row.available]
     for row in missing:
         print(f"error: {row.role}: {row.used}; set {row.setting} to 'bundled', a local folder, or 'off'", file=sys.stderr)
     return 1 if missing or failed else 0
+
+
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """The rows as lines whose columns each start at one offset: every column but the last padded to its
+    widest cell, two spaces between columns."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]]) for row in rows]
 
 
 def _export_query(settings: Settings) -> bool:
