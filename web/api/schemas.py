@@ -161,7 +161,9 @@ class SimilarMoments(ApiModel):
 
     moment_id: int | None
     space: Literal["text", "visual"] = Field(description="visual: image vectors of `model`; text: text embeddings")
-    model: str = Field(description="the image model whose vectors were compared (empty for the text space)")
+    model: str = Field(description="what made the vectors compared: the image model (visual), or the text "
+                                   "embedder VIDEOQA_EMBED_MODEL names (text; every moment analysed under it was "
+                                   "embedded by it)")
     query: SimilarQuery | None = Field(description="the query moment (null for an uploaded image)")
     hits: list[SimilarHit]
 

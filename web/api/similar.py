@@ -29,14 +29,14 @@ def _filters(video_id: int | None, kind: list[str] | None) -> Filters:
 
 
 @router.get("/moments/{moment_id}/similar", response_model=SimilarMoments)
-def similar_moments(session: SessionDep, engine: EngineDep,
+def similar_moments(session: SessionDep, engine: EngineDep, settings: SettingsDep,
                     moment_id: Annotated[int, PathParam(ge=1, le=MAX_ID)], video_id: VideoFilter = None,
                     kind: KindFilter = None, limit: Limit = 20) -> dict[str, Any]:
     """The moments nearest this one: a visual moment by its keyframe's image vector, any other by
     its text embedding; each hit with its own times, the moment itself left out. 404 for an
     unknown moment, 422 for one with no vector."""
     try:
-        return similar_to_moment(session, engine, moment_id, _filters(video_id, kind), limit)
+        return similar_to_moment(session, engine, settings, moment_id, _filters(video_id, kind), limit)
     except MomentNotFound as error:
         raise HTTPException(status_code=404, detail=str(error)) from error
     except NothingToCompare as error:

