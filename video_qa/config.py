@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     )
     ocr: bool = Field(True, description="Read on-screen text with rapidocr (models ship inside the package).")
     ocr_fps: float = Field(0.5, gt=0, le=4, description="Rate at which frames are sampled for on-screen text.")
+    exact_cuts: bool = Field(
+        True,
+        description=(
+            "Put each scene cut on the first frame of its new shot (analysis.cut_frames: one decode of at most a "
+            "sampling interval per cut); off: a cut is given at the sample after it, uncertain back to the sample "
+            "before (for measuring its cost, bench.ingest --exact-cuts; not part of a part's settings key)."
+        ),
+    )
     ocr_min_score: float = Field(0.6, ge=0, le=1, description="Confidence below which recognised text is dropped.")
     ocr_det_side: int = Field(
         480, ge=160, le=1440,

@@ -58,7 +58,7 @@ def hear_read(path: str, probe: Probe, clip: ClipPlan, settings: Settings, backe
             with clock("decode"):
                 result.notes += decode_samples(path, probe, clip, settings, frames)
                 result.cuts = frames.cuts(clip)
-        if result.cuts:
+        if result.cuts and settings.exact_cuts:
             with clock("decode"):
                 result.cuts = exact_cuts(path, probe, clip, result.cuts, settings.frame_reader)
         if frames is not None:

@@ -218,7 +218,9 @@ def _run_look(engine: Engine, ref: ItemRef, settings: Settings, backends: Callab
     frames = ShotFrames()
     with clock("decode"):
         notes = decode_samples(work.path, work.probe, work.plan, settings, frames)
-        cuts = exact_cuts(work.path, work.probe, work.plan, frames.cuts(work.plan), settings.frame_reader)
+        cuts = frames.cuts(work.plan)
+        if settings.exact_cuts:
+            cuts = exact_cuts(work.path, work.probe, work.plan, cuts, settings.frame_reader)
     visual = look(frames, work.plan, backends(), clock, 1.0 / settings.ocr_fps, settings.visual_max_shot, cuts)
     with clock("store"), unit_of_work(engine) as session:
         n = store_looked(session, ref.video_id, work.clip_id, ref.clip_index, visual, notes)
