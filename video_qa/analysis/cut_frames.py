@@ -1,14 +1,16 @@
-"""Scene cuts to the frame: each cut found between two samples (``scenes.scene_cuts``: at the
-later sample, or where the demux pass saw it, with its uncertainty reaching back to the earlier
-sample) is looked for again among the video's own frames in that interval, and given at the
-presentation time of the first frame of the new shot, its uncertainty the gap to the frame before.
+"""Scene cuts to the frame, the one place a cut is timed: each cut found between two samples
+(``scenes.scene_cuts``: at the later sample, uncertain back to the earlier one) is looked for again
+among the video's own frames in that interval, and given at the presentation time of the first
+frame of the new shot, its uncertainty the gap to the frame before.
 
-The demux pass sees a cut only where the compressed stream shows one (a packet-size spike); a
-change between two flat pictures, or between stills, makes none, and with samples every 2 s a cut
-at exactly 1:00 was then given at 1:01. Each cut costs one decode of at most a sampling interval
-of video, compared at 160x90 like the samples. A cut whose frames show no single change of
-``CUT_LEVEL`` (a dissolve, a fade), or that reaches back before the clip (found against the
-frame before it), keeps the time and uncertainty it had.
+The demux pass (``media.activity``) times no cut: its ``sharp`` changes only place samples
+(``media.plan``). It sees a cut only where the compressed stream shows one (a packet-size spike);
+a change between two flat pictures, or between stills, makes none, and its time can be a frame
+late. Each cut costs one decode of at most a sampling interval of video, compared at 160x90 like
+the samples (measured on a cut-heavy file: docs/benchmarks.md, block ``ingest-cuts``;
+``VIDEOQA_EXACT_CUTS=false`` turns it off to measure it). A cut whose frames show no single
+change of ``CUT_LEVEL`` (a dissolve, a fade), or that reaches back before the clip (found against
+the frame before it), keeps the sample's time and uncertainty.
 """
 
 from __future__ import annotations

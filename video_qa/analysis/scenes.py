@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from video_qa.media.plan import ClipPlan
 
 CUT_THUMB = (160, 90)  # the size frames are compared at
 CUT_LEVEL = 27.0  # ContentDetector's default threshold (mean HSV difference, 0-255)
@@ -38,11 +37,6 @@ def frame_deltas(frames: Sequence[np.ndarray]) -> list[float]:
     return [0.0] + [float(np.abs(b - a).mean()) for a, b in zip(hsv, hsv[1:])] if hsv else []
 
 
-def demux_cuts(clip: ClipPlan) -> list[float]:
-    """The cuts the demux pass found in the clip (its plan's ``extra["sharp"]``; none without adaptive fps)."""
-    return [float(t) for t in (clip.extra or {}).get("sharp") or []]
-
-
 def _usual(deltas: Sequence[float]) -> float:
     """The lower median of ``deltas`` (0 for none): with half of them or more quiet, quiet."""
     return float(sorted(deltas)[(len(deltas) - 1) // 2]) if deltas else 0.0
@@ -59,13 +53,12 @@ def _same_shot(side: Sequence[float], change: float) -> list[float]:
     return kept
 
 
-def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float], sharp: Sequence[float] = ()) -> list[list[float]]:
+def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float]) -> list[list[float]]:
     """[[time, uncertainty]] of hard cuts between consecutive sampled frames: the cut lies after
-    the earlier frame and at or before the later one, which is the time given; where the demux
-    pass found a cut between the two (``sharp``: ``ClipActivity.sharp``, the presentation time of
-    a frame that shows the new picture), the time is that frame's (the latest such) and the
-    uncertainty runs back to the earlier sample (a cut at 60.0 s sampled at 59 and 61 s is
-    [60.0, 1.0], not [61.0, 2.0]).
+    the earlier frame and at or before the later one, which is the time given, the gap back to the
+    earlier one its uncertainty. This only says which sampling interval holds a cut; the one place
+    a cut is put on its frame is ``cut_frames.exact_cuts`` (the demux pass's ``sharp`` changes
+    place samples, ``media.plan``, and time no cut).
 
     A cut is a change of at least ``CUT_LEVEL`` that is ``CUT_RATIO`` times the usual change (the
     lower median) of the ``CUT_SIDE`` samples before it or of those after it, whichever is quieter,
@@ -89,7 +82,5 @@ def scene_cuts(frames: Sequence[np.ndarray], times: Sequence[float], sharp: Sequ
         else:  # a larger change on both sides next to it: no quiet side to measure it against
             level = float(np.median(deltas[max(1, i - CUT_SIDE):i] + deltas[i + 1:i + 1 + CUT_SIDE]))
         if deltas[i] >= CUT_LEVEL and deltas[i] >= CUT_RATIO * level:
-            found = [t for t in sharp if times[i - 1] < t <= times[i]]
-            at = max(found) if found else times[i]
-            cuts.append([_r(at), _r(at - times[i - 1])])
+            cuts.append([_r(times[i]), _r(times[i] - times[i - 1])])
     return cuts

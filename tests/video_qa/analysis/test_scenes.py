@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories.media import ENCODERS, ffmpeg, text_video, two_shots
+from video_qa.analysis.cut_frames import exact_cuts
 from video_qa.analysis.scenes import cut_thumb, scene_cuts
 from video_qa.media import probe, read_frames
 from video_qa.media.plan import sampling_plan
@@ -37,9 +38,11 @@ def test_cuts_one_and_two_samples_apart_between_still_shots_are_all_found(tmp_pa
     assert [round(t, 2) for t in frames.times] == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
     # each cut first seen at the sample after it: 3 -> 4, 6 -> 6 (its first frame), 9 -> 10
     assert scene_cuts(frames.frames, frames.times) == [[4.0, 2.0], [6.0, 2.0], [10.0, 2.0]]
-    # with the demux pass's cut times (frames' presentation times): each cut at its own frame,
-    # uncertain back to the sample before it; a demux cut where no picture changed makes none
-    assert scene_cuts(frames.frames, frames.times, [3.0, 6.0, 7.0, 9.0]) == [[3.0, 1.0], [6.0, 2.0], [9.0, 1.0]]
+    # then put on their frames, the one place a cut is timed (analysis.cut_frames, not the demux
+    # pass): each at its first frame, 0.04 s (one frame at 25 fps) after the frame before it
+    clip = sampling_plan(0.0, 12.0, 0.5, p)
+    assert exact_cuts(str(path), p, clip, scene_cuts(frames.frames, frames.times)) == [
+        [3.0, 0.04], [6.0, 0.04], [9.0, 0.04]]
 
 
 @pytest.mark.parametrize("fps", [2.0, 1.0, 0.5])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.protocols import ScreenTextReader
-from video_qa.analysis.scenes import cut_thumb, demux_cuts, scene_cuts
+from video_qa.analysis.scenes import cut_thumb, scene_cuts
 from video_qa.analysis.screen_text.gate import read_samples
 from video_qa.analysis.screen_text.tracks import clip_text_moments
 from video_qa.analysis.timing import StageClock
@@ -77,12 +77,11 @@ def scan_text(samples: Iterable[Sample], clip: ClipPlan, settings: Settings, ocr
         return TextScan([], {}, [], [])
     moments = clip_text_moments(readings, times, clip.start, clip.end, clip.index, 1.0 / settings.ocr_fps,
                                 size[0], settings.ocr_min_score)
-    sharp = demux_cuts(clip)
     with clock("decode"):
         if lead is not None and lead.time < times[0]:
-            cuts = scene_cuts([cut_thumb(lead.image), *thumbs], [lead.time, *times], sharp)
+            cuts = scene_cuts([cut_thumb(lead.image), *thumbs], [lead.time, *times])
         else:
-            cuts = scene_cuts(thumbs, times, sharp)
+            cuts = scene_cuts(thumbs, times)
     return TextScan(moments, stats.as_dict(), cuts, [])
 
 

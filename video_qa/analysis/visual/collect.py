@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from video_qa.analysis.scenes import cut_thumb, demux_cuts, frame_deltas, scene_cuts
+from video_qa.analysis.scenes import cut_thumb, frame_deltas, scene_cuts
 from video_qa.analysis.visual.shots import Shot, clip_shots
 from video_qa.config import Settings
 from video_qa.media import FrameReader, Sample
@@ -57,9 +57,9 @@ class ShotFrames:
             yield sample
 
     def cuts(self, clip: ClipPlan) -> list[list[float]]:
-        """[[time, uncertainty]] of the scene cuts between these samples of ``clip`` (at the demux
-        pass's cut times where it found them: ``scenes.scene_cuts``)."""
-        return scene_cuts(self.thumbs, self.times, demux_cuts(clip))
+        """[[time, uncertainty]] of the scene cuts between these samples of ``clip`` (at the later
+        sample: ``scenes.scene_cuts``; ``cut_frames.exact_cuts`` puts them on their frames)."""
+        return scene_cuts(self.thumbs, self.times)
 
     def shots(self, clip: ClipPlan, max_shot: float, cuts: Sequence[Sequence[float]] | None = None) -> list[Shot]:
         """The clip's shots: at ``cuts`` when given (the frame scan's, which may include a cut at
