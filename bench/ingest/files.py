@@ -1,6 +1,6 @@
 """The ingest benchmark's files, made once into bench/.cache/ingest (not measured): a 10-minute
 talk or busy unit (1280x720 30 fps H.264, AAC) and longer files made of that unit concatenated,
-each with its ground truth beside it as JSON."""
+and a cut-heavy file of a few minutes (no audio), each with its ground truth beside it as JSON."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from bench.ingest.truth import (
     TITLE_B,
     UNIT,
     Truth,
+    cut_edges,
+    cuts_truth,
     slide_starts,
     talk_titles,
     unit_truth,
@@ -103,13 +105,42 @@ def make_busy_unit(path: Path, audio: Path) -> None:
            *h264("superfast"), *AUDIO, str(path))
 
 
+def cut_source(k: int, d: float) -> str:
+    """The lavfi source of the cut-heavy file's ``k``-th shot, ``d`` seconds long: the busy
+    unit's moving pictures between flat colours and still test cards (cuts between those show in
+    no packet size)."""
+    flat = ("color=c=olive:", "smptebars=", "pal100bars=", "color=c=teal:")
+    if k % 3 == 0:
+        return busy_source(k // 3, d)
+    return f"{flat[(k - k // 3 - 1) % len(flat)]}s={SIZE}:r={RATE}:d={d}"
+
+
+def make_cuts_video(path: Path, seconds: float) -> None:
+    """Shots of CUT_SHOTS seconds (2.2-5 s) joined with hard cuts, no audio."""
+    inputs, labels = [], []
+    for k, (a, b) in enumerate(cut_edges(seconds)):
+        inputs += ["-f", "lavfi", "-i", f"{cut_source(k, round(b - a, 3))},setsar=1,format=yuv420p"]
+        labels.append(f"[{k}:v]")
+    graph = "".join(labels) + f"concat=n={len(labels)}:v=1[v]"
+    ffmpeg(*inputs, "-filter_complex", graph, "-map", "[v]", *h264("superfast"), "-movflags", "+faststart",
+           str(path))
+
+
 def make_video(kind: str, minutes: int) -> tuple[Path, list[Truth]]:
-    """The ``minutes``-long file of ``kind`` (talk or busy) and its ground truth, made when
+    """The ``minutes``-long file of ``kind`` (talk, busy or cuts) and its ground truth, made when
     absent (the truth is cached with the file as JSON)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path, truth_file = CACHE / f"{kind}{minutes}.mp4", CACHE / f"{kind}{minutes}.truth.json"
     if path.exists() and truth_file.exists():
         return path, [Truth(**t) for t in json.loads(truth_file.read_text())["items"]]
+    if kind == "cuts":
+        began = time.perf_counter()
+        make_cuts_video(path.with_suffix(".part.mp4"), minutes * 60.0)
+        path.with_suffix(".part.mp4").rename(path)
+        print(f"made {path.name} in {time.perf_counter() - began:.0f} s", flush=True)
+        items = cuts_truth(minutes * 60.0)
+        truth_file.write_text(json.dumps({"seconds": minutes * 60.0, "items": [asdict(t) for t in items]}, indent=1))
+        return path, items
     said = TALK_SPEECH if kind == "talk" else BUSY_SPEECH
     audio, lengths = speech_track(kind, said)
     unit_path = CACHE / f"{kind}10.mp4"

@@ -32,7 +32,7 @@ TOLERANCE = 2.0  # a truth item is found when a matching moment starts within th
 @dataclass(frozen=True)
 class RowSpec:
     name: str
-    video: str  # talk or busy
+    video: str  # talk, busy or cuts
     minutes: int
     mode: str  # embedded or server
     tiny: bool = False
@@ -42,6 +42,7 @@ ROWS = {r.name: r for r in (
     RowSpec("talk10", "talk", 10, "embedded"), RowSpec("busy10", "busy", 10, "embedded"),
     RowSpec("server10", "talk", 10, "server"), RowSpec("tiny10", "talk", 10, "embedded", tiny=True),
     RowSpec("talk60", "talk", 60, "embedded"), RowSpec("talk120", "talk", 120, "embedded"),
+    RowSpec("cuts4", "cuts", 4, "embedded"),
 )}
 
 
@@ -125,6 +126,32 @@ def check_truth(url: str, video_id: int, truth: list[Truth]) -> dict[str, Any]:
     return out
 
 
+def check_cuts(url: str, video_id: int, truth: list[Truth]) -> dict[str, Any]:
+    """The scene cuts stored (``clips.scene_cuts``) against the known cuts: how many are stored,
+    how many known cuts a stored cut covers honestly (``time - uncertainty < cut <= time``), the
+    error ``time - cut`` of the covering ones and their uncertainties."""
+    from sqlalchemy import select
+
+    from video_qa.db import make_engine, unit_of_work
+    from video_qa.models import Clip
+
+    engine = make_engine(url)
+    with unit_of_work(engine) as session:
+        stored = [(float(t), float(u)) for cuts in session.scalars(select(Clip.scene_cuts).where(Clip.video_id == video_id))
+                  for t, u in (cuts or [])]
+    engine.dispose()
+    known = [t.start for t in truth if t.kind == "cut"]
+    errors, spreads = [], []
+    for cut in known:
+        cover = [(t, u) for t, u in stored if t - u - 1e-3 < cut <= t + 1e-3]
+        if cover:
+            t, u = min(cover, key=lambda c: c[1])
+            errors.append(round(t - cut, 3))
+            spreads.append(u)
+    return {"items": len(known), "stored": len(stored), "covered": len(errors), "errors": errors,
+            "uncertainties": spreads}
+
+
 def run_ingest(row: RowSpec, env: dict[str, str], video: Path, logs: Path,
                workers: list[subprocess.Popen[bytes]]) -> tuple[dict[str, Any], float, dict[str, float]]:
     """``videoqa ingest --wait --json`` under the monitor: (its JSON row, wall s, monitor stats)."""
@@ -188,10 +215,12 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 VISUAL_OFF = " (visual off)"  # the name of a row measured with VIDEOQA_VISUAL_MODEL=off
+EXACT_OFF = " (exact cuts off)"  # the name of a row measured with VIDEOQA_EXACT_CUTS=false
 
 
-def measure_row(row: RowSpec, keep: bool, visual: bool = True) -> dict[str, Any]:
-    """``row`` measured with default settings, or with visual moments turned off (``visual`` False)."""
+def measure_row(row: RowSpec, keep: bool, visual: bool = True, exact: bool = True) -> dict[str, Any]:
+    """``row`` measured with default settings, or with visual moments turned off (``visual`` False)
+    or cuts left at their samples (``exact`` False: no decode of the frames around each cut)."""
     from video_qa.media import probe
 
     video, truth = make_video(row.video, row.minutes)
@@ -201,6 +230,9 @@ def measure_row(row: RowSpec, keep: bool, visual: bool = True) -> dict[str, Any]
     settings: dict[str, object] = {"data_dir": run_dir / "data", "archive_roots": CACHE}
     if not visual:
         settings["visual_model"] = "off"
+    if not exact:
+        settings["exact_cuts"] = "false"
+    name = row.name + ("" if visual else VISUAL_OFF) + ("" if exact else EXACT_OFF)
     if row.tiny:
         from model.tiny import build_tiny_model
 
@@ -226,7 +258,7 @@ def measure_row(row: RowSpec, keep: bool, visual: bool = True) -> dict[str, Any]
         busy_before = os.getloadavg()[0]  # others' work on the machine shows here (the bench lock covers benchmarks)
         load = model_load_seconds(env)
         floor = decode_floor(video)
-        print(f"{row.name}{'' if visual else VISUAL_OFF}: {video.name} {duration:.0f} s, decode floor {floor:.1f} s, model load "
+        print(f"{name}: {video.name} {duration:.0f} s, decode floor {floor:.1f} s, model load "
               f"{load if load is None else round(load, 1)} s, load average {busy_before:.2f}", flush=True)
         if row.mode == "server":
             import redis
@@ -242,6 +274,7 @@ def measure_row(row: RowSpec, keep: bool, visual: bool = True) -> dict[str, Any]
         totals, items = ledger(db_url)
         found = check_truth(db_url, int(status["id"]), truth)
         seen = visual_moments(db_url, int(status["id"]))
+        cuts = check_cuts(db_url, int(status["id"]), truth)
     finally:
         stop_workers(workers)
         if admin is not None and pg is not None:
@@ -253,7 +286,7 @@ def measure_row(row: RowSpec, keep: bool, visual: bool = True) -> dict[str, Any]
             admin.dispose()
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return {"row": row.name + ("" if visual else VISUAL_OFF), "visual": visual, "video": row.video, "mode": row.mode, "tiny": row.tiny, "file": video.name,
+    return {"row": name, "base": row.name, "visual": visual, "exact_cuts": exact, "cuts": cuts, "video": row.video, "mode": row.mode, "tiny": row.tiny, "file": video.name,
             "duration": duration, "floor": floor, "wall": wall, "realtime": duration / wall, "ratio": wall / floor,
             "model_load": load, "load_average": busy_before, "stages": totals, "items": items, "truth": found, "visual_moments": seen, **stats,
             "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit()}

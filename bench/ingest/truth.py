@@ -1,5 +1,6 @@
 """What the ingest benchmark's generated files show and say, at known times: the slide titles
-and sentences of the 10-minute talk, the captions and sentences of the 10-minute busy scene."""
+and sentences of the 10-minute talk, the captions and sentences of the 10-minute busy scene, the
+hard cuts of the cut-heavy file."""
 
 from __future__ import annotations
 
@@ -37,11 +38,13 @@ BUSY_SPEECH = (
     (345.0, "the pilot boat has returned to the quay"),
     (500.0, "customs officers cleared every truck today"),
 )
+CUT_SHOTS = (2.6, 4.2, 3.4, 2.2, 4.8, 3.0, 2.4, 5.0, 3.8, 2.8, 4.4, 3.2)  # seconds per shot, repeated (multiples
+# of 0.2 s: every cut on a frame at 30 fps; over 4 minutes 8 of the 68 fall on an even second, where a sample lies)
 
 
 @dataclass(frozen=True)
 class Truth:
-    kind: str  # "text" (a slide title or caption) or "speech"
+    kind: str  # "text" (a slide title or caption), "speech" or "cut" (start: the new shot's first frame)
     start: float
     end: float
     text: str
@@ -73,3 +76,19 @@ def unit_truth(kind: str, lengths: dict[str, float]) -> list[Truth]:
         return items + speech_truth(TALK_SPEECH, lengths)
     items = [Truth("text", float(a), float(a + d), text) for a, d, text, _, _ in BUSY_CAPTIONS]
     return items + speech_truth(BUSY_SPEECH, lengths)
+
+
+def cut_edges(seconds: float) -> list[tuple[float, float]]:
+    """The shots of the cut-heavy file of ``seconds``: CUT_SHOTS over and over, the last one cut short."""
+    edges: list[tuple[float, float]] = []
+    t, k = 0.0, 0
+    while t < seconds - 1e-6:
+        end = min(round(t + CUT_SHOTS[k % len(CUT_SHOTS)], 3), seconds)
+        edges.append((t, end))
+        t, k = end, k + 1
+    return edges
+
+
+def cuts_truth(seconds: float) -> list[Truth]:
+    """Every hard cut of the cut-heavy file: the first frame of each shot after the first."""
+    return [Truth("cut", a, a, "") for a, _ in cut_edges(seconds)[1:]]

@@ -77,3 +77,26 @@ def test_block_replaced_between_markers(tmp_path: Path, monkeypatch: pytest.Monk
     out = doc.read_text()
     assert "old table" not in out and out.count("<!-- ingest:start -->") == 1 and out.endswith("## Next\n")
     assert "**Targets (issue 19):**" in out and "| talk10 |" in out
+
+
+def test_the_cut_heavy_file_cuts_every_2_to_5_seconds_on_a_frame_mostly_between_samples() -> None:
+    cuts = [t.start for t in truth.cuts_truth(240.0)]
+    assert len(cuts) == 68 and cuts[:3] == [2.6, 6.8, 10.2]
+    assert all(2.2 - 1e-6 <= b - a <= 5.0 + 1e-6 for a, b in zip([0.0, *cuts], cuts))
+    assert all(abs(t * 30 - round(t * 30)) < 1e-6 for t in cuts)  # on a frame at 30 fps
+    assert len([t for t in cuts if abs(t / 2 - round(t / 2)) < 1e-6]) == 8  # on an even second (a sample)
+
+
+def test_the_exact_cuts_table_gives_the_ratios_of_one_run() -> None:
+    def cut_row(exact: bool, wall: float, decode: float) -> dict[str, Any]:
+        return {**result("cuts4" if exact else "cuts4 (exact cuts off)", wall, 900.0), "base": "cuts4",
+                "exact_cuts": exact, "load_average": 1.5, "duration": 240.0,
+                "stages": {"decode": decode, "read": 30.0},
+                "cuts": {"items": 68, "stored": 60, "covered": 60, "errors": [0.0, 0.0, 0.0 if exact else 1.2],
+                         "uncertainties": [0.033, 0.033, 0.033] if exact else [2.0, 2.0, 2.0]}}
+
+    text = ingest_table.cuts_table([(cut_row(True, 30.0, 12.0), cut_row(False, 24.0, 8.0))])
+    on, off = (line for line in text.splitlines() if line.startswith("| cuts4 |"))
+    assert on.split(" | ")[2:11] == ["on", "1.50", "20.0", "30.0", "1.25", "12.0", "1.50", "60", "60/68"]
+    assert on.split(" | ")[11:13] == ["0.00", "0.03"] and off.split(" | ")[6:7] == [""]
+    assert off.split(" | ")[11:13] == ["0.00", "2.00"]
