@@ -105,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print {moment_id, space, model, hits: [{moment_id, video_id, start, end, score, labels, ...}]}")
     p.set_defaults(handler="library:cmd_similar")
 
-    p = sub.add_parser("reindex", help="rebuild the vector index of the database from its moments")
-    p.add_argument("--json", action="store_true", help="print {folder, seconds, generation, count, watermark}")
+    p = sub.add_parser("reindex", help="rebuild the vector index of the database from its moments; "
+                       "on PostgreSQL, bring its words index (full text) up to the database")
+    p.add_argument("--json", action="store_true",
+                   help="print {folder, seconds, generation, count, watermark, visual, words}")
     p.set_defaults(handler="index:cmd_reindex")
 
     p = sub.add_parser("ask", help="ask a question about one video; the answer cites moments")

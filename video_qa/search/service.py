@@ -23,6 +23,7 @@ from video_qa.search.index.query import similarities
 from video_qa.search.index.registry import vector_candidates
 from video_qa.search.index.space import visual_space
 from video_qa.search.query import highlights, words
+from video_qa.search.words.registry import words_index
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _own_connection_sees_all(session: Session, engine: Engine) -> bool:
 
 def _text_alone(engine: Engine, query_words: list[str], filters: Filters) -> tuple[list[int], list[int]]:
     with Session(engine) as own:
-        return text_matches(own, query_words, filters, any_word=False)
+        return text_matches(own, query_words, filters, any_word=False, index=words_index(engine))
 
 
 def _text_meanwhile(session: Session, engine: Engine, query_words: list[str], filters: Filters
@@ -108,7 +109,7 @@ def search(session: Session, engine: Engine, query: str, embedder: TextEmbedder 
     image_vector = _image_query_meanwhile(visual, query) if visual is not None and query.strip() else None
     pending = _text_meanwhile(session, engine, query_words, filters) if embedder is not None else None
     if pending is None:
-        every, some = text_matches(session, query_words, filters, any_word=any_word)
+        every, some = text_matches(session, query_words, filters, any_word=any_word, index=words_index(engine))
     vector = _query_vector(embedder, query) if embedder is not None and query.strip() else None
     # the vector part scores by the database's rows as they are now (exact re-ranking), so a
     # deleted or replaced moment never comes back from a stale index: no second pass is needed

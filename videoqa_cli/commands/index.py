@@ -1,14 +1,33 @@
 """``videoqa reindex``: train and write the database's vector indexes afresh (the text space's and
-each visual space's)."""
+each visual space's), and bring a PostgreSQL archive's words index up to the database."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from typing import Any
+
+from sqlalchemy import Engine
 
 from video_qa.config import Settings
 from video_qa.migrate import prepare_database
+
+
+def _reindex_words(engine: Engine, settings: Settings) -> dict[str, Any] | None:
+    """A PostgreSQL archive's words index brought up to the database and every id checked
+    (``sync.reconcile``); None on SQLite (its full text is FTS5's, in the database)."""
+    from video_qa.search.words import sync
+    from video_qa.search.words.store import words_folder
+
+    folder = words_folder(engine, settings.index_dir) if engine.dialect.name == "postgresql" else None
+    if folder is None:
+        return None
+    started = time.monotonic()
+    figures = sync.reconcile(engine, folder)
+    if figures is None:
+        raise SystemExit(f"words index {folder}: another writer holds it; run reindex again when it has finished")
+    return {**figures, "folder": str(folder), "seconds": round(time.monotonic() - started, 1)}
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
@@ -39,10 +58,14 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
         figures = rebuild_index(engine, space_folder, space) or {}
         visual.append({"model": model, "folder": str(space_folder) if space_folder else None,
                        "seconds": round(time.monotonic() - at, 1), **figures})
+    words = _reindex_words(engine, settings)
     if getattr(args, "json", False):
         print(json.dumps({"folder": str(folder) if folder else None, "seconds": round(seconds, 1), **(built or {}),
-                          "visual": visual}))
+                          "visual": visual, "words": words}))
         return 0
+    if words is not None:
+        print(f"words index: {words['rows']:,} moments, {words['added']:,} added, {words['late'] + words['missing']:,} "
+              f"missing ones added, {words['deleted']:,} deleted, in {words['seconds']:.1f} s ({words['folder']})")
     for v in visual:
         state = (f"generation {v['generation']}" if v.get("generation") else
                  f"too few for an index (from {BUILD_AT:,}), searched exactly")

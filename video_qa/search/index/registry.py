@@ -3,7 +3,9 @@ the vector part of a search run on it (``vector_candidates``)."""
 
 from __future__ import annotations
 
+import functools
 import threading
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from video_qa.search.filters import Filters
 from video_qa.search.hits import CANDIDATES
+from video_qa.search.index import build
 from video_qa.search.index.live import VectorIndex
 from video_qa.search.index.location import index_folder
 from video_qa.search.index.query import nearest
@@ -25,6 +28,10 @@ def _key(engine: Engine, space: Space) -> tuple[str, str]:
     return engine.url.render_as_string(hide_password=False), space.key
 
 
+def _fold(engine: Engine, folder: Path, space: Space, stale: np.ndarray) -> None:
+    build.fold_index(engine, folder, stale, False, space)
+
+
 def vector_index(engine: Engine, space: Space = TEXT) -> VectorIndex:
     """This process's ``VectorIndex`` of the engine's database in ``space`` (opened at its first
     refresh)."""
@@ -33,7 +40,7 @@ def vector_index(engine: Engine, space: Space = TEXT) -> VectorIndex:
         held = _indexes.get(key)
         if held is None:
             folder = index_folder(engine, space=space)
-            writer = BackgroundWriter(engine, folder, space) if folder else None
+            writer = BackgroundWriter(functools.partial(_fold, engine, folder, space), "vector-fold") if folder else None
             held = _indexes[key] = VectorIndex(space, folder, writer)
         return held
 

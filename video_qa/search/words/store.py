@@ -1,0 +1,75 @@
+"""The words index's folder, schema and analyzer (tantivy).
+
+A database's words index lives beside its vector index (``location.index_folder``, suffix
+``-words``): a tantivy index of one document per moment, ``id`` (the moment's id: indexed, for
+deletes; a fast field, read back per hit and sorted on) and ``text`` (tantivy's ``en_stem``: split
+on what is not a letter or digit, words over 40 bytes left out, lower-cased, the Snowball English
+stemmer, PostgreSQL's ``english`` configuration's stemmer too). Queries stem their words with the
+same chain (``analyzer``). tantivy commits atomically (its ``meta.json``), and only a commit's
+documents are ever seen: the highest id a commit holds is the index's *watermark*, and every row
+of the database up to it was read by the writer (``sync``) that committed it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from sqlalchemy import Engine
+
+from video_qa.search.index.location import index_folder
+
+SUFFIX = "-words"
+TOKENIZER = "en_stem"
+BUILD_AT = 50_000  # moments before an archive gets a words index (below: the database's full text answers)
+
+
+@functools.cache
+def schema() -> Any:
+    return (tantivy.SchemaBuilder()
+            .add_integer_field("id", stored=False, indexed=True, fast=True)
+            .add_text_field("text", stored=False, tokenizer_name=TOKENIZER, index_option="freq")
+            .build())
+
+
+@functools.cache
+def analyzer() -> Any:
+    """``en_stem`` as a chain of its own, to stem a query's words and the tail's texts."""
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.remove_long(40))
+            .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stemmer("english")).build())
+
+
+def words_folder(engine: Engine, index_dir: Path | None = None) -> Path | None:
+    """This database's words index folder (None for an in-memory database)."""
+    vectors = index_folder(engine, index_dir)
+    return None if vectors is None else vectors.with_name(vectors.name + SUFFIX)
+
+
+def open_index(folder: Path, create: bool = False) -> Any | None:
+    """The index in ``folder`` (``tantivy.Index``); None when there is none and ``create`` is not
+    asked."""
+    if not (folder / "meta.json").exists():
+        if not create:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+    return tantivy.Index(schema(), path=str(folder), reuse=True)
+
+
+def watermark(searcher: Any) -> int:
+    """The highest id the searcher's commit holds (0: none)."""
+    if searcher.num_docs == 0:
+        return 0
+    hits = searcher.search(tantivy.Query.all_query(), 1, count=False, order_by_field="id").hits
+    return int(hits[0][0]) if hits else 0
+
+
+def ids_between(searcher: Any, low: int, high: int) -> set[int]:
+    """The ids the searcher holds with ``low < id <= high``."""
+    if high <= low or searcher.num_docs == 0:
+        return set()
+    query = tantivy.Query.range_query(schema(), "id", tantivy.FieldType.Integer, low, high, include_lower=False)
+    # the limit sizes tantivy's top-k heap: never more than the documents there are
+    hits = searcher.search(query, min(high - low, searcher.num_docs), count=False, order_by_field="id").hits
+    return {int(key) for key, _ in hits}
