@@ -95,21 +95,23 @@ def _median(values: list[float]) -> str:
 
 
 def cuts_table(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
-    """Per (on, off) pair of one row measured both ways in one run: wall, decode stage and their
-    ratios, and the known cuts the stored ones cover with their median error and uncertainty."""
+    """Per (on, off) pair of one row measured both ways in one run: wall, CPU seconds, decode stage
+    and their ratios, and the known cuts the stored ones cover with their median error and uncertainty."""
     lines = ["| row | file | exact cuts | load average before | decode floor s | ingest wall s | wall on / off | "
-             "decode stage s | decode on / off | cuts stored | known cuts covered | median error s | "
-             "median uncertainty s | measured |",
-             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |"]
+             "CPU s | CPU on / off | decode stage s | decode on / off | cuts stored | known cuts covered | "
+             "median error s | median uncertainty s | measured |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |"]
     for on, off in pairs:
         for r, state in ((on, "on"), (off, "off")):
             c = r["cuts"]
             wall = f"{on['wall'] / off['wall']:.2f}" if r is on else ""
+            cpu = f"{on['cpu_seconds'] / off['cpu_seconds']:.2f}" if r is on and off["cpu_seconds"] else ""
             decode = (f"{on['stages'].get('decode', 0.0) / off['stages']['decode']:.2f}"
                       if r is on and off["stages"].get("decode") else "")
             covered = f"{c['covered']}/{c['items']}" if c["items"] else "–"
             lines.append(f"| {r['base']} | {r['file']} ({r['duration'] / 60:.0f} min) | {state} | "
                          f"{r['load_average']:.2f} | {r['floor']:.1f} | {r['wall']:.1f} | {wall} | "
+                         f"{r['cpu_seconds']:.1f} | {cpu} | "
                          f"{r['stages'].get('decode', 0.0):.1f} | {decode} | {c['stored']} | {covered} | "
                          f"{_median([abs(e) for e in c['errors']])} | {_median(c['uncertainties'])} | "
                          f"{r['measured']}, {r['commit']} |")
@@ -129,7 +131,8 @@ def cuts_body(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
         "B-frames), no audio, 68 hard cuts 2.2-5 s apart (shots of the busy unit's moving pictures between flat "
         "colours and still test cards; every cut on a frame, 8 of them on an even second, where a sample lies). Wall on / off and decode on / off "
         "are the ratios that matter (absolute seconds move with the shared machine's load; the load average is "
-        "the 1-minute one just before each ingest). The decode stage is summed over all parts from the work "
+        "the 1-minute one just before each ingest); CPU on / off (CPU seconds of the ingest's process tree, "
+        "bench._lib.monitor) moves least with others' work on the machine, wall the most. The decode stage is summed over all parts from the work "
         "ledger, exact cuts included. Known cuts covered: a stored cut `[t, u]` with `t - u < cut <= t`; error "
         "`t - cut` of the covering cut.\n\n" + cuts_table(pairs)
     )

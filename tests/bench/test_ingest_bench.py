@@ -91,12 +91,13 @@ def test_the_exact_cuts_table_gives_the_ratios_of_one_run() -> None:
     def cut_row(exact: bool, wall: float, decode: float) -> dict[str, Any]:
         return {**result("cuts4" if exact else "cuts4 (exact cuts off)", wall, 900.0), "base": "cuts4",
                 "exact_cuts": exact, "load_average": 1.5, "duration": 240.0,
-                "stages": {"decode": decode, "read": 30.0},
+                "stages": {"decode": decode, "read": 30.0}, "cpu_seconds": 50.0,
                 "cuts": {"items": 68, "stored": 60, "covered": 60, "errors": [0.0, 0.0, 0.0 if exact else 1.2],
                          "uncertainties": [0.033, 0.033, 0.033] if exact else [2.0, 2.0, 2.0]}}
 
-    text = ingest_table.cuts_table([(cut_row(True, 30.0, 12.0), cut_row(False, 24.0, 8.0))])
+    text = ingest_table.cuts_table([(cut_row(True, 30.0, 12.0), {**cut_row(False, 24.0, 8.0), "cpu_seconds": 40.0})])
     on, off = (line for line in text.splitlines() if line.startswith("| cuts4 |"))
-    assert on.split(" | ")[2:11] == ["on", "1.50", "20.0", "30.0", "1.25", "12.0", "1.50", "60", "60/68"]
-    assert on.split(" | ")[11:13] == ["0.00", "0.03"] and off.split(" | ")[6:7] == [""]
-    assert off.split(" | ")[11:13] == ["0.00", "2.00"]
+    assert on.split(" | ")[2:13] == ["on", "1.50", "20.0", "30.0", "1.25", "50.0", "1.25", "12.0", "1.50", "60",
+                                     "60/68"]
+    assert on.split(" | ")[13:15] == ["0.00", "0.03"] and off.split(" | ")[6:9] == ["", "40.0", ""]
+    assert off.split(" | ")[13:15] == ["0.00", "2.00"]
