@@ -127,7 +127,7 @@ def searcher(args: argparse.Namespace) -> None:
 # ---- the run
 
 def run_searcher(url: str, folder: Path, files: dict[str, Path], out: Path, hold: Path | None,
-                 recall: bool, visual_model: str | None = None) -> subprocess.Popen:
+                 recall: bool, visual_model: str | None = None, words: bool = True) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "bench.search", "--searcher", "--spawned", repr(time.time()), "--out", str(out),
            "--queries-file", str(files["queries"])]
     if visual_model:
@@ -136,7 +136,9 @@ def run_searcher(url: str, folder: Path, files: dict[str, Path], out: Path, hold
         cmd += ["--pool-file", str(files["pool"]), "--counts-file", str(files["counts"])]
     if hold is not None:
         cmd += ["--hold", str(hold)]
-    return subprocess.Popen(cmd, env=settings_env(url, folder), cwd=ROOT)
+    env = settings_env(url, folder)
+    env["VIDEOQA_WORDS_INDEX"] = "true" if words else "false"
+    return subprocess.Popen(cmd, env=env, cwd=ROOT)
 
 
 def wait_file(path: Path, proc: subprocess.Popen) -> dict:
@@ -173,12 +175,18 @@ def measure(backend: str, size: int, pool: list[str], vectors: np.ndarray, qs: l
     marker = folder / "reindex.json"  # how long this archive's index took to build, kept with it
     if reuse and marker.exists() and any((folder / "index").glob("*/manifest.json")):
         index_s = float(json.loads(marker.read_text())["seconds"])
+        # the words index (PostgreSQL) brought up to the archive: nothing to add when it is there
+        words = json.loads(subprocess.run([str(Path(sys.executable).parent / "videoqa"), "reindex", "--words-only",
+                                           "--json"], env=env, check=True, capture_output=True, text=True).stdout
+                           .strip().splitlines()[-1])["words"]
     else:
         t0 = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "videoqa"), "reindex"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        out = subprocess.run([str(Path(sys.executable).parent / "videoqa"), "reindex", "--json"], env=env, check=True,
+                             capture_output=True, text=True).stdout
         index_s = time.perf_counter() - t0
+        words = json.loads(out.strip().splitlines()[-1])["words"]
         marker.write_text(json.dumps({"seconds": index_s, "date": str(date.today())}))
+    words_s = words["seconds"] if words else None
     # the query embedder's ONNX export, made once per data folder as `serve` does (not timed)
     subprocess.run([str(Path(sys.executable).parent / "videoqa"), "models", "--export-query"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
@@ -195,11 +203,17 @@ def measure(backend: str, size: int, pool: list[str], vectors: np.ndarray, qs: l
     first.wait()
     a = json.loads((tmp / "out-a.json").read_text())
     hold.unlink(missing_ok=True)
+    gin = None
+    if backend == "postgresql" and not visual_model:  # the same queries, full text by the database's GIN index
+        third = run_searcher(made.url, folder, files, tmp / "out-c.json", None, recall=False, words=False)
+        third.wait()
+        gin = json.loads((tmp / "out-c.json").read_text())
     index_mb = sum(p.stat().st_size for p in (folder / "index").rglob("*") if p.is_file()) / 2**20
     return {"size": size, "backend": backend, "build": made.build_seconds, "index": index_s, "index_mb": index_mb,
             "first": a["first_s"], "p50": a["p50"], "p95": a["p95"], "recall": a["recall"],
             "rss": a["alone"]["rss_mb"], "rss_two": max(a["shared"]["rss_mb"], b["alone"]["rss_mb"]),
-            "pss_two": a["shared"]["pss_mb"] + b["alone"]["pss_mb"], "p95_second": b["p95"],
+            "pss_two": a["shared"]["pss_mb"] + b["alone"]["pss_mb"], "p95_second": b["p95"], "words_s": words_s,
+            "p95_gin": gin["p95"] if gin else None, "p50_gin": gin["p50"] if gin else None,
             "p50_visual": a.get("p50_visual"), "p95_visual": a.get("p95_visual"), "visual": spec}
 
 
@@ -241,20 +255,25 @@ def main() -> None:
     smallest = {}
     for r in rows:
         smallest.setdefault(r["backend"], r)
-    lines = ["| moments | database | archive build s | index build s | index on disk MB | first answer s | "
-             "p50 ms | p95 ms | p95 vs smallest | recall@10 | RSS MB | two processes: max RSS MB / PSS sum MB |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| moments | database | archive build s | index build s (words) | index on disk MB | first answer s | "
+             "p50 ms | p95 ms | p95 vs smallest | GIN instead: p50 / p95 ms | recall@10 | RSS MB | "
+             "two processes: max RSS MB / PSS sum MB |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
+        words = f" ({r['words_s']:.1f})" if r.get("words_s") is not None else ""
+        gin = f"{r['p50_gin']:.1f} / {r['p95_gin']:.1f}" if r.get("p95_gin") is not None else "-"
         lines.append(
-            f"| {r['size']:,} | {r['backend']} | {r['build']:.0f} | {r['index']:.1f} | {r['index_mb']:.0f} | "
+            f"| {r['size']:,} | {r['backend']} | {r['build']:.0f} | {r['index']:.1f}{words} | {r['index_mb']:.0f} | "
             f"{r['first']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | x{r['p95'] / smallest[r['backend']]['p95']:.2f} | "
-            f"{r['recall']:.3f} | {r['rss']:.0f} | {r['rss_two']:.0f} / {r['pss_two']:.0f} |")
+            f"{gin} | {r['recall']:.3f} | {r['rss']:.0f} | {r['rss_two']:.0f} / {r['pss_two']:.0f} |")
     body = (
         f"{run_line('search')}. Per archive, a fresh searching process answers {len(qs)} hybrid searches "
         "(query embedding + full text + vectors + fusion + row fetch) through the persisted index; "
         f"{POOL} distinct template sentences embedded with the bundled MiniLM, moments in videos of 1000. "
         "Archive build = bulk load with the text index (kept between runs; `bench/archive.py`); index build = "
-        "`videoqa reindex`; first answer = from spawning the process to its first result; recall@10 of the vector "
+        "`videoqa reindex` (in brackets: of it, the words index, PostgreSQL's full text in a tantivy folder); "
+        "GIN instead = a third process with `VIDEOQA_WORDS_INDEX=false`, the same queries ranked by the "
+        "database's GIN index as before the words index; first answer = from spawning the process to its first result; recall@10 of the vector "
         "part against exact search, tie-aware; memory after the queries, then while a second process searches "
         "the same index. Targets: p95 <= 25 ms at 1M (SQLite and PostgreSQL), <= 50 ms at 10M (PostgreSQL); "
         "recall >= 0.95; RSS <= 1.5 GB at 10M; first answer <= 5 s at 1M, <= 15 s at 10M.\n\n" + "\n".join(lines))

@@ -117,6 +117,14 @@ class Settings(BaseSettings):
         False, description="Run the image-text model with its matrix multiplications quantized to int8 (faster on CPU)."
     )
 
+    words_index: bool = Field(
+        True,
+        description=(
+            "PostgreSQL: rank full text with the words index (a tantivy BM25 folder beside the vector index, "
+            "built and kept up to date in the background); false: with the database's own full text (GIN)."
+        ),
+    )
+
     # media policy (see video_qa/media/plan.py)
     clip_seconds: float = Field(60.0, gt=0, le=3600, description="Default clip length in seconds.")
     base_fps: float = Field(2.0, gt=0, le=30, description="Base sampling rate (Qwen2.5-VL's default).")

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "on PostgreSQL, bring its words index (full text) up to the database")
     p.add_argument("--json", action="store_true",
                    help="print {folder, seconds, generation, count, watermark, visual, words}")
+    p.add_argument("--words-only", action="store_true",
+                   help="only bring the words index (PostgreSQL's full text) up to the database; the vector indexes "
+                        "are left as they are")
     p.set_defaults(handler="index:cmd_reindex")
 
     p = sub.add_parser("ask", help="ask a question about one video; the answer cites moments")

@@ -16,11 +16,13 @@ from video_qa.migrate import prepare_database
 
 def _reindex_words(engine: Engine, settings: Settings) -> dict[str, Any] | None:
     """A PostgreSQL archive's words index brought up to the database and every id checked
-    (``sync.reconcile``); None on SQLite (its full text is FTS5's, in the database)."""
+    (``sync.reconcile``); None on SQLite (its full text is FTS5's, in the database) or with
+    ``VIDEOQA_WORDS_INDEX=false``."""
     from video_qa.search.words import sync
     from video_qa.search.words.store import words_folder
 
-    folder = words_folder(engine, settings.index_dir) if engine.dialect.name == "postgresql" else None
+    wanted = engine.dialect.name == "postgresql" and settings.words_index
+    folder = words_folder(engine, settings.index_dir) if wanted else None
     if folder is None:
         return None
     started = time.monotonic()
@@ -28,6 +30,17 @@ def _reindex_words(engine: Engine, settings: Settings) -> dict[str, Any] | None:
     if figures is None:
         raise SystemExit(f"words index {folder}: another writer holds it; run reindex again when it has finished")
     return {**figures, "folder": str(folder), "seconds": round(time.monotonic() - started, 1)}
+
+
+def _report_words(words: dict[str, Any] | None, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"words": words}))
+    elif words is None:
+        print("words index: none (SQLite's full text is FTS5's, in the database; on PostgreSQL: VIDEOQA_WORDS_INDEX=false)")
+    else:
+        print(f"words index: {words['rows']:,} moments, {words['added']:,} added, {words['late'] + words['missing']:,} "
+              f"missing ones added, {words['deleted']:,} deleted, in {words['seconds']:.1f} s ({words['folder']})")
+    return 0
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
@@ -44,6 +57,8 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     from video_qa.search.index.space import visual_space
 
     engine = prepare_database(settings)
+    if getattr(args, "words_only", False):
+        return _report_words(_reindex_words(engine, settings), getattr(args, "json", False))
     folder = index_folder(engine, settings.index_dir)
     started = time.monotonic()
     built = rebuild_index(engine, folder)
@@ -64,8 +79,7 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
                           "visual": visual, "words": words}))
         return 0
     if words is not None:
-        print(f"words index: {words['rows']:,} moments, {words['added']:,} added, {words['late'] + words['missing']:,} "
-              f"missing ones added, {words['deleted']:,} deleted, in {words['seconds']:.1f} s ({words['folder']})")
+        _report_words(words, False)
     for v in visual:
         state = (f"generation {v['generation']}" if v.get("generation") else
                  f"too few for an index (from {BUILD_AT:,}), searched exactly")

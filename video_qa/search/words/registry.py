@@ -1,5 +1,5 @@
-"""One ``WordsIndex`` per PostgreSQL database per process, with its background writer. SQLite
-archives have none: FTS5 ranks by BM25 in the database's own file, and SQLite gives a deleted
+"""One ``WordsIndex`` per PostgreSQL database per process, with its background writer (none where
+the settings' ``words_index`` is off: the database's own full text ranks). SQLite archives have none: FTS5 ranks by BM25 in the database's own file, and SQLite gives a deleted
 row's id to the next row, which a folder keyed by id would not see."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from video_qa.config import get_settings
 from video_qa.search.index.writer import BackgroundWriter
 from video_qa.search.words import sync
 from video_qa.search.words.live import WordsIndex
@@ -25,11 +26,13 @@ def _catch_up(engine: Engine, folder: Path, dead: Iterable[int]) -> None:
 
 
 def words_index(engine: Engine) -> WordsIndex | None:
-    """This process's words index of the engine's database; None on SQLite (module doc)."""
+    """This process's words index of the engine's database; None on SQLite or when the settings
+    turn it off (module doc)."""
     key = engine.url.render_as_string(hide_password=False)
     with _lock:
         if key not in _indexes:
-            folder = words_folder(engine) if engine.dialect.name == "postgresql" else None
+            wanted = engine.dialect.name == "postgresql" and get_settings().words_index
+            folder = words_folder(engine) if wanted else None
             _indexes[key] = None if folder is None else WordsIndex(
                 folder, BackgroundWriter(functools.partial(_catch_up, engine, folder), "words-sync"))
         return _indexes[key]
