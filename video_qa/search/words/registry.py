@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,8 +22,18 @@ _indexes: dict[str, WordsIndex | None] = {}
 _lock = threading.Lock()
 
 
+CHECK_EVERY_S = 300.0  # a background catch-up checks the folder's count against the database at most this often
+_checked: dict[Path, float] = {}
+
+
 def _catch_up(engine: Engine, folder: Path, dead: Iterable[int]) -> None:
-    sync.catch_up(engine, folder, dead)
+    """The background writer's step: ``sync.catch_up``, and every ``CHECK_EVERY_S`` ``sync.check``
+    (a late commit further down than the window a catch-up re-reads, found within that time)."""
+    if sync.catch_up(engine, folder, dead) is None:
+        return
+    if time.monotonic() - _checked.get(folder, float("-inf")) >= CHECK_EVERY_S:
+        _checked[folder] = time.monotonic()
+        sync.check(engine, folder)
 
 
 def words_index(engine: Engine) -> WordsIndex | None:

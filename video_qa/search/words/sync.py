@@ -106,6 +106,25 @@ def catch_up(engine: Engine, folder: Path, dead: Iterable[int] = ()) -> dict[str
     return {"added": added, "late": late, "deleted": deleted}
 
 
+def check(engine: Engine, folder: Path) -> dict[str, int] | None:
+    """The folder's document count against the database's rows up to its watermark; on a
+    difference (a row committed later than ``LATE_WINDOW`` ids below the watermark, a delete the
+    readers never saw returned), ``reconcile``. None when nothing was done."""
+    index = store.open_index(folder)
+    if index is None:
+        return None
+    index.reload()
+    searcher = index.searcher()
+    mark = store.watermark(searcher)
+    with Session(engine) as session:
+        in_db = int(session.scalar(select(func.count()).select_from(Moment).where(Moment.id <= mark)) or 0)
+    if in_db == searcher.num_docs:
+        return None
+    log.info("words index %s: %d documents against %d rows up to id %d; reconciling", folder, searcher.num_docs,
+             in_db, mark)
+    return reconcile(engine, folder)
+
+
 def reconcile(engine: Engine, folder: Path) -> dict[str, int] | None:
     """``catch_up``, then every id of the index against the database's: ids it holds that the
     database has not are deleted, rows it lacks are added (a database restored from a backup, a

@@ -181,6 +181,25 @@ def test_a_moment_committed_after_a_higher_id_was_read_is_found(pg: Engine) -> N
     assert late in store.ids_between(fresh.searcher, 0, 10**9)
 
 
+def test_a_late_commit_below_every_window_is_found_by_the_count_check(pg: Engine,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    add(pg, ["a kingfisher on a branch"])
+    index = built(pg)
+    monkeypatch.setattr(sync, "LATE_WINDOW", 0)  # as if it were further down than either window
+    monkeypatch.setattr(live, "LATE_WINDOW", 0)
+    with Session(pg) as slow:
+        late = make_moment(slow, make_video(slow), text="the kingfisher dives").id
+        early = add(pg, ["a kingfisher flies off"])[0]
+        assert sync.catch_up(pg, index.folder) == {"added": 1, "late": 0, "deleted": 0}
+        assert early in matches(pg, index, "kingfisher")[0]
+        slow.commit()
+    assert late not in matches(pg, index, "kingfisher")[0]  # looked for by neither window ...
+    assert sync.catch_up(pg, index.folder) == {"added": 0, "late": 0, "deleted": 0}
+    assert sync.check(pg, index.folder)["missing"] == 1  # type: ignore[index]  # ... found by the count
+    assert late in matches(pg, index, "kingfisher")[0]
+    assert sync.check(pg, index.folder) is None  # the counts agree now: nothing to do
+
+
 KILLED_BUILD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
