@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders inside VIDEOQA_ARCHIVE_ROOTS")
     p.add_argument("--wait", action="store_true",
                    help="wait until every video is ready or failed (embedded mode with no worker: do the work here)")
-    p.add_argument("--json", action="store_true", help="print [{id, path, status, error}] as JSON")
+    p.add_argument("--json", action="store_true", help="print [{id, path, status, error, notice, duplicate}] as JSON")
     p.add_argument("--concurrency", type=int, default=2, help="tasks at once when working in this process (default 2)")
     p.set_defaults(handler="ingest:cmd_ingest")
 

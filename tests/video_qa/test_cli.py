@@ -506,3 +506,31 @@ def test_ingest_of_a_broken_file_lists_it_failed_with_the_one_reason_and_fails(
     assert main(["videos", "--json"]) == 0
     row, = json.loads(capsys.readouterr().out)
     assert (row["status"], row["error"]) == ("failed", reason)
+
+
+def test_ingest_wait_of_a_truncated_file_says_how_much_was_readable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The last line of ``ingest --wait`` says what ``videoqa videos`` says of a truncated file
+    (issue 28): ready, and only part of it readable."""
+    from tests.factories.media import index_video
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    whole = index_video(tmp_path / "whole.mp4", rate="25", seconds=8, gop=25, extra=("-movflags", "+faststart"))
+    cut = videos / "half_download.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for name, value in {"ARCHIVE_ROOTS": str(videos), "SPEECH_MODEL": "off", "OCR": "false", "EMBED_MODEL": "off",
+                        "VISUAL_MODEL": "off", "LABELS": "off"}.items():
+        monkeypatch.setenv(f"VIDEOQA_{name}", value)
+    get_settings.cache_clear()
+    assert main(["ingest", str(cut), "--wait"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert main(["videos", "--json"]) == 0
+    video, = json.loads(capsys.readouterr().out)
+    readable = f"{round(video['duration'], 1):g}"
+    assert video["truncated"] and 1.0 < video["duration"] < 7.0
+    assert lines[-2].split() == [str(video["id"]), "ready", str(cut)]
+    assert lines[-1].strip() == f"truncated: {readable} s of 8 s readable" == video["notice"]
+    assert main(["ingest", str(cut), "--json"]) == 0  # already registered: the same notice in the JSON
+    row, = json.loads(capsys.readouterr().out)
+    assert (row["status"], row["notice"], row["duplicate"]) == ("ready", video["notice"], True)

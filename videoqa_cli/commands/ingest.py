@@ -19,6 +19,7 @@ from video_qa.models import VideoStatus
 from video_qa.pipeline import ItemRef, Status, live_workers, video_status
 from video_qa.registry import allowed_roots
 from video_qa.services.intake import register_paths
+from video_qa.services.videos import get_video, video_dict
 from workers.app import make_celery, send_items
 from workers.embedded import EmbeddedWorker
 
@@ -36,6 +37,14 @@ def _any_worker_alive(engine: Engine, settings: Settings) -> bool:
 def _statuses(engine: Engine, ids: list[int]) -> list[Status]:
     with unit_of_work(engine) as session:
         return [video_status(session, i) for i in ids]
+
+
+def _notices(engine: Engine, statuses: list[Status]) -> dict[int, str | None]:
+    """Each video's notice as ``videoqa videos`` and the web app show it (``video_dict``: e.g.
+    ``truncated: 44.5 s of 75 s readable``), None where there is nothing to say."""
+    with unit_of_work(engine) as session:
+        return {s.video_id: video_dict(session, get_video(session, s.video_id), check_disk=False, status=s)["notice"]
+                for s in statuses}
 
 
 class Progress:
@@ -104,9 +113,10 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         print("queued, but no worker is running: the videos wait until `videoqa serve` or `videoqa worker` "
               "starts (or run this command again with --wait)", file=sys.stderr)
     statuses = _statuses(engine, ids)
-    rows = [{"id": s.video_id, "path": s.path, "status": s.status, "error": s.error,
+    notices = _notices(engine, statuses)
+    rows = [{"id": s.video_id, "path": s.path, "status": s.status, "error": s.error, "notice": notices[s.video_id],
              "duplicate": s.video_id in intake.duplicates} for s in statuses]
-    rows += [{"id": None, "path": e.path, "status": "refused", "error": e.reason, "duplicate": False}
+    rows += [{"id": None, "path": e.path, "status": "refused", "error": e.reason, "notice": None, "duplicate": False}
              for e in intake.refused]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -116,5 +126,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{s.video_id:>5}  {s.status:<10}  {s.path}{note}")
             if s.error:
                 print(f"       reason: {s.error}")
+            if notices[s.video_id]:
+                print(f"       {notices[s.video_id]}")
     failed = any(s.status == VideoStatus.failed.value for s in statuses)
     return 1 if intake.refused or failed else 0
