@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ Handler = Callable[[Settings, argparse.Namespace], int]
 # each part done); every other command answers and exits, and logs WARNING and up unless
 # ``--verbose`` is given or VIDEOQA_LOG_LEVEL is set (a model's load note is no part of an answer).
 LOGS_AT_INFO = frozenset({"migrate", "ingest", "worker", "serve", "reindex"})
+PIPE_CLOSED = 141  # 128 + SIGPIPE: the exit status when stdout's reader closed early (`videoqa ... | head`)
 
 
 def handler_of(name: str) -> Handler:
@@ -31,7 +33,10 @@ def handler_of(name: str) -> Handler:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="videoqa", description="Long-video understanding with honest timestamps.")
+    parser = argparse.ArgumentParser(
+        prog="videoqa", description="Long-video understanding with honest timestamps.",
+        epilog=f"Output piped into a command that stops reading early (| head) ends quietly, exit status {PIPE_CLOSED} "
+               "(help: 0).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("migrate", help="upgrade the database schema (Alembic) to the newest revision")
@@ -146,6 +151,22 @@ def log_level(settings: Settings, args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command's exit status; output piped into a reader that closes early (``| head``) ends
+    quietly with ``PIPE_CLOSED`` (the shell's status for a process ended by SIGPIPE)."""
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # here, not at the interpreter's exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        # the reader is gone: nothing more can be said to it, and the interpreter's own flush of
+        # stdout at exit must not fail again, so stdout is pointed at the null device
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return PIPE_CLOSED
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

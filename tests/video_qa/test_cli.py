@@ -534,3 +534,35 @@ def test_ingest_wait_of_a_truncated_file_says_how_much_was_readable(
     assert main(["ingest", str(cut), "--json"]) == 0  # already registered: the same notice in the JSON
     row, = json.loads(capsys.readouterr().out)
     assert (row["status"], row["notice"], row["duplicate"]) == ("ready", video["notice"], True)
+
+
+@pytest.mark.parametrize(("argv", "status"), [(["videos", "--json"], 141), (["videos"], 141), (["--help"], 0),
+                                              (["search", "--help"], 0)])
+def test_output_into_a_reader_that_closed_ends_quietly(argv: list[str], status: int, tmp_path: Path) -> None:
+    """``videoqa ... | head``: the reader closes early, the CLI stops with the documented status
+    (141, as if ended by SIGPIPE; help: argparse's 0) and no traceback (issue 28)."""
+    from videoqa_cli.main import PIPE_CLOSED
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOQA_DATA_DIR": str(tmp_path / "piped")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # a reader that is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "videoqa_cli", *argv], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, env=env, cwd=REPO, timeout=120)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (status, "") and PIPE_CLOSED == 141
+
+
+def test_long_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    """The shell's ``| head -1`` over output longer than a pipe holds: the first line, then quiet."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "VIDEOQA_DATA_DIR": str(tmp_path / "piped")}
+    assert main(["migrate"]) == 0
+    engine = engine_for(get_settings().resolved_database_url)
+    with unit_of_work(engine) as session:
+        for i in range(400):  # about 120 KiB of --json, twice what a pipe buffers
+            make_video(session, title=f"harbour cam {i}", status="ready", duration=60.0)
+    env["VIDEOQA_DATA_DIR"] = str(get_settings().data_dir)
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {sys.executable} -m videoqa_cli videos --json | head -1"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (141, "[\n", "")
