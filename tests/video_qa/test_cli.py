@@ -566,3 +566,28 @@ def test_long_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
     done = subprocess.run(["bash", "-c", f"set -o pipefail; {sys.executable} -m videoqa_cli videos --json | head -1"],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert (done.returncode, done.stdout, done.stderr) == (141, "[\n", "")
+
+
+def test_a_visual_hit_without_labels_says_so_instead_of_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A shot with no labels has empty text; search and similar print what it is, not ``title: `` (issue 28)."""
+    from video_qa.services import similar
+    from videoqa_cli.commands import library
+
+    hit = {"video_id": 3, "title": "test", "start": 12.0, "end": 20.0, "start_uncertainty": 0.0,
+           "end_uncertainty": 0.0, "kind": "visual", "text": "", "highlights": [], "changed_on_disk": False,
+           "score": 0.5, "moment_id": 41, "labels": []}
+    monkeypatch.setattr(library, "prepare_database", lambda settings: None)
+    monkeypatch.setattr(library, "unit_of_work", lambda engine: contextlib.nullcontext(None))
+    monkeypatch.setattr("video_qa.services.videos.search_hits", lambda *a, **k: [hit, {**hit, "kind": "chapter"}])
+    monkeypatch.setattr("video_qa.analyzers.get_embedder", lambda settings: None)
+    monkeypatch.setattr(similar, "visual_query", lambda settings: None)
+    monkeypatch.setattr(similar, "similar_to_moment",
+                        lambda *a, **k: {"moment_id": 40, "space": "visual", "model": None, "hits": [hit]})
+    assert main(["search", "colour bars"]) == 0
+    visual, chapter = capsys.readouterr().out.splitlines()
+    assert visual.startswith("    3  0:00:12.0–0:00:20.0") and visual.split()[2] == "visual"
+    assert visual.endswith("test: (visual moment, no labels)")
+    assert chapter.endswith("test: (chapter moment, no text)")
+    assert main(["similar", "40"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("0.500  test: (visual moment, no labels)")

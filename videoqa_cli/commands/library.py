@@ -66,8 +66,8 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     for h in hits:
         changed = "  (file changed on disk since it was analysed)" if h["changed_on_disk"] else ""
         span = clock_span(h["start"], h["end"], h["start_uncertainty"], h["end_uncertainty"])  # as the web shows it
-        print(f"{h['video_id']:>5}  {span:<27} {h['kind']:<8} "
-              f"{h['title']}: {shown(h['text'], h['highlights'], sys.stdout.isatty())}{changed}")
+        said = shown(h["text"], h["highlights"], sys.stdout.isatty()) if h["text"] else no_text(h["kind"])
+        print(f"{h['video_id']:>5}  {span:<27} {h['kind']:<8} {h['title']}: {said}{changed}")
     return 0
 
 
@@ -103,8 +103,14 @@ def cmd_similar(settings: Settings, args: argparse.Namespace) -> int:
         span = clock_span(h["start"], h["end"], h["start_uncertainty"], h["end_uncertainty"])
         labels = ", ".join(f"{label['label']} {label['score']:.2f}" for label in h["labels"][:3])
         print(f"{h['moment_id']:>7}  {h['video_id']:>5}  {span:<27} {h['kind']:<8} {h['score']:.3f}  "
-              f"{h['title']}: {h['text'] or labels}")
+              f"{h['title']}: {h['text'] or labels or no_text(h['kind'])}")
     return 0
+
+
+def no_text(kind: str) -> str:
+    """What a hit without text says instead of nothing: a visual moment whose shot got no labels
+    (it was found by its image vector), or a moment of another kind with empty text."""
+    return "(visual moment, no labels)" if kind == "visual" else f"({kind} moment, no text)"
 
 
 def shown(text: str, highlights: list[list[int]], terminal: bool) -> str:
