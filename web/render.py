@@ -6,9 +6,9 @@ time button, a result's thumbnail or text, a moment's text, a timeline bar) carr
 data-video data-t data-pane``; ``web/static/seek.js`` turns a click on it into a seek of the pane's
 ``<video>``, whose ``data-media`` gives the URL to load (``web.urls``).
 
-Times are written by ``video_qa.timecode.clock_time`` / ``clock_span``: ``h:mm:ss``, tenths only
-where the uncertainty is under 0.25 s, ``±N s`` where it is 1 s or more (a moment's two ends in
-one precision, one ``±N s`` after the range)."""
+Times are written by ``video_qa.timecode.clock_time`` / ``clock_span``: a moment's ``start–end`` in
+tenths (``0:00:29.7–0:00:33.8``, as an answer quotes them), in whole seconds with one ``±N s`` after
+the range where its uncertainty is 1 s or more; clocks and durations ``h:mm:ss``."""
 
 from __future__ import annotations
 
@@ -78,8 +78,8 @@ def _maybe(value: Any) -> float | None:
 
 
 def span(m: Mapping[str, Any]) -> str:
-    """A moment's ``start–end`` with its precision (``0:01:28–0:01:35``, ``0:04:02–0:04:10 ±3 s``), by
-    ``clock_span``'s rule alone: an end whose uncertainty is not given is not shown to a tenth."""
+    """A moment's ``start–end`` with its precision (``0:01:28.0–0:01:35.0``, ``0:04:02–0:04:10 ±3 s``),
+    by ``clock_span``'s rule alone (the same labels as the CLI's)."""
     return clock_span(float(m["start"]), float(m["end"]), _maybe(m.get("start_uncertainty")),
                       _maybe(m.get("end_uncertainty")))
 

@@ -50,18 +50,21 @@ NBSP = "\u00a0"
 @pytest.mark.parametrize(
     ("span", "text"),
     [
-        # the two labels of issue 29: one end in tenths, the other in whole seconds with ±
+        # the two labels of issue 29: one end known only to 2 s: both ends in whole seconds, with ±
         ((0.0, 30.0, 0.1, 2.0), f"0:00:00–0:00:30{NBSP}±2{NBSP}s"),
-        ((199.0, 240.0, 0.5, 0.1), "0:03:19–0:04:00"),
-        # both ends known to a tenth: both in tenths
+        # under 1 s of uncertainty: tenths, as the answer text writes the times (issue 28's new user)
+        ((199.0, 240.0, 0.5, 0.1), "0:03:19.0–0:04:00.0"),
         ((10.0, 12.0, 0.1, 0.2), "0:00:10.0–0:00:12.0"),
         # the less precise end decides, and the ± follows the range once
         ((242.0, 250.0, 1.0, 3.0), f"0:04:02–0:04:10{NBSP}±3{NBSP}s"),
         ((242.0, 250.0, 1.2, 0.0), f"0:04:02–0:04:10{NBSP}±1{NBSP}s"),
-        # an end whose uncertainty is unknown is not claimed to a tenth
-        ((10.0, 12.0, None, 0.1), "0:00:10–0:00:12"),
-        ((10.0, 12.0, None, None), "0:00:10–0:00:12"),
-        ((59.96, 61.0, 0.5, 0.5), "0:01:00–0:01:01"),  # the carry, in whole seconds
+        ((242.0, 250.0, None, 1.4), f"0:04:02–0:04:10{NBSP}±1{NBSP}s"),
+        # an uncertainty not given: tenths (a hit 29.68-33.80 s, a 0.18-s speech moment not "0:00:30–0:00:30")
+        ((29.68, 33.80, None, None), "0:00:29.7–0:00:33.8"),
+        ((30.02, 30.20, None, None), "0:00:30.0–0:00:30.2"),
+        ((10.0, 12.0, None, 0.1), "0:00:10.0–0:00:12.0"),
+        ((59.96, 61.0, 0.5, 0.5), "0:01:00.0–0:01:01.0"),  # the carry, in tenths
+        ((59.96, 61.0, 1.5, 0.5), f"0:01:00–0:01:01{NBSP}±2{NBSP}s"),  # the carry, in whole seconds
     ],
 )
 def test_a_span_has_one_precision_and_one_plus_minus(span: tuple, text: str) -> None:  # type: ignore[type-arg]
@@ -75,6 +78,6 @@ def test_plus_minus_never_wraps_apart_from_its_time() -> None:
     from video_qa.timecode import clock_span, clock_time
 
     assert clock_time(5, 1.5) == f"0:00:05{NBSP}±2{NBSP}s"
-    assert clock_time(5, 0.1) == "0:00:05.0" and clock_time(5) == "0:00:05"
+    assert clock_time(5, 0.1) == "0:00:05.0" and clock_time(5, 0.5) == "0:00:05.0" and clock_time(5) == "0:00:05"
     for label in (clock_time(5, 1.5), clock_span(1, 2, 3, 3)):
         assert " " not in label  # no breakable space anywhere

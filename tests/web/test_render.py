@@ -126,19 +126,22 @@ def test_banner_names_the_missing_or_tiny_model_and_the_visual_twin(tiny_model_d
 
 
 def test_one_time_format_start_and_end_and_the_uncertainty() -> None:
-    assert render.span({"start": 88.0, "end": 95.0, "start_uncertainty": 0.3, "end_uncertainty": 0.3}) == "0:01:28–0:01:35"
-    # precise to a tenth: the tenth is shown; 1 s or more: "±N s"
+    # tenths, as the answer text writes them (issue 28: "0:00:29–0:00:33" for 29.68–33.80 s was wrong)
+    assert render.span({"start": 88.0, "end": 95.0, "start_uncertainty": 0.3, "end_uncertainty": 0.3}) == \
+        "0:01:28.0–0:01:35.0"
     assert render.span({"start": 3.46, "end": 5.0, "start_uncertainty": 0.04, "end_uncertainty": 0.1}) == \
         "0:00:03.5–0:00:05.0"
+    # 1 s or more: "±N s", one precision (whole seconds) for both ends, one ± after the range
     assert render.span({"start": 242.2, "end": 250.9, "start_uncertainty": 1.0, "end_uncertainty": 2.6}) == \
-        f"0:04:02–0:04:10{NBSP}±3{NBSP}s"  # one precision for both ends, one ± after the range
+        f"0:04:02–0:04:10{NBSP}±3{NBSP}s"
     assert render.span({"start": 59.96, "end": 61.0, "start_uncertainty": 0.0, "end_uncertainty": 0.0}) == \
         "0:01:00.0–0:01:01.0"  # exact times
-    # an uncertainty not given is not exact: clock_span's rule, whole seconds
-    assert render.span({"start": 59.96, "end": 61.0}) == "0:01:00–0:01:01"
-    assert render.span({"start": 59.96, "end": 61.0, "start_uncertainty": 0.1}) == "0:01:00–0:01:01"
+    # an uncertainty not given: tenths too (a search hit, a 0.18-s speech moment)
+    assert render.span({"start": 29.68, "end": 33.80}) == "0:00:29.7–0:00:33.8"
+    assert render.span({"start": 30.02, "end": 30.20}) == "0:00:30.0–0:00:30.2"
+    assert render.span({"start": 59.96, "end": 61.0, "start_uncertainty": 0.1}) == "0:01:00.0–0:01:01.0"
     assert [clock_time(3599.96), clock_time(3599.94), clock_time(1.0, 0.25), clock_time(1.0, 0.249)] == \
-        ["1:00:00", "0:59:59", "0:00:01", "0:00:01.0"]
+        ["1:00:00", "0:59:59", "0:00:01.0", "0:00:01.0"]
     assert [clock_time(5, 1.49), clock_time(5, 1.5), clock_time(None)] == \
         [f"0:00:05{NBSP}±1{NBSP}s", f"0:00:05{NBSP}±2{NBSP}s", "-"]
     (_, attrs), = Tags(render.moment_button(4, {"start": 242.2, "end": 250.9, "start_uncertainty": 1.0,
@@ -175,7 +178,7 @@ def test_timeline_merges_close_moments_into_one_cluster_that_seeks_to_the_first(
     assert bars[0]["class"] == "vqa-bar vqa-text vqa-cluster"
     assert bars[0]["title"].startswith("100 moments 0:00:10–0:02:39\n0:00:10  line 0\n0:00:11  line 1")
     assert bars[0]["title"].endswith("… and 88 more")
-    assert bars[1]["title"] == "0:05:00–0:05:02  THE END"  # no uncertainty given: whole seconds
+    assert bars[1]["title"] == "0:05:00.0–0:05:02.0  THE END"  # no uncertainty given: tenths, as every label
     # zoomed in (what seek.js draws): the same rule splits them again
     assert len(render.clusters(dense, 10.0, 40.0)) == 21  # starts 10.0, 11.5, … 40.0
 
