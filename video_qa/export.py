@@ -2,7 +2,9 @@
 
 Cue times are the stored seconds written by ``video_qa.timecode.cue_time`` as ``hh:mm:ss.mmm``
 (WebVTT) or ``hh:mm:ss,mmm`` (SRT), rounded to the millisecond; a cue shorter than a millisecond is
-given one.
+given one. In ``moments.json`` the same precision: each moment's ``start`` and ``end`` and the
+video's ``duration`` are seconds rounded to the millisecond (``59.63``, not the stored float's
+``59.629999999999995``), as its uncertainties already are.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ FORMATS = {
     "transcript.srt": (MomentKind.speech.value, "srt"),
     "moments.json": (None, "json"),
 }
+MILLISECOND_DIGITS = 3  # times in moments.json: seconds to the millisecond, like every cue
 MEDIA_TYPES = {"vtt": "text/vtt; charset=utf-8", "srt": "application/x-subrip; charset=utf-8",
                "json": "application/json"}
 
@@ -55,8 +58,10 @@ def export(session: Session, video_id: int, name: str) -> tuple[str, str]:
     kind, fmt = FORMATS[name]
     rows = moment_rows(session, video_id, kind)
     if fmt == "json":
-        body = {"video": {"id": video.id, "title": video.title, "duration": video.duration, "summary": video.summary},
-                "moments": [moment_dict(m) for m in rows]}
+        duration = None if video.duration is None else round(video.duration, MILLISECOND_DIGITS)
+        body = {"video": {"id": video.id, "title": video.title, "duration": duration, "summary": video.summary},
+                "moments": [{**moment_dict(m), "start": round(m.start, MILLISECOND_DIGITS),
+                             "end": round(m.end, MILLISECOND_DIGITS)} for m in rows]}
         return json.dumps(body, ensure_ascii=False, indent=2), MEDIA_TYPES[fmt]
     triples = [(m.start, m.end, m.text) for m in rows]
     return (to_vtt(triples) if fmt == "vtt" else to_srt(triples)), MEDIA_TYPES[fmt]

@@ -50,4 +50,20 @@ def test_transcript_and_chapters(engine: Engine) -> None:
     assert srt.splitlines()[:3] == ["1", "00:00:01,250 --> 00:00:03,500", "hello -> there friend"]
     assert "00:00:00.000 --> 00:01:00.000\nOpening" in chapters
     moments = json.loads(body)["moments"]
-    assert [(m["kind"], m["start"]) for m in moments] == [("chapter", 0.0), ("speech", 1.25), ("speech", 3723.4567)]
+    assert [(m["kind"], m["start"]) for m in moments] == [("chapter", 0.0), ("speech", 1.25), ("speech", 3723.457)]
+
+
+def test_moments_json_times_are_to_the_millisecond(engine: Engine) -> None:
+    """A stored float such as 59.629999999999995 is exported as 59.63 (issue 28), like the cues."""
+    with unit_of_work(engine) as session:
+        video = make_video(session, title="talk", duration=75.00049999999)
+        make_moment(session, video, kind="visual", start=59.629999999999995, end=61.2000000001, text="",
+                    meta={"start_uncertainty": 0.04, "end_uncertainty": 0.0})
+        vid = video.id
+    with unit_of_work(engine) as session:
+        content, _ = export(session, vid, "moments.json")
+    body = json.loads(content)
+    moment, = body["moments"]
+    assert (moment["start"], moment["end"], moment["start_uncertainty"]) == (59.63, 61.2, 0.04)
+    assert body["video"]["duration"] == 75.0
+    assert '"start": 59.63,' in content and "59.6299" not in content
