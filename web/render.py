@@ -145,13 +145,14 @@ def player(video_id: int | None, title: str | None, pane: str, start: float | No
 
 
 def progress(status: str, stage: str, fraction: float, error: str | None = None, title: str | None = None,
-             note: str | None = None) -> Markup:
-    """Ingest progress: a bar with the stage, percent and what is happening (or the failure reason)."""
+             note: str | None = None, notice: str | None = None) -> Markup:
+    """Ingest progress: a bar with the stage, percent and what is happening (or the failure reason);
+    a truncated file's ``notice`` (the video JSON's, as the Library's card says it) under the bar."""
     percent = max(0.0, min(1.0, fraction)) * 100
     label = "ready" if status == "ready" else f"{stage} · {percent:.0f} %"
     words = "" if status == "ready" else STAGE_WORDS.get(stage, "")
     return _render("progress.html", status=status, error=error, title=title, note=note, value=f"{percent:.1f}",
-                   label=label, words=words)
+                   label=label, words=words, notice=notice)
 
 
 def no_progress() -> Markup:

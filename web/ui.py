@@ -165,9 +165,12 @@ class Handlers:
             return video_moments(session, video_id)
 
     def _progress(self, video: dict[str, Any] | None, note: str | None = None) -> str:
+        """Upload & Ask's progress box; a truncated file's notice is said here (it is known once the
+        file is probed, after the player was drawn, and this box is what the poll redraws)."""
         if video is None:
             return render.no_progress()
-        return render.progress(video["status"], video["stage"], video["progress"], video["error"], video["title"], note)
+        return render.progress(video["status"], video["stage"], video["progress"], video["error"], video["title"], note,
+                               video.get("notice"))
 
     def empty_lanes(self, video: dict[str, Any]) -> dict[str, str]:
         """Why a lane of the timeline has nothing in it, in the user's words."""
@@ -214,8 +217,7 @@ class Handlers:
         title = video["title"] if video else None
         active = video is not None and video["status"] not in TERMINAL
         return (state, self._progress(video, note),
-                render.player(video_id, title, "ask", status=video and video["status"], notice=video and video.get("notice"),
-                              hint=ASK_HINT),
+                render.player(video_id, title, "ask", status=video and video["status"], hint=ASK_HINT),
                 render.conversation([], video_id, "ask"), gr.Timer(active=active))
 
     def poll(self, state: dict[str, Any]) -> tuple[Any, ...]:
