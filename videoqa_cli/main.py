@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", action="append", choices=[k.value for k in MomentKind], help="only this kind (repeatable)")
     p.add_argument("--limit", type=int, default=20, help="most results (default 20)")
     p.add_argument("--json", action="store_true",
-                   help="print {moment_id, space, model, hits: [{moment_id, video_id, start, end, score, labels, ...}]}")
+                   help="print {moment_id, space, model, query, hits: [{moment_id, video_id, start, end, score, labels, "
+                        "...}]}")
     p.set_defaults(handler="library:cmd_similar")
 
     p = sub.add_parser("reindex", help="rebuild the vector index of the database from its moments; "
@@ -122,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="ask a question about one video; the answer cites moments")
     p.add_argument("video_id", type=int)
     p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print {answer, model, moments: [...]}")
+    p.add_argument("--json", action="store_true",
+                   help="print {question_id, answer, model, test_model, moments: [...], notes}")
     p.set_defaults(handler="library:cmd_ask")
 
     p = sub.add_parser("export", help="a video's chapters or transcript (WebVTT, SRT) or all moments (JSON)")

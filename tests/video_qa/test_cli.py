@@ -591,3 +591,19 @@ def test_a_visual_hit_without_labels_says_so_instead_of_nothing(monkeypatch: pyt
     assert chapter.endswith("test: (chapter moment, no text)")
     assert main(["similar", "40"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith("0.500  test: (visual moment, no labels)")
+
+
+def test_the_readme_has_a_row_for_every_command_and_search_s_json_fields() -> None:
+    """README's Commands table: one row per subcommand, and the search row's ``--json`` keys are
+    the ones printed, in their order (issue 28: ``similar`` was missing, ``moment_ids``/``kinds`` too)."""
+    import re
+
+    from videoqa_cli.commands.library import HIT_FIELDS
+    from videoqa_cli.main import build_parser
+
+    readme = (REPO / "README.md").read_text()
+    rows = re.findall(r"^\| `videoqa (\w+)[^|]*(?:\\\|[^|]*)*\| (.*) \|$", readme, flags=re.MULTILINE)
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    assert sorted(name for name, _ in rows) == sorted(commands)
+    search = dict(rows)["search"]
+    assert f"`[{{{', '.join(HIT_FIELDS)}}}]`" in search and "prints `no matching moments`" in search
