@@ -139,7 +139,7 @@ def test_a_path_outside_the_archive_roots_is_refused(tmp_path: Path, archive: Pa
     env = videoqa_env(data_dir=tmp_path / "data", **shared_settings)
     code, rows = _ingest_json(env, outside)
     assert code == 1
-    assert rows == [{"id": None, "path": str(outside), "status": "refused", "duplicate": False,
+    assert rows == [{"id": None, "path": str(outside), "status": "refused", "duplicate": False, "notice": None,
                      "error": rows[0]["error"]}] and "outside the archive roots" in rows[0]["error"]
 
 
