@@ -116,3 +116,75 @@ def test_a_shots_labels_are_embedded_without_the_face_count_so_astronaut_finds_t
     # what the shot's text embedding is made of: the count made the astronaut's labels no nearer than the cat's
     assert nearest({name: shot.meaning() for name, shot in shots.items()})[0] == "astronaut"
     assert nearest({name: shot.text() for name, shot in shots.items()})[0] != "astronaut"
+
+
+# Frames of ffmpeg's lavfi sources as a shot gives them to the labeler (issue 28): (source, frame number, the
+# keyframe's shorter side, or None for the whole frame, which the labeler scales to 640 pixels), and for the fractals
+# the box MTCNN finds there (its score and width in the picture it looked at), once labelled "1 face; person".
+FRACTALS = {
+    "mandelbrot 1280x720 frame 53, keyframe": ("mandelbrot=size=1280x720:rate=30", 53, 256, 0.9532, 15.1),
+    "mandelbrot 1280x720 frame 86, whole": ("mandelbrot=size=1280x720:rate=30", 86, None, 0.9590, 16.9),
+    "mandelbrot 1280x720 frame 72, whole": ("mandelbrot=size=1280x720:rate=30", 72, None, 0.9464, 24.5),
+    "mandelbrot 640x480 frame 112, keyframe": ("mandelbrot=size=640x480:rate=25", 112, 256, 0.9294, 23.8),
+}
+PATTERNS = {name: (f"{name}=size=1280x720:rate=30", 60, 256) for name in ("testsrc2", "smptebars", "cellauto", "life")}
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    from PIL import Image
+
+    from tests.factories.media import ffmpeg
+    from video_qa.analysis.visual.collect import small_copy
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    frames = {}
+    for name, (source, number, side, *_) in {**FRACTALS, **PATTERNS}.items():
+        path = folder / f"{len(frames)}.png"
+        ffmpeg("-f", "lavfi", "-i", source, "-vf", f"select=eq(n\\,{number})", "-frames:v", "1", str(path))
+        frame = np.asarray(Image.open(path).convert("RGB"))
+        frames[name] = frame if side is None else small_copy(frame, side)
+    return frames
+
+
+@pytest.mark.parametrize("name", list(FRACTALS))
+def test_a_fractal_has_no_face(labeler: ShotLabeler, faces: FaceDetector, synthetic: dict[str, np.ndarray],
+                               name: str) -> None:
+    from model.vision.labels import FACE_MAX_SIDE, _scaled
+
+    *_, score, width = FRACTALS[name]
+    frame = synthetic[name]
+    found = faces.detect(_scaled(frame, FACE_MAX_SIDE)[0])  # what the labeler looks at
+    best = found[0]
+    assert best.score == pytest.approx(score, abs=0.005) and best.box[2] - best.box[0] == pytest.approx(width, abs=1.0)
+    assert best.score >= 0.9  # a face under the old rule (probability 0.9 only)
+    # dropped by one bound or the other: below FACE_MIN_SCORE, or narrower than the smallest face looked for
+    assert all(f.score < FACE_MIN_SCORE or f.box[2] - f.box[0] < faces.min_face for f in found)
+    shot = labeler.label(frame)
+    assert shot.faces == [] and by_vocabulary(shot.labels, "faces") == {}
+    assert "face" not in shot.text() and "person" not in shot.text()
+
+
+@pytest.mark.parametrize("name", list(PATTERNS))
+def test_test_patterns_have_no_face(labeler: ShotLabeler, synthetic: dict[str, np.ndarray], name: str) -> None:
+    shot = labeler.label(synthetic[name])
+    assert shot.faces == [] and by_vocabulary(shot.labels, "faces") == {}
+
+
+def test_the_astronaut_has_one_face_where_her_face_is(labeler: ShotLabeler) -> None:
+    (face,) = labeler.label(photo("astronaut")).faces  # 512x512: looked at as it is
+    assert np.abs(np.array(face.box) - np.array([181.1, 62.2, 267.7, 172.1])).max() <= 1.0
+    assert face.score >= 0.9999
+    (left_eye, right_eye, nose, left_mouth, right_mouth) = face.landmarks
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(left_mouth[1], right_mouth[1])
+    assert np.abs(np.array(face.landmarks) - np.array([(205, 102), (247, 104), (225, 129), (202, 139), (245, 142)])).max() <= 2
+
+
+def test_the_cameramans_small_face_is_kept(labeler: ShotLabeler, faces: FaceDetector) -> None:
+    import skimage.data
+
+    from video_qa.analysis.visual.collect import small_copy
+
+    key = small_copy(np.stack([skimage.data.camera()] * 3, axis=-1), 256)  # a shot's keyframe: 256x256
+    (face,) = labeler.label(key).faces
+    assert face.score >= 0.999 and faces.min_face <= face.box[2] - face.box[0] <= 30
