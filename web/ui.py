@@ -32,8 +32,8 @@ from video_qa.services import intake, questions
 from video_qa.services.intake import Send, UploadRefused
 from video_qa.services.questions import AnswerFailed, AnswerTimedOut, SendAsk
 from video_qa.services.similar import visual_query
-from video_qa.services.videos import (VideoNotFound, count_videos, list_videos, open_video, search_hits, video_moments,
-                                      video_titles)
+from video_qa.services.videos import (VideoFailed, VideoNotFound, analysed_video, count_videos, list_videos, open_video,
+                                      search_hits, video_moments, video_titles)
 from web import render
 
 log = logging.getLogger(__name__)
@@ -189,22 +189,25 @@ class Handlers:
     # ---- Upload & Ask
 
     def upload(self, path: str | None, state: dict[str, Any]) -> tuple[Any, ...]:
+        """The opened video (state, progress, player, chat, timer), the upload box (emptied when
+        refused) and the dropdown, which shows the uploaded video, ready or not (failed too)."""
         if not path:
-            return state, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return state, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         source = Path(path)
         try:
             reg = intake.store_upload(self.engine, self.settings, self.send, source, source.name)
         except UploadRefused as error:
             log.warning("upload refused: %s", error)
-            return state, render.progress("failed", "", 0.0, str(error)), gr.skip(), gr.skip(), gr.Timer(active=False), None
+            return (state, render.progress("failed", "", 0.0, str(error)), gr.skip(), gr.skip(), gr.Timer(active=False),
+                    None, gr.skip())
         except (RegistrationRefused, OSError) as error:
             log.warning("upload %s refused: %s", source.name, error)  # the server's paths: for the log only
             reason = error.reason if isinstance(error, RegistrationRefused) else "it could not be stored"
             return (state, render.progress("failed", "", 0.0, f"{source.name}: {reason}"), gr.skip(), gr.skip(),
-                    gr.Timer(active=False), None)
+                    gr.Timer(active=False), None, gr.skip())
         log.info("video %d: uploaded through the web app (%s)", reg.video_id, source.name)
         note = f"{source.name} is already in the library as #{reg.video_id}: opened it." if reg.duplicate else None
-        return (*self._open(reg.video_id, note), gr.skip())
+        return (*self._open(reg.video_id, note), gr.skip(), self.ask_choices(reg.video_id))
 
     def pick(self, video_id: int | None, state: dict[str, Any]) -> tuple[Any, ...]:
         if not video_id:
@@ -224,10 +227,21 @@ class Handlers:
         video_id = state.get("video_id")
         video = self._video(video_id) if video_id else None
         done = video is None or video["status"] in TERMINAL
-        return self._progress(video), gr.Timer(active=not done), self.ready_choices() if done else gr.skip()
+        return self._progress(video), gr.Timer(active=not done), self.ask_choices(video_id) if done else gr.skip()
 
     def ready_choices(self) -> Any:
         return gr.Dropdown(choices=self._choices(only_ready=True))
+
+    def ask_choices(self, video_id: int | None) -> Any:
+        """The dropdown of Upload & Ask: the ready videos and, chosen, the one the tab shows (an
+        upload still being analysed, or failed, is listed with its status)."""
+        choices = self._choices(only_ready=True)
+        video = self._video(int(video_id)) if video_id else None
+        if video is None:
+            return gr.Dropdown(choices=choices)
+        if video["id"] not in {vid for _, vid in choices}:
+            choices.insert(0, (f'{video["title"]} (#{video["id"]}, {video["status"]})', video["id"]))
+        return gr.Dropdown(choices=choices, value=video["id"])
 
     def ask(self, question: str, state: dict[str, Any]) -> tuple[Any, ...]:
         video_id = state.get("video_id")
@@ -237,6 +251,11 @@ class Handlers:
             return state, gr.skip(), question
         if not question:
             return state, gr.skip(), question
+        unanswerable = self._nothing_to_ask(int(video_id))
+        if unanswerable is not None:
+            turn = {"question": question, "answer": None, "moments": [], "notes": [unanswerable]}
+            history = [*state.get("history", []), turn]
+            return {**state, "history": history}, render.conversation(history, video_id, "ask"), ""
         try:
             result = questions.ask(self.engine, self.settings, self.send_ask, video_id, question,
                                    lambda: get_backends(self.settings))
@@ -247,6 +266,22 @@ class Handlers:
         history = [*state.get("history", []), turn]
         state = {**state, "history": history}
         return state, render.conversation(history, video_id, "ask"), ""
+
+    def _nothing_to_ask(self, video_id: int) -> str | None:
+        """Why ``video_id`` has nothing to ask about, or None: the check ``videoqa ask`` makes
+        (``services.videos.analysed_video``) and the CLI's words for a failed video; a video still
+        being analysed says so (its moments are not all there yet)."""
+        with unit_of_work(self.engine) as session:
+            try:
+                video = analysed_video(session, video_id)
+            except VideoNotFound as error:
+                return str(error)
+            except VideoFailed as error:
+                return f"video {video_id} failed, so it has nothing to ask about: {error.reason}"
+            if video.status != "ready":
+                return (f"video {video_id} is still being analysed ({video.status}), so it has nothing to ask "
+                        "about yet: ask again when it is ready")
+        return None
 
     # ---- Library
 
@@ -423,7 +458,7 @@ def build_ui(settings: Settings, engine: Engine, send: Send, send_ask: SendAsk |
                         gr.HTML(render.player(None, None, "search", hint=SEARCH_HINT), elem_id="vqa-search-player")
 
         opened = [state, progress, ask_player, chat, timer]
-        upload.upload(h.upload, [upload, state], [*opened, upload], show_progress="hidden")
+        upload.upload(h.upload, [upload, state], [*opened, upload, pick], show_progress="hidden")
         pick.input(h.pick, [pick, state], opened)
         timer.tick(h.poll, state, [progress, timer, pick], show_progress="hidden")
         for trigger in (ask_button.click, question.submit):

@@ -126,8 +126,8 @@ def test_a_refused_upload_is_cleared_and_a_duplicate_says_where_it_is(engine: En
     notes.parent.mkdir()
     notes.write_text("minutes of the meeting\n" * 50)
     h = Handlers(settings, engine, lambda refs: None)
-    *_, box = h.upload(str(notes), {"video_id": None})
-    assert box is None  # the upload box is emptied
+    *_, box, pick = h.upload(str(notes), {"video_id": None})
+    assert box is None and pick == gr.skip()  # the upload box is emptied; the dropdown left as it was
     first = silent_video(tmp_path / "gradio" / "dock.mp4", seconds=2)
     copy = tmp_path / "gradio2" / "dock again.mp4"
     copy.parent.mkdir()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import (click_and_assert_seek, get_json, open_tab, park,
+from tests.factories.browser import (choose, click_and_assert_seek, get_json, open_tab, park,
                                      require_browser, screenshot)
 from tests.factories.media import silent_video
 from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
@@ -256,4 +256,31 @@ def test_find_similar_on_a_visual_moment_lists_the_answer_in_search_and_it_seeks
     assert page.get_by_role("tab", name="Search").get_attribute("aria-selected") == "true"
     landed = click_and_assert_seek(page, hit.locator(".vqa-time"), "search")
     assert abs(landed - 64.0) <= 0.5
+    page.context.close()
+
+
+def test_a_failed_upload_is_chosen_in_the_dropdown_and_asking_it_says_why(browser: Any, site: dict[str, Any],
+                                                                          tmp_path: Path) -> None:
+    """Issue 28: after asking about a ready video, a broken file is uploaded through the page; the
+    dropdown then names the upload (failed), and a question gets the CLI's words for a failed video,
+    not "no moment of this video matches"."""
+    whole = silent_video(tmp_path / "whole.mp4", seconds=4)
+    broken = tmp_path / "broken_download.mp4"
+    broken.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    page = new_page(browser, site, 1280, 900)
+    choose(page, "#vqa-pick", f"other (#{site['ids']['other']}, ready)")
+    page.locator("#vqa-ask-player video").wait_for(timeout=20_000)
+    page.locator("#vqa-upload input[type=file]").set_input_files(str(broken))
+    page.locator("#vqa-ask-progress .vqa-failed").wait_for(timeout=60_000)
+    assert "broken_download.mp4: not a complete video file" in page.locator("#vqa-ask-progress").inner_text()
+    picked = page.locator("#vqa-pick input")
+    page.wait_for_function("el => el.value.startsWith('broken_download (#')", arg=picked.element_handle(), timeout=20_000)
+    failed = int(re.match(r"broken_download \(#(\d+), failed\)$", picked.input_value()).group(1))
+    page.locator("#vqa-question textarea").fill("What is the lighthouse?")
+    page.locator("#vqa-ask").click()
+    answer = page.locator("#vqa-chat .vqa-a").last
+    answer.wait_for(timeout=20_000)
+    text = answer.inner_text()
+    assert f"video {failed} failed, so it has nothing to ask about: broken_download.mp4: not a complete video file" in text
+    assert "matches the question" not in text
     page.context.close()
