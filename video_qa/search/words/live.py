@@ -71,6 +71,7 @@ class WordsIndex:
         self.docs = 0  # documents the commit holds
         self.window: set[int] = set()  # the commit's ids in (mark - LATE_WINDOW, mark]
         self.reloaded_at = float("-inf")
+        self.signature: tuple[int, int, int] | None = None  # the commit file's when the searcher was made
         self.writer_was_busy = False
         self.seen = 0  # highest id read from the database into the tail
         self.postings: dict[str, dict[int, int]] = {}  # the tail's stem -> {id: term frequency}
@@ -84,21 +85,25 @@ class WordsIndex:
 
     def _reload(self) -> None:
         self.reloaded_at = time.monotonic()
+        if self.writer is None or not self.writer.busy:
+            self.dead -= self.sent  # deleted by the writer that has finished
+            self.sent = set()
+        signature = store.commit_signature(self.folder)
+        if signature is None or (signature == self.signature and self.searcher is not None):
+            return  # no folder yet, or the same commit
         if self.index is None:
             self.index = store.open_index(self.folder)
             if self.index is None:
                 return
         self.index.reload()
         self.searcher = self.index.searcher()
-        mark = store.watermark(self.searcher)
+        self.signature = signature
+        mark = store.watermark(self.searcher, above=self.mark)
         self.docs = self.searcher.num_docs
         self.window = store.ids_between(self.searcher, max(0, mark - LATE_WINDOW), mark)
         if mark != self.mark:
             self._prune(mark)
         self.mark = mark
-        if self.writer is None or not self.writer.busy:
-            self.dead -= self.sent  # deleted by the writer that has finished
-            self.sent = set()
 
     def _prune(self, mark: int) -> None:
         """Tail rows the new commit holds leave the tail."""

@@ -13,6 +13,7 @@ of the database up to it was read by the writer (``sync``) that committed it.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,16 @@ def words_folder(engine: Engine, index_dir: Path | None = None) -> Path | None:
     return None if vectors is None else vectors.with_name(vectors.name + SUFFIX)
 
 
+def commit_signature(folder: Path) -> tuple[int, int, int] | None:
+    """The (inode, size, mtime_ns) of the folder's ``meta.json`` (tantivy replaces it at every
+    commit and merge); None when there is none."""
+    try:
+        st = os.stat(folder / "meta.json")
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def open_index(folder: Path, create: bool = False) -> Any | None:
     """The index in ``folder`` (``tantivy.Index``); None when there is none and ``create`` is not
     asked."""
@@ -57,12 +68,20 @@ def open_index(folder: Path, create: bool = False) -> Any | None:
     return tantivy.Index(schema(), path=str(folder), reuse=True)
 
 
-def watermark(searcher: Any) -> int:
-    """The highest id the searcher's commit holds (0: none)."""
+def watermark(searcher: Any, above: int = 0) -> int:
+    """The highest id the searcher's commit holds (0: none). ``above``: a watermark this index had
+    before (a later commit only adds ids above it, or deletes): only the ids above it are looked at,
+    through the id's terms (2 ms at 10M documents where reading every id's column costs 25-90 ms);
+    ``above`` itself when there are none."""
     if searcher.num_docs == 0:
         return 0
-    hits = searcher.search(tantivy.Query.all_query(), 1, count=False, order_by_field="id").hits
-    return int(hits[0][0]) if hits else 0
+    if above > 0:
+        query = tantivy.Query.range_query(schema(), "id", tantivy.FieldType.Integer, above, None, include_lower=False,
+                                          use_inverted_index=True)
+        hits = searcher.search(query, 1, count=False, order_by_field="id").hits
+        return int(hits[0][0]) if hits else above
+    found = searcher.aggregate(tantivy.Query.all_query(), {"top": {"max": {"field": "id"}}})["top"]["value"]
+    return int(found or 0)
 
 
 def ids_between(searcher: Any, low: int, high: int) -> set[int]:
