@@ -207,12 +207,19 @@ def poster_time(duration: float | None) -> float:
     return min(10.0, 0.1 * float(duration or 0.0))
 
 
+def title_parts(title: str) -> list[str]:
+    """A file-like title cut after each ``_``, ``-`` and ``.`` (where a card may wrap it, ``<wbr>``),
+    so ``broken_download.mp4`` wraps as ``broken_`` / ``download.mp4``, never mid-word."""
+    return [piece for piece in re.split(r"(?<=[_.\-])", title) if piece] or [title]
+
+
 def library_table(videos: Iterable[dict[str, Any]], total: int | None = None, offset: int = 0,
                   filtered: bool = False) -> Markup:
     """A page of the library as a list of cards (thumbnail, title, status, duration, summary): a
     click on one opens that video; a failed one is marked with its reason, a truncated one with
     its notice; the pager line says which of how many are shown."""
-    rows = [{"id": int(v["id"]), "title": v["title"], "status": v["status"], "failed": v["status"] == "failed",
+    rows = [{"id": int(v["id"]), "title": v["title"], "title_parts": title_parts(v["title"]), "status": v["status"],
+             "failed": v["status"] == "failed",
              "error": v.get("error"), "notice": v.get("notice"), "duration": clock_time(v.get("duration")),
              "thumb": thumb_url(int(v["id"]), poster_time(v.get("duration")))
              if v["status"] == "ready" and v.get("duration") else None,

@@ -215,7 +215,13 @@ def test_a_failed_video_has_no_player_and_its_row_is_marked_with_the_reason() ->
     cut = render.library_table([{"id": 5, "title": "half", "status": "ready", "duration": 14.0,
                                  "notice": "truncated: 14 s of 30 s readable"}])
     assert "vqa-row-truncated" in cut and "truncated: 14 s of 30 s readable" in cut
+    assert cut.count(">truncated") == 1  # said once as text: not "truncated truncated: …"
     assert "No video matches" in render.library_table([], 0, 0, filtered=True)
+    # a file-like title may wrap after "_", "-" or "." only; its tooltip is the whole name
+    assert render.title_parts("broken_download-2.mp4") == ["broken_", "download-", "2.", "mp4"]
+    assert render.title_parts("dock") == ["dock"] and render.title_parts("") == [""]
+    named = render.library_table([{"id": 6, "title": "broken_download.mp4", "status": "failed", "error": "x"}])
+    assert '<div class="vqa-col-title" title="broken_download.mp4">broken_<wbr>download.<wbr>mp4</div>' in named
 
 
 def test_the_moments_list_shows_one_page_and_offers_each_kind() -> None:

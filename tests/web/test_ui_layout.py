@@ -30,6 +30,7 @@ pytestmark = pytest.mark.browser
 
 SHOTS = [(0.0, 40.0), (12.0, 30.0), (20.0, 25.0), (50.0, 60.0)]  # overlapping visual moments, in seconds
 REASON = "broken.mp4: not a complete video file (the end is missing); re-upload or re-download it"
+LONG_TITLE = "broken_download_of_the_harbour_camera_recording_2024-06-01.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def seed(db: str, clip: Path) -> dict[str, int]:
     """A ready 2-minute video (overlapping visual shots with labels, speech, captions, chapters), a
-    second ready one, a truncated one and a failed one."""
+    second ready one, a truncated one, a failed one and a failed one with a long file-like title."""
     from sqlalchemy import insert
 
     from video_qa.db import engine_for
@@ -63,10 +64,11 @@ def seed(db: str, clip: Path) -> dict[str, int]:
         for key, extra in (("other", {"duration": 120.0, "status": "ready"}),
                            ("cut", {"duration": 14.0, "status": "ready", "probe": {"claimed_duration": 30.0}}),
                            ("failed", {"duration": None, "status": "failed", "error": REASON}),
+                           ("long", {"duration": None, "status": "failed", "error": REASON, "title": LONG_TITLE}),
                            ("scene", {"duration": 120.0, "status": "ready", "summary": "Shots of a street."})):
             ids[key] = int(conn.execute(insert(Video).values(
-                title=key, path=str(clip), sha256=f"{len(ids) + 700:064x}", size=clip.stat().st_size, fps=25.0,
-                width=320, height=240, codec="h264", has_audio=False, **extra)).inserted_primary_key[0])
+                **{"title": key, **extra}, path=str(clip), sha256=f"{len(ids) + 700:064x}", size=clip.stat().st_size, fps=25.0,
+                width=320, height=240, codec="h264", has_audio=False)).inserted_primary_key[0])
         exact = {"start_uncertainty": 0.1, "end_uncertainty": 0.1}
         rows = [{"kind": "visual", "start": a, "end": b, "text": f"shot {i}",
                  "meta": {**exact, "keyframe": a, "labels": [{"vocab": "imagenet", "label": f"label {i}", "score": 0.9}]}}
@@ -229,6 +231,68 @@ def test_a_failed_video_says_why_once_and_a_truncated_one_says_so(browser: Any, 
     shown = page.locator("#vqa-open-col").inner_text()
     assert shown.count("not a complete video file") == 1 and "re-upload or re-download it" in shown
     assert "failed" in page.locator(f'#vqa-library-table .vqa-row[data-video="{ids["failed"]}"]').inner_text()
+    # Upload & Ask says the truncated file's notice too, in the same words (issue 28)
+    open_tab(page, "Upload & Ask")
+    choose(page, "#vqa-pick", f"cut (#{ids['cut']}, ready)")
+    notice = page.locator("#vqa-ask-progress .vqa-notice")
+    notice.wait_for(timeout=20_000)
+    assert notice.inner_text() == "truncated: 14 s of 30 s readable"
+    assert page.locator("#tab-ask").inner_text().count("truncated") == 1
+    page.context.close()
+
+
+def line_ends(page: Any, selector: str) -> list[str]:
+    """The text of each line the element's text is laid out in, as Chromium drew it (by each
+    character's top)."""
+    return page.evaluate("""sel => {
+      const el = document.querySelector(sel), lines = [];
+      let top = null;
+      const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+        for (let i = 0; i < node.length; i++) {
+          const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1);
+          const y = Math.round(r.getBoundingClientRect().top);
+          if (top === null || Math.abs(y - top) > 2) { lines.push(''); top = y; }
+          lines[lines.length - 1] += node.data[i];
+        }
+      }
+      return lines;
+    }""", selector)
+
+
+def test_library_cards_and_the_moments_header_at_1400(browser: Any, site: dict[str, Any]) -> None:
+    """Issue 28's cosmetics: a truncated card says "truncated" once; a long file-like title wraps
+    after "_", "-" or ".", never mid-word, and its title attribute is the whole name; the moments
+    header's kind selector shows its whole text and Next stays on the line of Prev."""
+    page = new_page(browser, site, 1400, 900)
+    ids = site["ids"]
+    open_tab(page, "Library")
+    cut = page.locator(f'#vqa-library-table .vqa-row[data-video="{ids["cut"]}"]')
+    cut.wait_for(timeout=20_000)
+    text = cut.locator(".vqa-col-status").inner_text()
+    assert text.count("truncated") == 1 and "truncated: 14 s of 30 s readable" in text, text
+    title = f'#vqa-library-table .vqa-row[data-video="{ids["long"]}"] .vqa-col-title'
+    assert page.locator(title).get_attribute("title") == LONG_TITLE
+    lines = line_ends(page, title)
+    assert "".join(lines) == LONG_TITLE and len(lines) > 1, lines  # it does wrap in a card this narrow
+    assert all(line[-1] in "_-." for line in lines[:-1]), lines  # and only after a separator
+    open_video(page, ids["scene"])
+    head = page.evaluate("""() => {
+      const l = document.querySelector('#vqa-side .vqa-moment-list'), s = l.querySelector('select.vqa-mkind');
+      const top = sel => Math.round(l.querySelector(sel).getBoundingClientRect().top);
+      const cs = getComputedStyle(s), ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = cs.font;
+      return {tops: [top('select.vqa-mkind'), top('.vqa-mprev'), top('.vqa-mpage'), top('.vqa-mnext')],
+              text: ctx.measureText(s.options[s.selectedIndex].text).width, left: parseFloat(cs.paddingLeft),
+              right: parseFloat(cs.paddingRight), width: s.clientWidth, selected: s.options[s.selectedIndex].text,
+              list: Math.round(l.getBoundingClientRect().right), next: Math.round(l.querySelector('.vqa-mnext').getBoundingClientRect().right)};
+    }""")
+    assert head["selected"] == "all kinds"
+    assert max(head["tops"]) - min(head["tops"]) <= 6, head  # kind, Prev, page and Next on one line
+    assert head["next"] <= head["list"], head  # inside the list, not cut off
+    # the option's text fits between the left padding and the arrow's room (at least 16 px on the right)
+    assert head["right"] >= 16 and head["left"] + head["text"] + head["right"] <= head["width"] + 0.5, head
+    screenshot(page, "library-1400")
     page.context.close()
 
 
@@ -284,3 +348,4 @@ def test_a_failed_upload_is_chosen_in_the_dropdown_and_asking_it_says_why(browse
     assert f"video {failed} failed, so it has nothing to ask about: broken_download.mp4: not a complete video file" in text
     assert "matches the question" not in text
     page.context.close()
+
