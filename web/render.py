@@ -188,16 +188,27 @@ def _similar_id(hit: Mapping[str, Any]) -> int | None:
     return next((int(i) for k, i in zip(kinds, ids) if k == "visual"), None)
 
 
-def search_results(hits: Sequence[dict[str, Any]], pane: str, query: str, heading: str | None = None) -> Markup:
+def _score(hit: Mapping[str, Any]) -> tuple[str, str] | None:
+    """A find-similar hit's score as shown (two decimals) and as the API gives it (its tooltip)."""
+    score = hit.get("score")
+    if not isinstance(score, (int, float)) or isinstance(score, bool):
+        return None
+    return f"{float(score):.2f}", f"{score}"
+
+
+def search_results(hits: Sequence[dict[str, Any]], pane: str, query: str, heading: str | None = None,
+                   scores: bool = False) -> Markup:
     """Search hits: thumbnail at the moment, title, start–end, matched text; a click on the
     thumbnail, the title, the time or the text plays that video from that moment; a visual hit
     offers "Find similar". Thumbnails carry ``data-src``: seek.js loads them as they scroll into
-    view, never ahead of the player's video. ``heading``: what the list is (find similar)."""
+    view, never ahead of the player's video. ``heading``: what the list is (find similar);
+    ``scores``: show each hit's score (find similar's cosine similarity, so a weak match reads as one)."""
     rows = []
     for h in hits if query.strip() else ():
         vid, title = int(h["video_id"]), h["title"]
         rows.append({"video_id": vid, "title": title, "thumb": thumb_url(vid, h["start"]),
                      "view": moment_view(vid, h, pane, title), "kind": h["kind"], "similar": _similar_id(h),
+                     "score": _score(h) if scores else None,
                      "changed": bool(h.get("changed_on_disk")), "text": highlighted(h["text"], h.get("highlights") or ())})
     return _render("search_results.html", hits=rows, query=query, changed=CHANGED, heading=heading)
 

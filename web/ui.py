@@ -376,7 +376,8 @@ class Handlers:
             heading = f"Moments that look like {asked['title']} {render.span(asked)}"
         if data.get("error") is not None:
             heading += f": the search failed ({str(data['error'])[:200]})"
-        return render.search_results(shown, "search", f"like moment #{head}", heading), gr.Tabs(selected="search")
+        return (render.search_results(shown, "search", f"like moment #{head}", heading, scores=True),
+                gr.Tabs(selected="search"))
 
     def search(self, query: str, kinds: list[str] | None) -> str:
         query = (query or "").strip()

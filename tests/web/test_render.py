@@ -166,6 +166,18 @@ def test_a_result_seeks_from_its_thumbnail_title_time_and_text_and_loads_its_thu
     assert f"0:00:12–0:00:15{NBSP}±2{NBSP}s" in render.search_results([hit], "search", "exit")
 
 
+def test_find_similar_results_show_their_scores_and_a_search_does_not() -> None:
+    hits = [{"video_id": 2, "title": "B", "start": 4.0, "end": 8.0, "kind": "visual", "text": "", "score": 0.581234},
+            {"video_id": 3, "title": "C", "start": 0.0, "end": 4.0, "kind": "visual", "text": "", "score": 1}]
+    like = render.search_results(hits, "search", "like moment #7", "Moments that look like A", scores=True)
+    shown = [(a["title"], t) for t, a in Tags(like).tags if t == "span" and a.get("class") == "vqa-score"]
+    assert [title for title, _ in shown] == ["cosine similarity to the query, -1 to 1: 0.581234",
+                                             "cosine similarity to the query, -1 to 1: 1"]
+    assert "similarity <b>0.58</b>" in like and "similarity <b>1.00</b>" in like
+    assert "vqa-score" not in render.search_results(hits, "search", "bars")  # a search's fused score: not shown
+    assert "vqa-score" not in render.search_results([{**hits[0], "score": None}], "search", "q", scores=True)
+
+
 def test_timeline_merges_close_moments_into_one_cluster_that_seeks_to_the_first() -> None:
     # 229 one-second captions every 1.5 s over 6 minutes: bars 0.4 % apart merge; two far apart stay single
     dense = [{"kind": "text", "start": 10 + 1.5 * i, "end": 11 + 1.5 * i, "text": f"line {i}"} for i in range(100)]

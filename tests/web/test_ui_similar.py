@@ -115,6 +115,9 @@ def test_find_similar_lists_the_same_scene_of_the_other_video_first_and_it_seeks
     assert float(time.get_attribute("data-t")) == 4.0
     assert bars not in [h["moment_id"] for h in body["hits"]]  # not itself
     assert page.locator("#vqa-results .vqa-hit").count() == len(body["hits"])
+    # each listed hit shows the score the API answered
+    assert page.locator("#vqa-results .vqa-hit .vqa-score b").all_inner_texts() == \
+        [f'{h["score"]:.2f}' for h in body["hits"]]
     landed = click_and_assert_seek(page, time, "search", tolerance=EXACT)
     assert abs(landed - 4.0) <= EXACT
     page.context.close()
