@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import (choose, click_and_assert_seek, get_json, open_tab, park,
+from tests.factories.browser import (EXACT, choose, click_and_assert_seek, get_json, open_tab, park,
                                      require_browser, screenshot)
 from tests.factories.media import silent_video
 from tests.factories.processes import free_port, kill_group, start_cli, videoqa_env, wait_until
@@ -74,6 +74,8 @@ def seed(db: str, clip: Path) -> dict[str, int]:
                  "meta": {**exact, "keyframe": a, "labels": [{"vocab": "imagenet", "label": f"label {i}", "score": 0.9}]}}
                 for i, (a, b) in enumerate(SHOTS)]
         rows += [{"kind": "speech", "start": 70.0, "end": 74.0, "text": "hello street", "meta": exact},
+                 {"kind": "speech", "start": 30.02, "end": 30.20, "text": "yes",  # timed to 0.3 s, as speech is
+                  "meta": {"start_uncertainty": 0.3, "end_uncertainty": 0.3}},
                  {"kind": "text", "start": 5.0, "end": 9.0, "text": "EXIT 12", "meta": exact},
                  {"kind": "chapter", "start": 0.0, "end": 60.0, "text": "Street", "meta": exact},
                  {"kind": "chapter", "start": 60.0, "end": 120.0, "text": "Talk", "meta": exact}]
@@ -238,6 +240,21 @@ def test_a_failed_video_says_why_once_and_a_truncated_one_says_so(browser: Any, 
     notice.wait_for(timeout=20_000)
     assert notice.inner_text() == "truncated: 14 s of 30 s readable"
     assert page.locator("#tab-ask").inner_text().count("truncated") == 1
+    page.context.close()
+
+
+def test_moment_labels_are_in_tenths_and_seek_to_their_start(browser: Any, site: dict[str, Any]) -> None:
+    """Issue 28: a 0.18-s speech moment known to 0.3 s is labelled 0:00:30.0–0:00:30.2 (not
+    0:00:30–0:00:30), as the answer text would write its times, and plays from 30.02 s."""
+    page = new_page(browser, site, 1280, 900)
+    open_video(page, site["ids"]["scene"])
+    short = page.locator("#vqa-side li[data-kind=speech]").filter(has_text="yes").locator(".vqa-time")
+    assert short.inner_text() == "0:00:30.0–0:00:30.2"
+    hello = page.locator("#vqa-side li[data-kind=speech]").filter(has_text="hello street").locator(".vqa-time")
+    assert hello.inner_text() == "0:01:10.0–0:01:14.0"
+    park(page, "library", 100.0)
+    landed = click_and_assert_seek(page, short, "library", tolerance=EXACT)
+    assert abs(landed - 30.02) <= EXACT
     page.context.close()
 
 
