@@ -8,9 +8,11 @@ import pytest
 from model.vision.classify import ImageNetClassifier
 from model.vision.clip import ImageTextEmbedder
 from model.vision.faces import FaceDetector
-from model.vision.labels import (CLASS_MIN_SCORE, FACE_MIN_SCORE, GROUP_MIN_SCORE, ZERO_SHOT_PROMPT, Label,
-                                 ShotLabeler)
+from model.vision.labels import (CLASS_MIN_SCORE, COLOUR_BARS, COLOUR_MIN_SHARE, COLOUR_NAMES, COLOUR_SAMPLE_SIDE,
+                                 FACE_MIN_SCORE, GROUP_MIN_SCORE, MAX_COLOURS, ZERO_SHOT_PROMPT, Label, ShotLabeler,
+                                 colour_labels, colour_map, nearest_colours, srgb_to_lab)
 from tests.model.vision.conftest import photo, scaled
+from video_qa.search.query import words
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +77,9 @@ def test_label_many_equals_label_one_by_one(labeler: ShotLabeler) -> None:
 
 def test_a_test_model_gives_no_zero_shot_labels_unless_asked(twin: ImageTextEmbedder) -> None:
     assert ShotLabeler(None, None, twin).embedder is None
-    shot = ShotLabeler(None, None, twin).label(photo("coffee"))
+    shot = ShotLabeler(None, None, twin, colours=False).label(photo("coffee"))
     assert shot.labels == []
+    assert by_vocabulary(ShotLabeler(None, None, twin).label(photo("coffee")).labels, "zero-shot") == {}
 
 
 def test_zero_shot_scores_are_the_softmax_over_the_vocabulary(twin: ImageTextEmbedder) -> None:
@@ -102,9 +105,11 @@ def test_a_shots_labels_are_embedded_without_the_face_count_so_astronaut_finds_t
     grey = skimage.data.camera()  # a man with a camera on a tripod, grey
     frames = {"astronaut": photo("astronaut"), "chelsea": photo("chelsea"), "camera": np.stack([grey] * 3, axis=-1)}
     shots = {name: labeler.label(frame) for name, frame in frames.items()}
-    assert shots["astronaut"].text() == "1 face; person" and shots["astronaut"].meaning() == "person"
+    assert shots["astronaut"].text() == "1 face; person; grey (gray); black; brown"  # the colours: the suit, the dark
+    assert shots["astronaut"].meaning() == "person"  # no count and no colours: what is in the shot
     assert "1 face" in shots["camera"].text() and "face" not in shots["camera"].meaning()
-    assert shots["chelsea"].meaning() == shots["chelsea"].text() and "cat" in shots["chelsea"].text().split("; ")
+    assert shots["chelsea"].meaning() == "tiger cat; Egyptian cat; cat"  # its text less its colours
+    assert shots["chelsea"].text() == "tiger cat; Egyptian cat; cat; brown; grey (gray)"
     embedder = get_embedder(load_settings())
     assert embedder is not None
     query = embedder.encode_query("astronaut")
@@ -188,3 +193,121 @@ def test_the_cameramans_small_face_is_kept(labeler: ShotLabeler, faces: FaceDete
     key = small_copy(np.stack([skimage.data.camera()] * 3, axis=-1), 256)  # a shot's keyframe: 256x256
     (face,) = labeler.label(key).faces
     assert face.score >= 0.999 and faces.min_face <= face.box[2] - face.box[0] <= 30
+
+
+# The colour vocabulary (issue 28: a shot of colour bars or of a blue background had no label at all).
+
+
+def colour_frame(tmp_path_factory: pytest.TempPathFactory, source: str) -> np.ndarray:
+    """One 320x240 frame of the lavfi graph ``source`` (``{size}`` stands for the size), as RGB."""
+    from PIL import Image
+
+    from tests.factories.media import ffmpeg
+
+    path = tmp_path_factory.mktemp("colours") / "frame.png"
+    ffmpeg("-f", "lavfi", "-i", source.format(size="size=320x240:rate=1"), "-frames:v", "1", str(path))
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def colours(frame: np.ndarray) -> list[tuple[str, float]]:
+    return [(label.label, round(label.score, 4)) for label in colour_labels(frame)]
+
+
+def test_srgb_to_lab_is_scikit_images_rgb2lab() -> None:
+    color = pytest.importorskip("skimage.color", reason="scikit-image is not installed")
+    rgb = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert np.abs(srgb_to_lab(rgb) - color.rgb2lab(rgb)).max() < 1e-3
+    extremes = np.array([[[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
+    assert np.abs(srgb_to_lab(extremes) - color.rgb2lab(extremes)).max() < 1e-3
+
+
+def test_colours_are_named_by_the_nearest_prototype_in_lab() -> None:
+    named = {(0, 0, 128): "blue", (0, 128, 128): "blue", (0, 255, 255): "blue", (128, 128, 0): "green",
+             (250, 128, 114): "pink", (210, 180, 140): "brown", (192, 192, 192): "grey (gray)",
+             (105, 105, 105): "grey (gray)", (30, 30, 30): "black", (245, 245, 245): "white", (220, 20, 60): "red",
+             (255, 140, 0): "orange", (255, 215, 0): "yellow", (75, 0, 130): "purple", (191, 0, 191): "purple"}
+    rgb = np.array(list(named), dtype=np.uint8)
+    assert [COLOUR_NAMES[i] for i in nearest_colours(rgb)] == list(named.values())
+    assert set(COLOUR_NAMES) == {"black", "white", "grey (gray)", "red", "orange", "yellow", "green", "blue",
+                                 "purple", "pink", "brown"}  # Berlin & Kay's 11 basic colour terms
+    # the table names a pixel as its cell's centre: the exact nearest for all but the colours near a border
+    random = np.random.default_rng(1).integers(0, 256, (COLOUR_SAMPLE_SIDE, COLOUR_SAMPLE_SIDE, 3), dtype=np.uint8)
+    assert 0.95 <= float((colour_map(random) == nearest_colours(random)).mean()) < 1.0
+
+
+def test_a_blue_frame_is_blue(tmp_path_factory: pytest.TempPathFactory) -> None:
+    frame = colour_frame(tmp_path_factory, "color=c=blue:{size}")
+    assert colours(frame) == [("blue", 1.0)]
+    assert ShotLabeler(None, None).label(frame).text() == "blue"
+    assert ShotLabeler(None, None).name == "colour names"
+
+
+def test_blue_with_a_yellow_square_of_a_fifth_is_blue_then_yellow(tmp_path_factory: pytest.TempPathFactory) -> None:
+    frame = colour_frame(tmp_path_factory, "color=c=blue:{size},drawbox=x=98:y=58:w=124:h=124:color=yellow:t=fill")
+    assert 124 * 124 / (320 * 240) == pytest.approx(0.2, abs=0.001)
+    (blue, blue_share), (yellow, yellow_share) = colours(frame)
+    assert (blue, yellow) == ("blue", "yellow")
+    assert blue_share == pytest.approx(0.8, abs=0.01) and yellow_share == pytest.approx(0.2, abs=0.01)
+    shot = ShotLabeler(None, None).label(frame)
+    assert shot.text() == "blue; yellow" and shot.meaning() == "blue; yellow"  # colours only: embedded as such
+
+
+def test_a_grey_frame_is_grey_in_both_spellings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    frame = colour_frame(tmp_path_factory, "color=c=gray:{size}")
+    assert colours(frame) == [("grey (gray)", 1.0)]
+    assert {"grey", "gray"} <= set(words(ShotLabeler(None, None).label(frame).text()))
+
+
+def test_a_small_patch_is_not_a_colour_of_the_shot() -> None:
+    frame = np.zeros((240, 320, 3), dtype=np.uint8)
+    frame[:, :, 2] = 255
+    frame[:60, :80] = (255, 0, 0)  # a sixteenth
+    assert colours(frame) == [("blue", pytest.approx(0.9375, abs=0.01))]
+    assert COLOUR_MIN_SHARE == 0.15 and MAX_COLOURS == 3
+
+
+# lavfi sources with vertical bars of colour (SMPTE's, EBU's, ffmpeg's own test sources) and without
+BARS = ("smptebars", "smptehdbars", "pal75bars", "pal100bars", "testsrc", "testsrc2")
+NO_BARS = ("rgbtestsrc", "yuvtestsrc", "mandelbrot", "cellauto", "life", "color=c=blue")
+
+
+@pytest.mark.parametrize("source", BARS + NO_BARS)
+def test_colour_bars_are_told_from_other_patterns(tmp_path_factory: pytest.TempPathFactory, source: str) -> None:
+    frame = colour_frame(tmp_path_factory, source + (":{size}" if "=" in source else "={size}"))
+    found = dict(colours(frame))
+    assert (found.get(COLOUR_BARS) == 1.0) is (source in BARS)
+    assert len(found) - (COLOUR_BARS in found) <= MAX_COLOURS
+
+
+def test_smptebars_has_the_colours_of_its_bars_and_both_spellings(
+        tmp_path_factory: pytest.TempPathFactory, synthetic: dict[str, np.ndarray]) -> None:
+    frame = colour_frame(tmp_path_factory, "smptebars={size}")
+    assert colours(frame) == [("blue", pytest.approx(0.211, abs=0.01)), ("black", pytest.approx(0.194, abs=0.01)),
+                              (COLOUR_BARS, 1.0)]  # the cyan and blue bars and the blue stripes below them
+    keyframe = [label for label, _ in colours(synthetic["smptebars"])]  # 1280x720's keyframe, 455x256
+    assert keyframe == ["blue", "black", "purple", COLOUR_BARS]  # magenta's bar and stripes
+    assert {"colour", "color", "bars"} <= set(words(COLOUR_BARS))
+
+
+@pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "rocket"])
+def test_photographs_are_not_colour_bars(name: str) -> None:
+    found = colours(photo(name))
+    assert COLOUR_BARS not in dict(found) and 1 <= len(found) <= MAX_COLOURS
+    assert all(share >= COLOUR_MIN_SHARE for _, share in found)
+    assert [share for _, share in found] == sorted((share for _, share in found), reverse=True)
+
+
+def test_the_astronaut_keeps_her_face_and_the_cat_its_classes_beside_their_colours(labeler: ShotLabeler) -> None:
+    astronaut = labeler.label(photo("astronaut"))
+    assert by_vocabulary(astronaut.labels, "faces") == {"1 face": astronaut.faces[0].score,
+                                                        "person": astronaut.faces[0].score}
+    assert [label.label for label in astronaut.labels if label.vocabulary == "colours"] == [
+        "grey (gray)", "black", "brown"]
+    cat = labeler.label(photo("chelsea"))
+    assert {"tiger cat", "Egyptian cat"} <= set(by_vocabulary(cat.labels, "imagenet"))
+    assert "cat" in by_vocabulary(cat.labels, "imagenet-group")
+    assert list(by_vocabulary(cat.labels, "colours")) == ["brown", "grey (gray)"]
+    vocabularies = [label.vocabulary for label in cat.labels]
+    assert vocabularies == sorted(vocabularies, key=["imagenet", "imagenet-group", "faces", "colours"].index)
+    assert cat.text().endswith("; brown; grey (gray)") and "brown" not in cat.meaning()
+    assert "brown" not in ShotLabeler(labeler.classifier, labeler.faces, colours=False).label(photo("chelsea")).text()
