@@ -101,7 +101,9 @@ class ItemRef:
 # analysed by an older release recomputes those parts and leaves the others done.
 # A part's version changes when its results change for the same settings: finalize 3 drops the
 # changing text (clocks, counters) that hear_read 2 stored as moments, without redoing hear_read.
-PART_VERSIONS = {ItemPart.hear_read.value: 2, ItemPart.finalize.value: 3}
+# look 2: a shot's labels name its colours (model.vision.labels: the colours vocabulary), so a video
+# analysed before gets them on its next ingest, by look alone (speech and text stay done).
+PART_VERSIONS = {ItemPart.hear_read.value: 2, ItemPart.look.value: 2, ItemPart.finalize.value: 3}
 
 
 def settings_key(settings: Settings, part: str) -> str:
