@@ -269,7 +269,7 @@ class Handlers:
 
     def _nothing_to_ask(self, video_id: int) -> str | None:
         """Why ``video_id`` has nothing to ask about, or None: the check ``videoqa ask`` makes
-        (``services.videos.analysed_video``) and the CLI's words for a failed video; a video still
+        (``services.videos.analysed_video``) and its words for a failed video (``VideoFailed.nothing_to``); a video still
         being analysed says so (its moments are not all there yet)."""
         with unit_of_work(self.engine) as session:
             try:
@@ -277,7 +277,7 @@ class Handlers:
             except VideoNotFound as error:
                 return str(error)
             except VideoFailed as error:
-                return f"video {video_id} failed, so it has nothing to ask about: {error.reason}"
+                return error.nothing_to("ask about")
             if video.status != "ready":
                 return (f"video {video_id} is still being analysed ({video.status}), so it has nothing to ask "
                         "about yet: ask again when it is ready")

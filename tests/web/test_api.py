@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from model.vision.classify import FEATURES as POOLED_DIM
 from tests.factories.media import ffmpeg, silent_video
@@ -20,7 +20,7 @@ from video_qa.analysis.visual.look import POOLED_FEATURES
 from video_qa.config import get_settings
 from video_qa.db import engine_for, unit_of_work
 from video_qa.migrate import prepare_database
-from video_qa.models import Moment, MomentEmbedding, Video, WorkItem
+from video_qa.models import Moment, MomentEmbedding, Question, Video, WorkItem
 from video_qa.moments.store import replace_moments
 from video_qa.moments.values import NewMoment, pack_embedding
 from video_qa.services.similar import BUNDLED_TEXT_MODEL
@@ -325,3 +325,19 @@ def test_openapi_fuzz_finds_no_server_error(client: TestClient, seeded: int) -> 
         check()
     assert failures == []
     assert len(calls) > 100 and any(code == 200 for code in calls)  # it really exercised the API
+
+
+def test_asking_about_a_failed_video_says_it_failed_and_stores_no_question(client: TestClient, seeded: int) -> None:
+    """The JSON API answers what videoqa ask and the web app say (VideoFailed.nothing_to), 409,
+    instead of 'no moment matches'; no question is stored."""
+    settings = get_settings()
+    with unit_of_work(engine_for(settings.resolved_database_url)) as session:
+        video = session.get(Video, seeded)
+        assert video is not None
+        video.status, video.error = "failed", "harbour.mp4: not a complete video file"
+    answer = client.post(f"/api/v1/videos/{seeded}/ask", json={"question": "what does the crane lift?"})
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == (f"video {seeded} failed, so it has nothing to ask about: "
+                                       "harbour.mp4: not a complete video file")
+    with unit_of_work(engine_for(settings.resolved_database_url)) as session:
+        assert session.scalar(select(func.count()).select_from(Question)) == 0

@@ -34,6 +34,7 @@ from video_qa.db import unit_of_work
 from video_qa.media.errors import MediaError
 from video_qa.models import Question, Video, utcnow
 from video_qa.pipeline.failures import file_name, without_paths
+from video_qa.services.videos import analysed_video
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +66,15 @@ def answers_remotely(settings: Settings) -> bool:
 
 
 def submit_question(engine: Engine, settings: Settings, video_id: int, question: str) -> Submitted:
-    """Store ``question`` as queued (LookupError: no such video; ValueError: an empty question)."""
+    """Store ``question`` as queued (LookupError: no such video; ValueError: an empty question;
+    ``VideoFailed``, a ValueError too: the video's analysis failed, it has nothing to ask about)."""
     question = (question or "").strip()
     if not question:
         raise ValueError("the question is empty")
     with unit_of_work(engine) as session:
         if session.get(Video, video_id) is None:
             raise LookupError(f"no video {video_id}")
+        analysed_video(session, video_id)
         row = Question(video_id=video_id, question=question, moments=[], status=QUEUED)
         session.add(row)
         session.flush()

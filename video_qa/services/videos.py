@@ -44,6 +44,10 @@ class VideoFailed(ValueError):
         self.video_id, self.reason = video_id, reason or "no reason was recorded"
         super().__init__(f"video {video_id} failed: {self.reason}")
 
+    def nothing_to(self, verb: str) -> str:
+        """What every client tells a user who asks to ``verb`` it ("ask about", "export")."""
+        return f"video {self.video_id} failed, so it has nothing to {verb}: {self.reason}"
+
 
 def get_video(session: Session, video_id: int) -> Video:
     video = session.get(Video, video_id)

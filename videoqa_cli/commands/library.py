@@ -180,6 +180,6 @@ def _has_moments(engine: Engine, video_id: int, verb: str) -> bool:
             print(f"error: {error}", file=sys.stderr)
             return False
         except VideoFailed as error:
-            print(f"error: video {video_id} failed, so it has nothing to {verb}: {error.reason}", file=sys.stderr)
+            print(f"error: {error.nothing_to(verb)}", file=sys.stderr)
             return False
     return True
