@@ -76,7 +76,7 @@ def resolve_labels(value: str) -> Source:
     detail = "inside the wheels" + (f" (not installed: {', '.join(missing)})" if missing else "")
     used = [name for name, package in (("EfficientNet-Lite0 ImageNet classes", CLASSIFIER_PACKAGE),
                                        ("MTCNN faces", FACES_PACKAGE)) if package not in missing]
-    return Source(LABELS_SETTING, value, " + ".join(used), "bundled", True, detail)
+    return Source(LABELS_SETTING, value, " + ".join([*used, "colours"]), "bundled", True, detail)
 
 
 def build_embedder(source: Source, models_dir: Path, *, int8: bool = False, batch_size: int = BATCH,

@@ -18,7 +18,7 @@ def test_offline_defaults_are_all_available() -> None:
     assert rows["vision-language"].used.startswith("none")
     assert rows["image-text (visual search)"].used.startswith("none (visual search is off")
     assert "VIDEOQA_VISUAL_MODEL" in rows["image-text (visual search)"].used
-    assert rows["shot labels"].used == "EfficientNet-Lite0 ImageNet classes + MTCNN faces"  # what labels the shots
+    assert rows["shot labels"].used == "EfficientNet-Lite0 ImageNet classes + MTCNN faces + colours"  # what labels the shots
     for role in ("speech", "on-screen text", "text embeddings"):
         assert rows[role].available, rows[role]
         assert Path(rows[role].location).is_dir()
