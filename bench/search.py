@@ -267,7 +267,7 @@ def main() -> None:
             f"{r['first']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | x{r['p95'] / smallest[r['backend']]['p95']:.2f} | "
             f"{gin} | {r['recall']:.3f} | {r['rss']:.0f} | {r['rss_two']:.0f} / {r['pss_two']:.0f} |")
     body = (
-        f"{run_line('search')}. Per archive, a fresh searching process answers {len(qs)} hybrid searches "
+        f"{run_line('search', *sys.argv[1:])}. Per archive, a fresh searching process answers {len(qs)} hybrid searches "
         "(query embedding + full text + vectors + fusion + row fetch) through the persisted index; "
         f"{POOL} distinct template sentences embedded with the bundled MiniLM, moments in videos of 1000. "
         "Archive build = bulk load with the text index (kept between runs; `bench/archive.py`); index build = "

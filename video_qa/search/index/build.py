@@ -37,7 +37,7 @@ from video_qa.moments.values import EMBEDDING_DTYPE
 from video_qa.search.index import generation
 from video_qa.search.index.generation import FORMAT, LOCK, MANIFEST, Generation, describe, open_generation
 from video_qa.search.index.location import database_label, index_folder
-from video_qa.search.index.rows import STREAM_BATCH, all_ids, count_rows, max_id, prefetched, rows_by_id, stream_rows_apart
+from video_qa.search.index.rows import STREAM_BATCH, all_ids, count_rows, max_id, rows_by_id, stream_rows_apart
 from video_qa.search.index.space import TEXT, Space
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def build(engine: Engine, space: Space, log_every: int = 1_000_000
     all_ids_: list[np.ndarray] = []
     all_fps: list[np.ndarray] = []
     added = 0
-    for ids, vectors, fps in prefetched(stream_rows_apart(engine, space, 0, upto=top, batch=BUILD_BATCH)):
+    for ids, vectors, fps in stream_rows_apart(engine, space, 0, upto=top, batch=BUILD_BATCH):
         index.add_with_ids(vectors, ids)
         all_ids_.append(ids)
         all_fps.append(fps)

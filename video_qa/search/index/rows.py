@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from queue import Full, Queue
 from typing import Any
 
 import numpy as np
@@ -81,45 +79,6 @@ def stream_rows_apart(engine: Engine, space: Space, above: int, upto: int | None
             return rows_after(session, space, last, upto, batch)
 
     return _pages(read, above, batch)
-
-
-def prefetched(batches: Iterator[Arrays], depth: int = 2) -> Iterator[Arrays]:
-    """``batches`` read ahead by a helper thread, up to ``depth`` batches: a build reads the next
-    batch from the database (the driver's work, and the database server's) while this thread
-    encodes the last (faiss releases the GIL), instead of one after the other. An error in the
-    reading thread is raised here."""
-    done = object()
-    queue: Queue[Any] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put(batch, timeout=0.5)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(done)
-        except BaseException as error:  # not swallowed: handed to the consumer, raised there
-            queue.put(error)
-
-    reader = threading.Thread(target=read, name="index-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join(timeout=5)
 
 
 def newest_rows(session: Session, space: Space, upto: int, limit: int) -> Arrays:
