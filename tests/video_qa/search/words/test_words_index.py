@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -252,27 +253,89 @@ def test_a_writer_killed_mid_build_leaves_its_last_commit_serving(pg: Engine, tm
     assert index.docs == 1_000 and store.ids_between(index.searcher, 0, 10**9) == set(ids)
 
 
+WORDS_HOST = textwrap.dedent("""
+    import json, sys, uuid
+    from sqlalchemy import delete
+    from tests.factories.rows import make_moment, make_video
+    from video_qa.db import make_engine, unit_of_work
+    from video_qa.models import Moment
+    from video_qa.search import Filters, fulltext
+    from video_qa.search.query import words
+    from video_qa.search.words import live, store, sync
+    from video_qa.search.words.registry import words_index
+
+    def refused(*args):
+        raise AssertionError("the database's full text was asked")
+
+    fulltext._text_query = refused  # every answer below is the words index's
+    live.RELOAD_S = 0.0
+    engine = make_engine(sys.argv[1])  # its folder: the settings' (its own VIDEOQA_DATA_DIR)
+    index = words_index(engine)
+    index.writer = None  # this host writes only when told ("sync")
+    for line in sys.stdin:
+        op, arg = json.loads(line)
+        if op == "search":
+            with unit_of_work(engine) as session:
+                every, some = fulltext.text_matches(session, words(arg), Filters(), index=index)
+            out = {"ids": every + some, "mark": index.mark, "folder": str(index.folder)}
+        elif op == "add":
+            with unit_of_work(engine) as session:
+                video = make_video(session, sha256=uuid.uuid4().hex * 2)  # another process: its own counter
+                out = {"ids": [make_moment(session, video, text=t).id for t in arg]}
+        elif op == "delete":
+            with unit_of_work(engine) as session:
+                session.execute(delete(Moment).where(Moment.id.in_(arg)))
+            out = {}
+        elif op == "sync":  # this host's writer, into its own folder, with the dead ids its reader noted
+            out = sync.catch_up(engine, index.folder, sorted(index.dead))
+        else:  # the ids this host's folder holds
+            index._reload()
+            out = {"ids": sorted(store.ids_between(index.searcher, 0, 10**9))}
+        print(json.dumps(out), flush=True)
+""")
+
+
+def _ask(host: subprocess.Popen, op: str, arg: object = None) -> Any:  # type: ignore[type-arg]
+    assert host.stdin is not None and host.stdout is not None
+    host.stdin.write(json.dumps([op, arg]) + "\n")
+    host.stdin.flush()
+    line = host.stdout.readline()
+    assert line, f"host died on {op}"
+    return json.loads(line)
+
+
 def test_two_hosts_with_their_own_folders_over_one_database(pg: Engine, tmp_path: Path) -> None:
-    """Two web hosts: each its own VIDEOQA_DATA_DIR, so its own words folder, over one database.
-    Each finds what the other commits at its next query and never what the other deleted; one's
-    writer leaves the other's folder as it was."""
+    """Two searching processes as two web hosts: each with its own VIDEOQA_DATA_DIR, so its own
+    words folder, over one database. Each finds what the other commits at its next query (its
+    tail), never what the other deleted, and one's writer leaves the other's folder as it was."""
     base = add(pg, ["a grebe on the pond", "the pond in winter"])
-    hosts = {}
-    for name in ("a", "b"):
-        folder = words_folder(pg, tmp_path / name / "index")
-        assert folder is not None and sync.catch_up(pg, folder) is not None
-        hosts[name] = WordsIndex(folder)
+    url = pg.url.render_as_string(hide_password=False)
+    hosts = {name: subprocess.Popen([sys.executable, "-c", WORDS_HOST, url], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, env=videoqa_env(data_dir=tmp_path / name),
+                                    cwd=ROOT) for name in ("a", "b")}
     a, b = hosts["a"], hosts["b"]
-    from_a = add(pg, ["a grebe dives"])[0]
-    assert from_a in matches(pg, b, "grebe")[0] and from_a in matches(pg, a, "grebe")[0]
-    with unit_of_work(pg) as session:  # host B deletes a video
-        session.execute(delete(Moment).where(Moment.id.in_([base[0], from_a])))
-    assert matches(pg, a, "grebe") == ([], []) and matches(pg, b, "grebe") == ([], [])
-    assert sync.catch_up(pg, a.folder, sorted(a.dead)) is not None  # A's writer, A's folder
-    a._reload(), b._reload()
-    assert store.ids_between(a.searcher, 0, 10**9) == {base[1]}  # the deleted one gone, from_a never written
-    assert base[0] in store.ids_between(b.searcher, 0, 10**9)  # B's folder untouched
-    assert matches(pg, b, "grebe") == ([], [])  # still never returned by B
+    try:
+        for name, host in hosts.items():
+            assert _ask(host, "sync") == {"added": 2, "late": 0, "deleted": 0}
+            first = _ask(host, "search", "grebe")
+            assert first["ids"] == [base[0]] and first["mark"] == base[1]
+            assert first["folder"].startswith(str(tmp_path / name))
+        from_a = _ask(a, "add", ["a grebe dives"])["ids"][0]
+        from_b = _ask(b, "add", ["a grebe nests"])["ids"][0]
+        for host in (a, b):  # committed by either: each finds both at its next query
+            assert set(_ask(host, "search", "grebe")["ids"]) == {base[0], from_a, from_b}
+        assert _ask(b, "delete", [base[0], from_a]) == {}
+        for host in (a, b):  # in both folders (base[0]) or both tails (from_a): never returned
+            assert _ask(host, "search", "grebe")["ids"] == [from_b]
+        # A's writer, into its folder: from_b added, the two dead ids its reader noted deleted
+        assert _ask(a, "sync") == {"added": 1, "late": 0, "deleted": 2}
+        assert _ask(a, "held")["ids"] == sorted([base[1], from_b])
+        assert _ask(b, "held")["ids"] == sorted(base)  # B's folder as it was
+        assert _ask(b, "search", "grebe")["ids"] == [from_b]
+    finally:
+        for host in hosts.values():
+            host.kill()
+            host.wait()
 
 
 def test_search_builds_the_index_in_the_background_and_answers_from_it(pg: Engine,
