@@ -65,12 +65,18 @@ def fingerprint(blob: bytes) -> int:
     return zlib.crc32(blob)
 
 
-def manifest_signature(folder: Path) -> tuple[int, int, int] | None:
+def file_signature(path: Path) -> tuple[int, int, int] | None:
+    """A file's (inode, size, mtime_ns): it changes when the file is replaced or rewritten; None
+    when there is none."""
     try:
-        st = os.stat(folder / MANIFEST)
+        st = os.stat(path)
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def manifest_signature(folder: Path) -> tuple[int, int, int] | None:
+    return file_signature(folder / MANIFEST)
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from video_qa.models import Moment
 from video_qa.search.filters import Filters
+from video_qa.search.index import live as index_live
 from video_qa.search.words import store
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 RELOAD_S = 1.0  # another host's (or process's) commits are seen within this
 SYNC_EVERY_S = 2.0  # the tail is folded into the folder at most this often
 TAIL_MAX = 100_000  # rows above the watermark beyond which the database's full text answers instead
-LATE_WINDOW = 4_096  # ids below the highest seen in which each query looks for rows committed late
+LATE_WINDOW = index_live.LATE_WINDOW  # ids below the highest seen in which each query looks for late commits
 CAP = 1_000  # the most index hits ranked for a filtered query
 K1, B = 1.2, 0.75  # tantivy's BM25 parameters
 
@@ -138,9 +139,12 @@ class WordsIndex:
         """Follow the folder and read new rows into the tail (module doc); whether the index can
         answer. Call with ``lock`` held."""
         busy = self.writer is not None and self.writer.busy
-        if time.monotonic() - self.reloaded_at >= RELOAD_S or (self.writer_was_busy and not busy):
+        due = time.monotonic() - self.reloaded_at >= RELOAD_S or (self.writer_was_busy and not busy)
+        if due:
             self._reload()
         self.writer_was_busy = busy
+        if self.index is None and not due:
+            return False  # no folder: looked for, and the archive's size asked, once every RELOAD_S
         low = max(0, self.seen - LATE_WINDOW)
         top, below = session.execute(
             select(func.max(Moment.id), func.count().filter(Moment.id <= self.seen)).where(Moment.id > low)).one()
@@ -157,9 +161,9 @@ class WordsIndex:
             self.usable = True
         held = sum(1 for i in self.window if i > low) + sum(1 for i in self.lengths if low < i <= self.seen)
         if int(below or 0) > held:  # committed after higher ids were read
-            self._add([r for r in _rows(session, low, self.seen) if r[0] not in self.window])
+            self._add([r for r in store.text_rows(session, low, self.seen) if r[0] not in self.window])
         if top > self.seen:
-            self._add(_rows(session, self.seen, top))
+            self._add(store.text_rows(session, self.seen, top))
             self.seen = top
         if self.lengths or self.dead - self.sent:
             self._ask()
@@ -235,8 +239,3 @@ class WordsIndex:
             with self.lock:
                 self.dead.update(gone)
         return [i for i in ids if found.get(i)]
-
-
-def _rows(session: Session, low: int, high: int) -> list[tuple[int, str]]:
-    stmt = select(Moment.id, Moment.text).where(Moment.id > low, Moment.id <= high).order_by(Moment.id)
-    return [(int(i), t) for i, t in session.execute(stmt).all()]

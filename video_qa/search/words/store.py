@@ -13,13 +13,15 @@ of the database up to it was read by the writer (``sync``) that committed it.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
 import tantivy
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from video_qa.models import Moment
+from video_qa.search.index.generation import file_signature
 from video_qa.search.index.location import index_folder
 
 SUFFIX = "-words"
@@ -49,13 +51,19 @@ def words_folder(engine: Engine, index_dir: Path | None = None) -> Path | None:
 
 
 def commit_signature(folder: Path) -> tuple[int, int, int] | None:
-    """The (inode, size, mtime_ns) of the folder's ``meta.json`` (tantivy replaces it at every
-    commit and merge); None when there is none."""
-    try:
-        st = os.stat(folder / "meta.json")
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    """The signature of the folder's ``meta.json`` (tantivy replaces it at every commit and merge)."""
+    return file_signature(folder / "meta.json")
+
+
+def text_rows(session: Session, low: int, high: int | None = None, limit: int | None = None) -> list[tuple[int, str]]:
+    """The (id, text) rows with ``low < id <= high``, in id order, at most ``limit``: what the index
+    holds of a moment, read by the writer and by a reader's tail."""
+    stmt = select(Moment.id, Moment.text).where(Moment.id > low).order_by(Moment.id)
+    if high is not None:
+        stmt = stmt.where(Moment.id <= high)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(int(i), t) for i, t in session.execute(stmt).all()]
 
 
 def open_index(folder: Path, create: bool = False) -> Any | None:

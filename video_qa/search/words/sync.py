@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from video_qa.models import Moment
-from video_qa.search.words import store
+from video_qa.search.words import live, store
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +28,12 @@ READ_BATCH = 20_000
 COMMIT_EVERY = 500_000
 HEAP_BYTES = 128 * 2**20
 RECONCILE_CHUNK = 200_000  # ids compared at a time by reconcile
-LATE_WINDOW = 4_096  # ids below the watermark re-read for rows committed late (PostgreSQL takes ids at insert)
 
 
 def read_batch(engine: Engine, last: int, upto: int | None, batch: int) -> list[tuple[int, str]]:
-    """The first ``batch`` (id, text) rows with ``last < id <= upto``, in id order, in a transaction of their own."""
-    stmt = select(Moment.id, Moment.text).where(Moment.id > last).order_by(Moment.id).limit(batch)
-    if upto is not None:
-        stmt = stmt.where(Moment.id <= upto)
+    """The first ``batch`` (id, text) rows with ``last < id <= upto``, in a transaction of their own."""
     with Session(engine) as session:
-        return [(int(i), t) for i, t in session.execute(stmt).all()]
+        return store.text_rows(session, last, upto, batch)
 
 
 def rows_after(engine: Engine, last: int, upto: int | None = None) -> Iterator[list[tuple[int, str]]]:
@@ -85,7 +81,7 @@ def catch_up(engine: Engine, folder: Path, dead: Iterable[int] = ()) -> dict[str
         for mid in dead:
             writer.delete_documents_by_term("id", int(mid))
             deleted += 1
-        low = max(0, mark - LATE_WINDOW)
+        low = max(0, mark - live.LATE_WINDOW)  # the readers' window: rows committed late below the watermark
         held = store.ids_between(searcher, low, mark)
         late = _add(writer, ((i, t) for page in rows_after(engine, low, mark) for i, t in page if i not in held))
         added, pending = 0, late + deleted

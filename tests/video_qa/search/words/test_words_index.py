@@ -186,8 +186,7 @@ def test_a_late_commit_below_every_window_is_found_by_the_count_check(pg: Engine
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     add(pg, ["a kingfisher on a branch"])
     index = built(pg)
-    monkeypatch.setattr(sync, "LATE_WINDOW", 0)  # as if it were further down than either window
-    monkeypatch.setattr(live, "LATE_WINDOW", 0)
+    monkeypatch.setattr(live, "LATE_WINDOW", 0)  # as if it were further down than either window (one for both)
     with Session(pg) as slow:
         late = make_moment(slow, make_video(slow), text="the kingfisher dives").id
         early = add(pg, ["a kingfisher flies off"])[0]
